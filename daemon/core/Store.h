@@ -1,0 +1,32 @@
+// The Store keeps Hangar's own records: VMs (owner, spec, phase) and the audit log. It is the daemon's memory
+// across restarts; libvirt holds the domains themselves. Implementations: store/SqliteStore (also used in-memory
+// by unit tests with path ":memory:"). Called on the loop thread only.
+#pragma once
+
+#include "core/Types.h"
+
+#include <string>
+#include <vector>
+
+namespace hangar {
+
+class Store
+{
+public:
+    virtual ~Store() = default;
+
+    virtual std::vector<VmRecord> loadVms() = 0;
+    // Error(AlreadyExists) when the uuid or the name is taken.
+    virtual void insertVm(const VmRecord& vm) = 0;
+    // Replaces the row with vm.uuid. Error(NotFound) if there is none, Error(AlreadyExists) on a name clash.
+    virtual void updateVm(const VmRecord& vm) = 0;
+    // Removing a row that does not exist is not an error (recovery may repeat it).
+    virtual void deleteVm(const std::string& uuid) = 0;
+
+    // Appends and returns the event with its id set.
+    virtual EventRecord appendEvent(EventRecord event) = 0;
+    // The newest filter.limit matching events, oldest first.
+    virtual std::vector<EventRecord> events(const EventFilter& filter) = 0;
+};
+
+} // namespace hangar

@@ -1,0 +1,52 @@
+#include "core/Types.h"
+
+#include <array>
+#include <utility>
+
+namespace hangar {
+namespace {
+
+constexpr std::array<std::pair<VmPhase, std::string_view>, 3> kPhases{{
+    {VmPhase::Creating, "creating"},
+    {VmPhase::Ready, "ready"},
+    {VmPhase::Deleting, "deleting"},
+}};
+
+constexpr std::array<std::pair<VmState, std::string_view>, 9> kStates{{
+    {VmState::Creating, "creating"},
+    {VmState::Stopped, "stopped"},
+    {VmState::Running, "running"},
+    {VmState::Paused, "paused"},
+    {VmState::ShuttingDown, "shutting-down"},
+    {VmState::Crashed, "crashed"},
+    {VmState::Suspended, "suspended"},
+    {VmState::Deleting, "deleting"},
+    {VmState::Unavailable, "unavailable"},
+}};
+
+template <typename E, std::size_t N>
+std::string_view nameOf(const std::array<std::pair<E, std::string_view>, N>& table, E value)
+{
+    for (const auto& [v, n] : table)
+        if (v == value)
+            return n;
+    return "unknown";
+}
+
+template <typename E, std::size_t N>
+std::optional<E> valueOf(const std::array<std::pair<E, std::string_view>, N>& table, std::string_view name)
+{
+    for (const auto& [v, n] : table)
+        if (n == name)
+            return v;
+    return std::nullopt;
+}
+
+} // namespace
+
+std::string_view phaseName(VmPhase phase) { return nameOf(kPhases, phase); }
+std::optional<VmPhase> phaseFromName(std::string_view name) { return valueOf(kPhases, name); }
+std::string_view stateName(VmState state) { return nameOf(kStates, state); }
+std::optional<VmState> stateFromName(std::string_view name) { return valueOf(kStates, name); }
+
+} // namespace hangar

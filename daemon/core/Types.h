@@ -1,0 +1,96 @@
+// Plain data of Hangar's domain model: a VM's record as stored, its run state, the audit events, and who is
+// calling. No behaviour beyond conversions; shared by core, store, virt and bus.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hangar {
+
+// What a VM is made of. Ranges are enforced by core/Validation.h.
+struct VmSpec
+{
+    std::uint32_t vcpus = 1;
+    std::uint64_t memoryMiB = 512;
+    std::uint64_t diskGiB = 10;
+    std::string description;
+
+    bool operator==(const VmSpec&) const = default;
+};
+
+// Where a multi-step operation stands. Written to the store *before* the step that could leave something behind,
+// so start-up recovery knows whether to finish or roll back.
+enum class VmPhase
+{
+    Creating, // row written, domain may or may not be defined yet: roll back (undefine, delete row)
+    Ready,    // fully created
+    Deleting, // deletion started: finish it (destroy, undefine, delete row)
+};
+
+std::string_view phaseName(VmPhase phase);
+std::optional<VmPhase> phaseFromName(std::string_view name);
+
+// The run state as users see it (VM.State). A closed set, documented in dbus/org.hangar.Hangar1.VM.xml.
+enum class VmState
+{
+    Creating,     // being created; not yet usable
+    Stopped,      // defined, not running
+    Running,
+    Paused,       // suspended by Pause(), or by the hypervisor (e.g. I/O error)
+    ShuttingDown, // guest asked to power off, not yet off
+    Crashed,
+    Suspended,    // guest suspended itself to RAM (ACPI S3)
+    Deleting,
+    Unavailable,  // its domain is gone from the hypervisor or the host is unreachable
+};
+
+std::string_view stateName(VmState state);
+std::optional<VmState> stateFromName(std::string_view name);
+
+// Hangar's record of a VM. uuid is immutable and is also the libvirt domain's UUID.
+struct VmRecord
+{
+    std::string uuid; // canonical lower-case 8-4-4-4-12 form
+    std::string name;
+    std::uint32_t owner = 0;
+    VmSpec spec;
+    std::int64_t createdAtUsec = 0; // CLOCK_REALTIME, microseconds since the epoch
+    std::string host;               // label of the host it lives on ("local" for the daemon's own hypervisor)
+    VmPhase phase = VmPhase::Creating;
+
+    bool operator==(const VmRecord&) const = default;
+};
+
+// One line of the audit log.
+struct EventRecord
+{
+    std::int64_t id = 0; // assigned by the store, increasing
+    std::int64_t timeUsec = 0;
+    std::uint32_t uid = 0;   // who caused it; 0 also for the daemon itself (reconcile, timers)
+    std::string vmUuid;      // empty when not about one VM
+    std::string vmName;
+    std::string action;      // "create", "start", "stop", "delete", "rename", "reconcile", ...
+    std::string outcome;     // "ok" or the error name ("PermissionDenied", "Busy", ...)
+    std::string message;     // human-readable detail
+};
+
+struct EventFilter
+{
+    std::optional<std::string> vmUuid;
+    std::optional<std::uint32_t> uid;
+    std::optional<std::int64_t> sinceUsec; // events with timeUsec >= since
+    std::uint32_t limit = 100;             // newest `limit` events, returned oldest first
+};
+
+// The identity of a D-Bus caller, taken from the bus (never from an argument).
+struct Caller
+{
+    std::uint32_t uid = 0;
+    std::string busName;          // unique name, for polkit's system-bus-name subject
+    bool allowInteraction = true; // polkit may ask the user to authenticate
+};
+
+} // namespace hangar
