@@ -1,0 +1,65 @@
+#include "bus/BusSupport.h"
+
+#include "core/Uuid.h"
+#include "core/Validation.h"
+
+#include <fmt/format.h>
+
+namespace hangar::bus {
+namespace {
+
+std::string describeSignature(const std::string& sig)
+{
+    static const std::map<std::string, std::string> names{
+        {"b", "boolean"}, {"y", "byte"}, {"n", "int16"}, {"q", "uint16"}, {"i", "int32"}, {"u", "uint32"},
+        {"x", "int64"}, {"t", "uint64"}, {"d", "double"}, {"s", "string"}, {"o", "object path"}, {"g", "signature"},
+        {"h", "file descriptor"}};
+    auto it = names.find(sig);
+    return it == names.end() ? sig : fmt::format("{} ({})", sig, it->second);
+}
+
+} // namespace
+
+std::string vmPath(const std::string& uuid) { return kVmPathPrefix + uuidLabel(uuid); }
+
+sdbus::Error toBusError(const Error& error)
+{
+    return sdbus::Error(std::string(kErrorPrefix) + std::string(errorCodeName(error.code())), error.what());
+}
+
+Caller currentCaller(sdbus::IObject& object)
+{
+    const auto* message = object.getCurrentlyProcessedMessage();
+    Caller caller;
+    caller.busName = message->getSender();
+    caller.uid = message->getCredsUid();
+    return caller;
+}
+
+OptionReader::OptionReader(const Options& options, std::string_view what) : m_options(options), m_what(what) {}
+
+void OptionReader::takeAuthOptions(Caller& caller)
+{
+    if (auto noInteraction = take<bool>("auth.no_user_interaction"))
+        caller.allowInteraction = !*noInteraction;
+}
+
+void OptionReader::checkType(const std::string& key, const sdbus::Variant& value, const std::string& expected) const
+{
+    const std::string given = value.peekValueType();
+    if (given != expected)
+        throw Error(ErrorCode::InvalidArgument, fmt::format("{} key '{}' must be of type {}, got {}", m_what, key,
+                                                            describeSignature(expected), describeSignature(given)));
+}
+
+void OptionReader::finish() const
+{
+    for (const auto& [key, value] : m_options) {
+        if (m_allowed.count(key) == 0)
+            throw Error(ErrorCode::InvalidArgument,
+                        fmt::format("unknown {} key {}; allowed keys: {}", m_what, quoteForMessage(key),
+                                    fmt::join(m_allowed, ", ")));
+    }
+}
+
+} // namespace hangar::bus

@@ -1,0 +1,88 @@
+// What every adaptor needs at the D-Bus boundary: the caller's identity from the bus, the one mapping from
+// hangar::Error to org.hangar.Hangar1.Error.* names, strict readers for a{sv} option dictionaries, and the object
+// paths derived from immutable ids.
+#pragma once
+
+#include "core/Error.h"
+#include "core/Outcome.h"
+#include "core/Types.h"
+
+#include <sdbus-c++/sdbus-c++.h>
+
+#include <initializer_list>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+
+namespace hangar::bus {
+
+inline constexpr const char* kBusName = "org.hangar.Hangar1";
+inline constexpr const char* kManagerPath = "/org/hangar/Hangar1";
+inline constexpr const char* kVmPathPrefix = "/org/hangar/Hangar1/vm/";
+inline constexpr const char* kErrorPrefix = "org.hangar.Hangar1.Error.";
+
+std::string vmPath(const std::string& uuid);
+
+sdbus::Error toBusError(const Error& error);
+
+// The caller of the method being processed on object. The uid comes from the bus, never from an argument.
+Caller currentCaller(sdbus::IObject& object);
+
+using Options = std::map<std::string, sdbus::Variant>;
+
+// Reads an a{sv} dictionary strictly: each key may be taken once with its expected type; finish() rejects any
+// key nobody took. All failures are Error(InvalidArgument) naming the key, the expected and the given type.
+class OptionReader
+{
+public:
+    OptionReader(const Options& options, std::string_view what);
+
+    template <typename T>
+    std::optional<T> take(const std::string& key)
+    {
+        m_allowed.insert(key);
+        auto it = m_options.find(key);
+        if (it == m_options.end())
+            return std::nullopt;
+        checkType(key, it->second, sdbus::signature_of<T>::str());
+        return it->second.get<T>();
+    }
+
+    // Takes auth.no_user_interaction into caller.allowInteraction.
+    void takeAuthOptions(Caller& caller);
+    void finish() const;
+
+private:
+    void checkType(const std::string& key, const sdbus::Variant& value, const std::string& expected) const;
+
+    const Options& m_options;
+    std::string m_what;
+    std::set<std::string> m_allowed;
+};
+
+// Runs fn, turning a hangar::Error (or any exception) into the D-Bus error the client receives.
+template <typename Fn>
+auto translateErrors(Fn&& fn) -> decltype(fn())
+{
+    try {
+        return fn();
+    } catch (const Error& e) {
+        throw toBusError(e);
+    } catch (const sdbus::Error&) {
+        throw;
+    } catch (const std::exception& e) {
+        throw toBusError(Error(ErrorCode::BackendFailure, e.what()));
+    }
+}
+
+// Adapts an asynchronous sdbus::Result (move-only) to core's copyable Done callback.
+template <typename... R>
+auto replyWith(sdbus::Result<R...>&& result)
+{
+    return std::make_shared<sdbus::Result<R...>>(std::move(result));
+}
+
+} // namespace hangar::bus

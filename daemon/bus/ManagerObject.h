@@ -1,0 +1,73 @@
+// The D-Bus face of the daemon at /org/hangar/Hangar1: org.hangar.Hangar1.Manager plus the ObjectManager that
+// publishes every VM object. It observes core's Inventory and AuditLog: it creates and drops VmObjects (so
+// InterfacesAdded/Removed follow every create and delete, whatever caused them), forwards property changes, and
+// broadcasts each audit event as the Event signal.
+#pragma once
+
+#include "core/AuditLog.h"
+#include "core/Inventory.h"
+#include "core/VmManager.h"
+
+#include "bus/VmObject.h"
+#include "hangar/dbus/org.hangar.Hangar1.Manager.adaptor.h"
+
+#include <sdbus-c++/sdbus-c++.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+namespace hangar::bus {
+
+struct ManagerInfo
+{
+    std::string version;
+    std::string hypervisorUri;
+};
+
+class ManagerObject final
+    : public sdbus::AdaptorInterfaces<org::hangar::Hangar1::Manager_adaptor, sdbus::ObjectManager_adaptor,
+                                      sdbus::Properties_adaptor>,
+      public InventoryObserver,
+      public EventSink
+{
+public:
+    // Publishes the manager and one VmObject per VM already in the inventory.
+    ManagerObject(sdbus::IConnection& connection, VmManager& manager, Inventory& inventory, ManagerInfo info);
+    ~ManagerObject() override;
+    ManagerObject(const ManagerObject&) = delete;
+    ManagerObject& operator=(const ManagerObject&) = delete;
+    ManagerObject(ManagerObject&&) = delete;
+    ManagerObject& operator=(ManagerObject&&) = delete;
+
+    // InventoryObserver
+    void vmAdded(const Vm& vm) override;
+    void vmRemoved(const Vm& vm) override;
+    void vmChanged(const Vm& vm, VmFields fields) override;
+    void countsChanged(const InventoryCounts& counts) override;
+    // EventSink
+    void eventAppended(const EventRecord& event) override;
+
+private:
+    void CreateVM(sdbus::Result<sdbus::ObjectPath>&& result, std::string name,
+                  std::map<std::string, sdbus::Variant> spec) override;
+    sdbus::ObjectPath GetVM(const std::string& name) override;
+    std::vector<sdbus::Struct<std::string, std::string, std::string, uint32_t, sdbus::ObjectPath>>
+    ListVMs(const std::map<std::string, sdbus::Variant>& filter) override;
+    std::vector<sdbus::Struct<uint64_t, uint64_t, uint32_t, std::string, std::string, std::string, std::string,
+                              std::string>>
+    GetEvents(const std::map<std::string, sdbus::Variant>& filter) override;
+
+    std::string Version() override { return m_info.version; }
+    uint32_t VMCount() override { return m_inventory.counts().vms; }
+    uint32_t RunningVMCount() override { return m_inventory.counts().running; }
+    std::string HypervisorURI() override { return m_info.hypervisorUri; }
+
+    sdbus::IConnection& m_connection;
+    VmManager& m_manager;
+    Inventory& m_inventory;
+    ManagerInfo m_info;
+    std::map<std::string, std::unique_ptr<VmObject>> m_vms; // by uuid
+};
+
+} // namespace hangar::bus

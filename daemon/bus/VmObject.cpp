@@ -1,0 +1,142 @@
+#include "bus/VmObject.h"
+
+#include "bus/BusSupport.h"
+
+namespace hangar::bus {
+namespace {
+
+constexpr const char* kInterface = org::hangar::Hangar1::VM_adaptor::INTERFACE_NAME;
+
+Done<> replier(sdbus::Result<>&& result)
+{
+    return [reply = replyWith(std::move(result))](Outcome<> outcome) {
+        if (outcome.ok())
+            reply->returnResults();
+        else
+            reply->returnError(toBusError(outcome.error()));
+    };
+}
+
+} // namespace
+
+VmObject::VmObject(sdbus::IConnection& connection, VmManager& manager, Inventory& inventory, std::string uuid)
+    : AdaptorInterfaces(connection, vmPath(uuid)), m_manager(manager), m_inventory(inventory), m_uuid(std::move(uuid))
+{
+    registerAdaptor();
+    emitInterfacesAddedSignal({kInterface});
+}
+
+VmObject::~VmObject()
+{
+    emitInterfacesRemovedSignal({kInterface});
+    unregisterAdaptor();
+}
+
+void VmObject::propertiesChanged(VmFields fields)
+{
+    std::vector<std::string> names;
+    if (has(fields, VmField::Name))
+        names.emplace_back("Name");
+    if (has(fields, VmField::State))
+        names.emplace_back("State");
+    if (has(fields, VmField::Owner))
+        names.emplace_back("Owner");
+    if (has(fields, VmField::Spec))
+        names.insert(names.end(), {"VCPUs", "MemoryMiB", "DiskGiB", "Description"});
+    if (has(fields, VmField::Host))
+        names.emplace_back("Host");
+    if (!names.empty())
+        emitPropertiesChangedSignal(kInterface, names);
+}
+
+const Vm& VmObject::vm() const
+{
+    const Vm* vm = m_inventory.find(m_uuid);
+    if (!vm) // the object outlived its VM for the length of one call; never expected
+        throw toBusError(Error(ErrorCode::NotFound, "the VM no longer exists"));
+    return *vm;
+}
+
+template <typename Call>
+void VmObject::simpleCall(sdbus::Result<>&& result, const std::map<std::string, sdbus::Variant>& options, Call call)
+{
+    Caller caller = currentCaller(getObject());
+    try {
+        OptionReader reader(options, "option");
+        reader.takeAuthOptions(caller);
+        reader.finish();
+    } catch (const Error& e) {
+        return result.returnError(toBusError(e));
+    }
+    call(caller, replier(std::move(result)));
+}
+
+void VmObject::Start(sdbus::Result<>&& result, std::map<std::string, sdbus::Variant> options)
+{
+    simpleCall(std::move(result), options, [this](const Caller& c, Done<> d) { m_manager.start(c, m_uuid, d); });
+}
+
+void VmObject::Reboot(sdbus::Result<>&& result, std::map<std::string, sdbus::Variant> options)
+{
+    simpleCall(std::move(result), options, [this](const Caller& c, Done<> d) { m_manager.reboot(c, m_uuid, d); });
+}
+
+void VmObject::Pause(sdbus::Result<>&& result, std::map<std::string, sdbus::Variant> options)
+{
+    simpleCall(std::move(result), options, [this](const Caller& c, Done<> d) { m_manager.pause(c, m_uuid, d); });
+}
+
+void VmObject::Resume(sdbus::Result<>&& result, std::map<std::string, sdbus::Variant> options)
+{
+    simpleCall(std::move(result), options, [this](const Caller& c, Done<> d) { m_manager.resume(c, m_uuid, d); });
+}
+
+void VmObject::Stop(sdbus::Result<>&& result, std::map<std::string, sdbus::Variant> options)
+{
+    Caller caller = currentCaller(getObject());
+    StopOptions stop;
+    try {
+        OptionReader reader(options, "option");
+        reader.takeAuthOptions(caller);
+        stop.force = reader.take<bool>("force").value_or(false);
+        stop.timeoutSec = reader.take<std::uint32_t>("timeout_sec").value_or(0);
+        reader.finish();
+    } catch (const Error& e) {
+        return result.returnError(toBusError(e));
+    }
+    m_manager.stop(caller, m_uuid, stop, replier(std::move(result)));
+}
+
+void VmObject::Delete(sdbus::Result<>&& result, std::map<std::string, sdbus::Variant> options)
+{
+    Caller caller = currentCaller(getObject());
+    DeleteOptions del;
+    try {
+        OptionReader reader(options, "option");
+        reader.takeAuthOptions(caller);
+        del.force = reader.take<bool>("force").value_or(false);
+        reader.finish();
+    } catch (const Error& e) {
+        return result.returnError(toBusError(e));
+    }
+    m_manager.remove(caller, m_uuid, del, replier(std::move(result)));
+}
+
+void VmObject::Rename(sdbus::Result<>&& result, std::string name, std::map<std::string, sdbus::Variant> options)
+{
+    simpleCall(std::move(result), options,
+               [this, name](const Caller& c, Done<> d) { m_manager.rename(c, m_uuid, name, d); });
+}
+
+std::string VmObject::Name() { return vm().record.name; }
+std::string VmObject::UUID() { return vm().record.uuid; }
+uint32_t VmObject::Owner() { return vm().record.owner; }
+std::string VmObject::State() { return std::string(stateName(vm().state)); }
+uint32_t VmObject::VCPUs() { return vm().record.spec.vcpus; }
+uint64_t VmObject::MemoryMiB() { return vm().record.spec.memoryMiB; }
+uint64_t VmObject::DiskGiB() { return vm().record.spec.diskGiB; }
+std::string VmObject::Description() { return vm().record.spec.description; }
+uint64_t VmObject::CreatedAt() { return static_cast<uint64_t>(vm().record.createdAtUsec); }
+std::string VmObject::Host() { return vm().record.host; }
+
+} // namespace hangar::bus

@@ -1,0 +1,59 @@
+#include "core/AuditLog.h"
+
+namespace hangar {
+
+void AuditLog::success(std::uint32_t uid, const VmRecord* vm, std::string action, std::string message)
+{
+    EventRecord e;
+    e.uid = uid;
+    if (vm) {
+        e.vmUuid = vm->uuid;
+        e.vmName = vm->name;
+    }
+    e.action = std::move(action);
+    e.outcome = "ok";
+    e.message = std::move(message);
+    append(std::move(e));
+}
+
+void AuditLog::failure(std::uint32_t uid, const VmRecord* vm, std::string action, const Error& error)
+{
+    EventRecord e;
+    e.uid = uid;
+    if (vm) {
+        e.vmUuid = vm->uuid;
+        e.vmName = vm->name;
+    }
+    e.action = std::move(action);
+    e.outcome = std::string(errorCodeName(error.code()));
+    e.message = error.what();
+    append(std::move(e));
+}
+
+void AuditLog::failure(std::uint32_t uid, const std::string& vmName, std::string action, const Error& error)
+{
+    EventRecord e;
+    e.uid = uid;
+    e.vmName = vmName;
+    e.action = std::move(action);
+    e.outcome = std::string(errorCodeName(error.code()));
+    e.message = error.what();
+    append(std::move(e));
+}
+
+void AuditLog::append(EventRecord event)
+{
+    event.timeUsec = m_executor.nowUsec();
+    // An audit row that cannot be stored must not undo the operation it describes; it still reaches the journal
+    // and the Event signal, with id 0 and the store's complaint attached.
+    try {
+        event = m_store.appendEvent(event);
+    } catch (const Error& e) {
+        event.id = 0;
+        event.message += std::string(" [not stored in the audit log: ") + e.what() + "]";
+    }
+    for (auto* sink : m_sinks)
+        sink->eventAppended(event);
+}
+
+} // namespace hangar

@@ -1,0 +1,43 @@
+// The AuditLog records who did what to which VM, with what outcome: in the store (readable through GetEvents)
+// and to every EventSink (the bus broadcasts the Event signal; the daemon writes the journal with a MESSAGE_ID).
+// Loop thread only.
+#pragma once
+
+#include "core/Error.h"
+#include "core/Executor.h"
+#include "core/Store.h"
+#include "core/Types.h"
+
+#include <string>
+#include <vector>
+
+namespace hangar {
+
+class EventSink
+{
+public:
+    virtual ~EventSink() = default;
+    virtual void eventAppended(const EventRecord& event) = 0;
+};
+
+class AuditLog
+{
+public:
+    AuditLog(Store& store, Executor& executor) : m_store(store), m_executor(executor) {}
+
+    void addSink(EventSink* sink) { m_sinks.push_back(sink); }
+
+    void success(std::uint32_t uid, const VmRecord* vm, std::string action, std::string message);
+    void failure(std::uint32_t uid, const VmRecord* vm, std::string action, const Error& error);
+    // For a VM that is only known by name (e.g. a create that failed validation).
+    void failure(std::uint32_t uid, const std::string& vmName, std::string action, const Error& error);
+
+private:
+    void append(EventRecord event);
+
+    Store& m_store;
+    Executor& m_executor;
+    std::vector<EventSink*> m_sinks;
+};
+
+} // namespace hangar

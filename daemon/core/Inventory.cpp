@@ -1,0 +1,119 @@
+#include "core/Inventory.h"
+
+#include <algorithm>
+
+namespace hangar {
+
+Vm* Inventory::find(const std::string& uuid)
+{
+    auto it = m_byUuid.find(uuid);
+    return it == m_byUuid.end() ? nullptr : it->second.get();
+}
+
+const Vm* Inventory::find(const std::string& uuid) const
+{
+    auto it = m_byUuid.find(uuid);
+    return it == m_byUuid.end() ? nullptr : it->second.get();
+}
+
+Vm* Inventory::findByName(const std::string& name)
+{
+    auto it = m_byName.find(name);
+    return it == m_byName.end() ? nullptr : find(it->second);
+}
+
+const Vm* Inventory::findByName(const std::string& name) const
+{
+    auto it = m_byName.find(name);
+    return it == m_byName.end() ? nullptr : find(it->second);
+}
+
+std::vector<const Vm*> Inventory::all() const
+{
+    std::vector<const Vm*> out;
+    out.reserve(m_byName.size());
+    for (const auto& [name, uuid] : m_byName)
+        out.push_back(find(uuid));
+    return out;
+}
+
+std::vector<Vm*> Inventory::allMutable()
+{
+    std::vector<Vm*> out;
+    out.reserve(m_byUuid.size());
+    for (auto& [uuid, vm] : m_byUuid)
+        out.push_back(vm.get());
+    return out;
+}
+
+InventoryCounts Inventory::counts() const
+{
+    InventoryCounts c;
+    c.vms = static_cast<std::uint32_t>(m_byUuid.size());
+    c.running = static_cast<std::uint32_t>(std::count_if(
+        m_byUuid.begin(), m_byUuid.end(), [](const auto& entry) { return entry.second->state == VmState::Running; }));
+    return c;
+}
+
+Vm& Inventory::add(Vm vm)
+{
+    const std::string uuid = vm.record.uuid;
+    m_byName[vm.record.name] = uuid;
+    auto& slot = m_byUuid[uuid];
+    slot = std::make_unique<Vm>(std::move(vm));
+    if (m_observer)
+        m_observer->vmAdded(*slot);
+    notifyCounts();
+    return *slot;
+}
+
+void Inventory::remove(const std::string& uuid)
+{
+    auto it = m_byUuid.find(uuid);
+    if (it == m_byUuid.end())
+        return;
+    if (m_observer)
+        m_observer->vmRemoved(*it->second);
+    m_byName.erase(it->second->record.name);
+    m_byUuid.erase(it);
+    notifyCounts();
+}
+
+void Inventory::setState(Vm& vm, VmState state)
+{
+    if (vm.state == state)
+        return;
+    vm.state = state;
+    if (m_observer)
+        m_observer->vmChanged(vm, static_cast<VmFields>(VmField::State));
+    notifyCounts();
+}
+
+void Inventory::rename(Vm& vm, const std::string& newName)
+{
+    if (vm.record.name == newName)
+        return;
+    m_byName.erase(vm.record.name);
+    vm.record.name = newName;
+    m_byName[newName] = vm.record.uuid;
+    if (m_observer)
+        m_observer->vmChanged(vm, static_cast<VmFields>(VmField::Name));
+}
+
+void Inventory::changed(Vm& vm, VmFields fields)
+{
+    if (m_observer && fields != 0)
+        m_observer->vmChanged(vm, fields);
+}
+
+void Inventory::notifyCounts()
+{
+    const auto now = counts();
+    if (now == m_lastCounts)
+        return;
+    m_lastCounts = now;
+    if (m_observer)
+        m_observer->countsChanged(now);
+}
+
+} // namespace hangar

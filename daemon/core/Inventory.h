@@ -1,0 +1,89 @@
+// The Inventory is core's in-memory view of every VM: its stored record plus what is only known at run time (its
+// state, the operation running on it). It keeps the name index and tells the InventoryObserver (the bus layer)
+// about every change, so D-Bus objects and PropertiesChanged follow from one place. Loop thread only.
+#pragma once
+
+#include "core/Executor.h"
+#include "core/Types.h"
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hangar {
+
+// What changed about a VM, so observers can emit PropertiesChanged for just those properties.
+enum class VmField : std::uint32_t
+{
+    Name = 1U << 0U,
+    State = 1U << 1U,
+    Owner = 1U << 2U,
+    Spec = 1U << 3U, // VCPUs, MemoryMiB, DiskGiB, Description
+    Host = 1U << 4U,
+};
+using VmFields = std::uint32_t;
+constexpr VmFields operator|(VmField a, VmField b) { return static_cast<VmFields>(a) | static_cast<VmFields>(b); }
+constexpr bool has(VmFields fields, VmField f) { return (fields & static_cast<VmFields>(f)) != 0; }
+
+struct Vm
+{
+    VmRecord record;
+    VmState state = VmState::Creating;
+    std::optional<std::string> operation;         // the operation in flight, if any ("start", ...)
+    std::optional<Executor::TimerId> stopDeadline; // Stop's timeout_sec timer
+};
+
+struct InventoryCounts
+{
+    std::uint32_t vms = 0;
+    std::uint32_t running = 0;
+    bool operator==(const InventoryCounts&) const = default;
+};
+
+class InventoryObserver
+{
+public:
+    virtual ~InventoryObserver() = default;
+    virtual void vmAdded(const Vm& vm) = 0;
+    // Called just before the VM is dropped; vm is still valid during the call.
+    virtual void vmRemoved(const Vm& vm) = 0;
+    virtual void vmChanged(const Vm& vm, VmFields fields) = 0;
+    virtual void countsChanged(const InventoryCounts& counts) = 0;
+};
+
+class Inventory
+{
+public:
+    void setObserver(InventoryObserver* observer) { m_observer = observer; }
+
+    Vm* find(const std::string& uuid);
+    Vm* findByName(const std::string& name);
+    const Vm* find(const std::string& uuid) const;
+    const Vm* findByName(const std::string& name) const;
+    bool nameTaken(const std::string& name) const { return m_byName.count(name) != 0; }
+
+    // Every VM, ordered by name.
+    std::vector<const Vm*> all() const;
+    std::vector<Vm*> allMutable();
+    InventoryCounts counts() const;
+
+    Vm& add(Vm vm);
+    void remove(const std::string& uuid);
+    void setState(Vm& vm, VmState state);
+    void rename(Vm& vm, const std::string& newName);
+    // Announce a change made directly to vm.record (fields other than name).
+    void changed(Vm& vm, VmFields fields);
+
+private:
+    void notifyCounts();
+
+    std::map<std::string, std::unique_ptr<Vm>> m_byUuid; // unique_ptr: Vm addresses stay stable
+    std::map<std::string, std::string> m_byName;         // name -> uuid
+    InventoryObserver* m_observer = nullptr;
+    InventoryCounts m_lastCounts;
+};
+
+} // namespace hangar

@@ -1,0 +1,104 @@
+#include "core/Validation.h"
+
+#include "core/Error.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace hangar {
+namespace {
+
+constexpr std::size_t kMaxNameLength = 63;
+constexpr std::size_t kMaxQuotedBytes = 64;
+
+bool isNameChar(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; }
+
+template <typename T>
+T checkRange(std::string_view key, std::optional<T> value, T fallback, T min, T max)
+{
+    if (!value)
+        return fallback;
+    if (*value < min || *value > max)
+        throw Error(ErrorCode::InvalidArgument, fmt::format("{} must be {}..{}, got {}", key, min, max, *value));
+    return *value;
+}
+
+// Counts UTF-8 code points; D-Bus has already guaranteed the string is valid UTF-8.
+std::size_t utf8Length(std::string_view text)
+{
+    std::size_t count = 0;
+    for (unsigned char c : text)
+        if ((c & 0xC0U) != 0x80U)
+            ++count;
+    return count;
+}
+
+} // namespace
+
+std::string quoteForMessage(std::string_view text)
+{
+    std::string out = "'";
+    for (std::size_t i = 0; i < text.size() && i < kMaxQuotedBytes; ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c >= 0x20 && c < 0x7F && c != '\'' && c != '\\')
+            out += static_cast<char>(c);
+        else
+            out += fmt::format("\\x{:02x}", c);
+    }
+    if (text.size() > kMaxQuotedBytes)
+        out += "...";
+    out += "'";
+    return out;
+}
+
+void validateName(std::string_view name)
+{
+    const bool ok = !name.empty() && name.size() <= kMaxNameLength && name.front() != '-' &&
+                    std::all_of(name.begin(), name.end(), isNameChar);
+    if (!ok)
+        throw Error(ErrorCode::InvalidArgument,
+                    fmt::format("invalid name {}: a name is 1 to {} characters of a-z, 0-9 and '-', and does not "
+                                "start with '-'",
+                                quoteForMessage(name), kMaxNameLength));
+}
+
+VmSpec validateSpec(const VmSpecRequest& request)
+{
+    const VmSpec defaults;
+    VmSpec spec;
+    spec.vcpus = checkRange("vcpus", request.vcpus, defaults.vcpus, Limits::kMinVcpus, Limits::kMaxVcpus);
+    spec.memoryMiB =
+        checkRange("memory_mib", request.memoryMiB, defaults.memoryMiB, Limits::kMinMemoryMiB, Limits::kMaxMemoryMiB);
+    spec.diskGiB = checkRange("disk_gib", request.diskGiB, defaults.diskGiB, Limits::kMinDiskGiB, Limits::kMaxDiskGiB);
+    if (request.description) {
+        const auto& d = *request.description;
+        if (utf8Length(d) > Limits::kMaxDescriptionChars)
+            throw Error(ErrorCode::InvalidArgument, fmt::format("description must be at most {} characters, got {}",
+                                                                Limits::kMaxDescriptionChars, utf8Length(d)));
+        for (unsigned char c : d)
+            if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7F)
+                throw Error(ErrorCode::InvalidArgument,
+                            "description must not contain control characters other than tab and newline");
+        spec.description = d;
+    }
+    return spec;
+}
+
+bool looksLikeUuid(std::string_view text)
+{
+    if (text.size() != 36)
+        return false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (c != '-')
+                return false;
+        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+} // namespace hangar

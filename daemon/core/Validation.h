@@ -1,0 +1,44 @@
+// Checks of untrusted input that belong to the domain rather than to a transport: VM names, resource sizes,
+// option ranges. Each check throws Error(InvalidArgument) with a message that says what was given and what is
+// allowed; the message never echoes more than a short, printable excerpt of the input.
+#pragma once
+
+#include "core/Types.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace hangar {
+
+struct Limits
+{
+    static constexpr std::uint32_t kMinVcpus = 1;
+    static constexpr std::uint32_t kMaxVcpus = 256;
+    static constexpr std::uint64_t kMinMemoryMiB = 64;
+    static constexpr std::uint64_t kMaxMemoryMiB = 4U * 1024 * 1024; // 4 TiB
+    static constexpr std::uint64_t kMinDiskGiB = 1;
+    static constexpr std::uint64_t kMaxDiskGiB = 65536; // 64 TiB
+    static constexpr std::size_t kMaxDescriptionChars = 1024;
+    static constexpr std::uint32_t kMaxStopTimeoutSec = 86400;
+    static constexpr std::uint32_t kMaxEventLimit = 10000;
+};
+
+// A spec as requested: absent fields take VmSpec's defaults.
+struct VmSpecRequest
+{
+    std::optional<std::uint32_t> vcpus;
+    std::optional<std::uint64_t> memoryMiB;
+    std::optional<std::uint64_t> diskGiB;
+    std::optional<std::string> description;
+};
+
+// A short, printable rendering of untrusted text for error messages.
+std::string quoteForMessage(std::string_view text);
+
+void validateName(std::string_view name);
+VmSpec validateSpec(const VmSpecRequest& request);
+bool looksLikeUuid(std::string_view text);
+
+} // namespace hangar

@@ -1,0 +1,44 @@
+// hangard: the Hangar VM manager daemon. Parses the command line and the config file, then hands over to
+// service::runDaemon. See `hangard --help` and docs/hangard.md.
+#include "service/Config.h"
+#include "service/Daemon.h"
+#include "service/Logging.h"
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+int main(int argc, char** argv)
+{
+    using namespace hangar::service;
+    CLI::App app{"hangard — the Hangar VM manager daemon: a VM inventory on D-Bus, run by libvirt"};
+    app.set_version_flag("--version", HANGAR_VERSION);
+    std::string configPath = "/etc/hangar/hangard.conf";
+    ConfigOverrides overrides;
+    app.add_option("--config", configPath, "INI configuration file; a missing file means defaults")
+        ->capture_default_str();
+    app.add_option("--bus", overrides.bus,
+                   "bus to serve on: system, session or a D-Bus address such as unix:path=/run/x (default: system)");
+    app.add_option("--hypervisor", overrides.hypervisor,
+                   "libvirt URI of the local host (default: qemu:///system; test:///default runs unprivileged "
+                   "against libvirt's built-in test driver)");
+    app.add_option("--state-dir", overrides.stateDir, "directory for hangar.db (default: /var/lib/hangar)");
+    app.add_option("--log-level", overrides.logLevel, "trace, debug, info, warn or error (default: info)");
+    CLI11_PARSE(app, argc, argv);
+
+    Config config;
+    try {
+        config = loadConfig(configPath, overrides);
+    } catch (const std::exception& e) {
+        std::cerr << "hangard: " << e.what() << '\n';
+        return 2;
+    }
+    setupLogging(config.logLevel);
+    try {
+        return runDaemon(config, HANGAR_VERSION);
+    } catch (const std::exception& e) {
+        spdlog::critical("{}", e.what());
+        return 1;
+    }
+}

@@ -1,0 +1,129 @@
+#include "service/Daemon.h"
+
+#include "auth/AllowAllAuthorizer.h"
+#include "bus/BusSupport.h"
+#include "bus/ManagerObject.h"
+#include "core/AuditLog.h"
+#include "core/Inventory.h"
+#include "core/Reconciler.h"
+#include "core/VmManager.h"
+#include "service/Logging.h"
+#include "service/Loop.h"
+#include "store/SqliteStore.h"
+#include "virt/LibvirtHypervisor.h"
+
+#include <sdbus-c++/sdbus-c++.h>
+#include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <sys/stat.h>
+
+namespace hangar::service {
+namespace {
+
+std::unique_ptr<sdbus::IConnection> connectBus(const std::string& bus)
+{
+    if (bus == "system")
+        return sdbus::createSystemBusConnection();
+    if (bus == "session")
+        return sdbus::createSessionBusConnection();
+    return sdbus::createSessionBusConnectionWithAddress(bus);
+}
+
+void ensureStateDir(const std::string& dir)
+{
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec)
+        throw std::runtime_error("cannot create state directory " + dir + ": " + ec.message());
+    // Owner only: the database holds every user's inventory and audit trail.
+    if (chmod(dir.c_str(), 0750) != 0 && errno != EPERM)
+        throw std::runtime_error("cannot set the mode of " + dir + ": " + std::strerror(errno));
+}
+
+} // namespace
+
+int runDaemon(const Config& config, const std::string& version)
+{
+    ensureStateDir(config.stateDir);
+    Loop loop(config.workers);
+    store::SqliteStore store(config.stateDir + "/hangar.db");
+    virt::LibvirtHypervisor hypervisor(config.hypervisor, [&loop](std::function<void()> fn) { loop.post(std::move(fn)); });
+
+    // Authorization (polkit) is its own piece of work; until it lands every caller is allowed, and the daemon says so.
+    auth::AllowAllAuthorizer authorizer;
+    spdlog::warn("authorization: every caller is allowed (allow-all authorizer)");
+
+    Inventory inventory;
+    AuditLog audit(store, loop);
+    JournalEventSink journal;
+    audit.addSink(&journal);
+    VmManager manager(inventory, store, hypervisor, authorizer, loop, audit, "local");
+    Reconciler reconciler(inventory, store, hypervisor, loop, audit);
+    hypervisor.subscribe([&](const HypervisorEvent& event) {
+        manager.handleHypervisorEvent(event);
+        reconciler.handleHypervisorEvent(event);
+    });
+
+    auto connection = connectBus(config.bus);
+    loop.attachBus(*connection);
+    std::unique_ptr<bus::ManagerObject> managerObject;
+    int exitCode = 0;
+
+    auto shutdown = [&] {
+        spdlog::info("stopping");
+        sd_notify(0, "STOPPING=1\nSTATUS=Stopping");
+        loop.exit(0);
+    };
+    loop.onSignal(SIGTERM, shutdown);
+    loop.onSignal(SIGINT, shutdown);
+    loop.onSignal(SIGHUP, [] { spdlog::info("SIGHUP: nothing to reload yet; configuration is read at start"); });
+    loop.enableWatchdog();
+
+    sd_notify(0, "STATUS=Reconciling the inventory with the hypervisor");
+    reconciler.startup([&](const ReconcileReport& report) {
+        try {
+            managerObject = std::make_unique<bus::ManagerObject>(*connection, manager, inventory,
+                                                                 bus::ManagerInfo{version, config.hypervisor});
+            inventory.setObserver(managerObject.get());
+            audit.addSink(managerObject.get());
+            connection->requestName(bus::kBusName);
+        } catch (const std::exception& e) {
+            spdlog::critical("cannot serve {} on the {} bus: {}", bus::kBusName, config.bus, e.what());
+            exitCode = 1;
+            loop.exit(1);
+            return;
+        }
+        const auto counts = inventory.counts();
+        spdlog::info("serving {} on the {} bus: {} VMs ({} running), hypervisor {}; recovered {} interrupted "
+                     "creations and {} deletions, redefined {}, adopted {}, unavailable {}",
+                     bus::kBusName, config.bus, counts.vms, counts.running, config.hypervisor, report.rolledBack,
+                     report.finished, report.redefined, report.adopted, report.unavailable);
+        sd_notifyf(0, "READY=1\nSTATUS=Serving %u VMs (%u running) on %s", counts.vms, counts.running,
+                   config.hypervisor.c_str());
+    });
+
+    const int r = loop.run();
+    if (r < 0 && exitCode == 0) {
+        spdlog::error("event loop failed: {}", std::strerror(-r));
+        exitCode = 1;
+    }
+    if (r > 0)
+        exitCode = r;
+
+    // Tear down in reverse: stop answering, finish running work, then drop what work referenced.
+    inventory.setObserver(nullptr);
+    managerObject.reset();
+    loop.stopWorkers();
+    try {
+        connection->releaseName(bus::kBusName);
+    } catch (const sdbus::Error&) { // never owned it, or the bus is gone: nothing to release
+    }
+    return exitCode;
+}
+
+} // namespace hangar::service

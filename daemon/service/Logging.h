@@ -1,0 +1,22 @@
+// Logging set-up: spdlog's journald sink when stderr is connected to the journal (systemd sets JOURNAL_STREAM),
+// plain stderr otherwise. Also the EventSink that writes every audit event to the journal with a MESSAGE_ID, so
+// `journalctl MESSAGE_ID=...` finds Hangar's audit trail.
+#pragma once
+
+#include "core/AuditLog.h"
+
+#include <string>
+
+namespace hangar::service {
+
+// True when stderr is the journal stream systemd gave us.
+bool stderrIsJournal();
+void setupLogging(const std::string& level);
+
+class JournalEventSink final : public EventSink
+{
+public:
+    void eventAppended(const EventRecord& event) override;
+};
+
+} // namespace hangar::service

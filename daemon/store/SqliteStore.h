@@ -1,0 +1,63 @@
+// The Store on SQLite: one database file (<state-dir>/hangar.db) in WAL mode, so readers never wait for the writer
+// and a crash loses at most the last transaction, never the file. The schema is versioned through
+// PRAGMA user_version and migrated forward on open; a file written by a newer hangard is refused rather than
+// guessed at. The path ":memory:" gives a private in-memory database for unit tests. Like every Store it is used
+// from the loop thread only, so it holds one connection and no locks.
+#pragma once
+
+#include "core/Store.h"
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace hangar::store {
+
+class SqliteStore final : public hangar::Store
+{
+public:
+    // Opens or creates the database and migrates it to the current schema. A new file is created 0600 (further
+    // narrowed by the umask): it holds every user's VMs and audit log. Throws Error(BackendFailure).
+    explicit SqliteStore(const std::string& path);
+
+    SqliteStore(const SqliteStore&) = delete;
+    SqliteStore& operator=(const SqliteStore&) = delete;
+    SqliteStore(SqliteStore&&) = delete;
+    SqliteStore& operator=(SqliteStore&&) = delete;
+    ~SqliteStore() override;
+
+    std::vector<VmRecord> loadVms() override;
+    void insertVm(const VmRecord& vm) override;
+    void updateVm(const VmRecord& vm) override;
+    void deleteVm(const std::string& uuid) override;
+
+    EventRecord appendEvent(EventRecord event) override;
+    std::vector<EventRecord> events(const EventFilter& filter) override;
+
+private:
+    struct ConnectionDeleter
+    {
+        void operator()(sqlite3* db) const noexcept;
+    };
+    struct StatementDeleter
+    {
+        void operator()(sqlite3_stmt* stmt) const noexcept;
+    };
+
+    // Prepared once per distinct SQL text and reused: the same few statements run on every call.
+    sqlite3_stmt* statement(std::string_view sql);
+    void configure(bool inMemory);
+    void migrate();
+    bool uuidExists(const std::string& uuid);
+
+    std::string m_path;
+    // Declared before the statements so that they are finalized before the connection closes.
+    std::unique_ptr<sqlite3, ConnectionDeleter> m_db;
+    std::unordered_map<std::string, std::unique_ptr<sqlite3_stmt, StatementDeleter>> m_statements;
+};
+
+} // namespace hangar::store

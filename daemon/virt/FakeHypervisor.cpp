@@ -1,0 +1,179 @@
+#include "virt/FakeHypervisor.h"
+
+namespace hangar::virt {
+namespace {
+
+Error invalid(const std::string& what) { return Error(ErrorCode::Busy, "Requested operation is not valid: " + what); }
+
+} // namespace
+
+void FakeHypervisor::enter(const std::string& method)
+{
+    ++m_calls[method];
+    auto it = m_failures.find(method);
+    if (it != m_failures.end()) {
+        Error e = it->second;
+        m_failures.erase(it);
+        throw e;
+    }
+}
+
+FakeHypervisor::Domain& FakeHypervisor::get(const std::string& uuid)
+{
+    auto it = m_domains.find(uuid);
+    if (it == m_domains.end())
+        throw Error(ErrorCode::NotFound, "no domain with matching uuid '" + uuid + "'");
+    return it->second;
+}
+
+void FakeHypervisor::define(const VmRecord& vm)
+{
+    std::lock_guard lock(m_mutex);
+    enter("define");
+    if (m_domains.count(vm.uuid))
+        throw Error(ErrorCode::AlreadyExists, "domain " + vm.uuid + " already exists");
+    VmRecord stored = vm;
+    stored.phase = VmPhase::Ready;
+    m_domains[vm.uuid] = Domain{DomainState::Stopped, stored};
+}
+
+void FakeHypervisor::undefine(const std::string& uuid)
+{
+    std::lock_guard lock(m_mutex);
+    enter("undefine");
+    auto& d = get(uuid);
+    if (d.state != DomainState::Stopped)
+        throw invalid("domain is active");
+    m_domains.erase(uuid);
+}
+
+void FakeHypervisor::start(const std::string& uuid)
+{
+    std::lock_guard lock(m_mutex);
+    enter("start");
+    auto& d = get(uuid);
+    if (d.state != DomainState::Stopped)
+        throw invalid("domain is already running");
+    d.state = DomainState::Running;
+}
+
+void FakeHypervisor::shutdown(const std::string& uuid)
+{
+    std::lock_guard lock(m_mutex);
+    enter("shutdown");
+    auto& d = get(uuid);
+    if (d.state == DomainState::Stopped)
+        throw invalid("domain is not running");
+    if (m_shutdownCompletes)
+        d.state = DomainState::Stopped;
+}
+
+void FakeHypervisor::destroy(const std::string& uuid)
+{
+    std::lock_guard lock(m_mutex);
+    enter("destroy");
+    auto& d = get(uuid);
+    if (d.state == DomainState::Stopped)
+        throw invalid("domain is not running");
+    d.state = DomainState::Stopped;
+}
+
+void FakeHypervisor::reboot(const std::string& uuid)
+{
+    std::lock_guard lock(m_mutex);
+    enter("reboot");
+    if (get(uuid).state != DomainState::Running)
+        throw invalid("domain is not running");
+}
+
+void FakeHypervisor::suspend(const std::string& uuid)
+{
+    std::lock_guard lock(m_mutex);
+    enter("suspend");
+    auto& d = get(uuid);
+    if (d.state != DomainState::Running)
+        throw invalid("domain is not running");
+    d.state = DomainState::Paused;
+}
+
+void FakeHypervisor::resume(const std::string& uuid)
+{
+    std::lock_guard lock(m_mutex);
+    enter("resume");
+    auto& d = get(uuid);
+    if (d.state != DomainState::Paused)
+        throw invalid("domain is not paused");
+    d.state = DomainState::Running;
+}
+
+DomainState FakeHypervisor::state(const std::string& uuid)
+{
+    std::lock_guard lock(m_mutex);
+    return get(uuid).state;
+}
+
+void FakeHypervisor::updateMetadata(const VmRecord& vm)
+{
+    std::lock_guard lock(m_mutex);
+    enter("updateMetadata");
+    auto& d = get(vm.uuid);
+    VmRecord stored = vm;
+    stored.phase = VmPhase::Ready;
+    d.record = stored;
+}
+
+std::vector<DomainInfo> FakeHypervisor::listDomains()
+{
+    std::lock_guard lock(m_mutex);
+    enter("listDomains");
+    std::vector<DomainInfo> out;
+    for (const auto& [uuid, d] : m_domains)
+        out.push_back(DomainInfo{uuid, d.state, d.record});
+    return out;
+}
+
+void FakeHypervisor::failNext(const std::string& method, Error error)
+{
+    std::lock_guard lock(m_mutex);
+    m_failures.insert_or_assign(method, std::move(error));
+}
+
+void FakeHypervisor::setStateOutside(const std::string& uuid, DomainState state)
+{
+    std::lock_guard lock(m_mutex);
+    get(uuid).state = state;
+}
+
+void FakeHypervisor::removeOutside(const std::string& uuid)
+{
+    std::lock_guard lock(m_mutex);
+    m_domains.erase(uuid);
+}
+
+void FakeHypervisor::addOutside(DomainInfo info)
+{
+    std::lock_guard lock(m_mutex);
+    m_domains[info.uuid] = Domain{info.state, info.record};
+}
+
+bool FakeHypervisor::has(const std::string& uuid) const
+{
+    std::lock_guard lock(m_mutex);
+    return m_domains.count(uuid) != 0;
+}
+
+std::optional<VmRecord> FakeHypervisor::metadata(const std::string& uuid) const
+{
+    std::lock_guard lock(m_mutex);
+    auto it = m_domains.find(uuid);
+    return it == m_domains.end() ? std::nullopt : it->second.record;
+}
+
+int FakeHypervisor::calls(const std::string& method) const
+{
+    std::lock_guard lock(m_mutex);
+    auto it = m_calls.find(method);
+    return it == m_calls.end() ? 0 : it->second;
+}
+
+} // namespace hangar::virt

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Installs what Hangar needs to build, run and test, on Debian 12 (bookworm).
+#
+# Idempotent and quiet: when every package is already installed it changes nothing, needs no network and does not
+# need root. Otherwise it must run as root. It runs apt-get update only when the package lists are missing or when
+# an install fails (e.g. on stale lists). apt's output goes to a log that is printed only on failure.
+set -euo pipefail
+
+readonly PACKAGES=(
+    # build
+    cmake g++ make pkg-config git ca-certificates
+    # libraries (headers) and code generators
+    libsdbus-c++-dev libsdbus-c++-bin libsystemd-dev libvirt-dev libxml2-dev libsqlite3-dev
+    libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libinih-dev
+    # tests
+    libgtest-dev libgmock-dev python3
+    # run: libvirt, polkit, D-Bus and their command-line tools (busctl comes with systemd on Debian 12)
+    libvirt-daemon libvirt-clients polkitd pkexec dbus-daemon dbus-bin libglib2.0-bin systemd
+    libxml2-utils sqlite3
+)
+# Commands the build and the tests call directly. Checked after installing, whichever package provides them.
+readonly COMMANDS=(cmake g++ make pkg-config git sdbus-c++-xml2cpp busctl gdbus dbus-daemon pkcheck virsh xmllint
+    sqlite3 python3)
+
+step() { printf 'install-deps: %s\n' "$*"; }
+die() { printf 'install-deps: error: %s\n' "$*" >&2; exit 1; }
+
+if [[ -r /etc/os-release ]]; then
+    # shellcheck source=/dev/null
+    os_id=$(. /etc/os-release && printf '%s %s' "${ID:-}" "${VERSION_ID:-}")
+    [[ "$os_id" == "debian 12" ]] || step "warning: made for Debian 12, this is ${os_id:-unknown}"
+fi
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+    status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null || true)
+    [[ "$status" == ii* ]] || missing+=("$pkg")
+done
+
+if ((${#missing[@]} == 0)); then
+    step "all ${#PACKAGES[@]} packages already installed"
+else
+    ((EUID == 0)) || die "must run as root to install: ${missing[*]}"
+
+    log=$(mktemp /tmp/hangar-install-deps.XXXXXX.log)
+    fail() {
+        printf 'install-deps: error: %s; last lines of %s:\n' "$1" "$log" >&2
+        tail -n 40 "$log" >&2
+        exit 1
+    }
+    apt_install() {
+        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+            -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+            "${missing[@]}" >>"$log" 2>&1
+    }
+    apt_update() {
+        apt-get update >>"$log" 2>&1 || fail "apt-get update failed"
+    }
+
+    if ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
+        step "package lists missing: apt-get update"
+        apt_update
+    fi
+    step "installing ${#missing[@]} package(s): ${missing[*]}"
+    if ! apt_install; then
+        step "install failed, refreshing package lists and retrying"
+        apt_update
+        apt_install || fail "apt-get install failed"
+    fi
+    rm -f "$log"
+fi
+
+absent=()
+for cmd in "${COMMANDS[@]}"; do
+    command -v "$cmd" >/dev/null || absent+=("$cmd")
+done
+((${#absent[@]} == 0)) || die "still missing after install: ${absent[*]}"
+step "all ${#COMMANDS[@]} tools present (busctl: $(command -v busctl))"

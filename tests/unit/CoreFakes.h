@@ -1,0 +1,117 @@
+// Deterministic stand-ins for the loop-side services core needs, for unit tests: an Executor whose worker queue
+// and clock the test drives, an Authorizer the test programs, and an observer that records what the bus would see.
+#pragma once
+
+#include "core/Authorizer.h"
+#include "core/Executor.h"
+#include "core/Inventory.h"
+
+#include <deque>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace hangar::testing {
+
+class FakeExecutor final : public Executor
+{
+public:
+    void submit(std::function<void()> work, std::function<void()> done) override
+    {
+        m_queue.emplace_back(std::move(work), std::move(done));
+    }
+    TimerId schedule(std::chrono::microseconds delay, std::function<void()> fn) override
+    {
+        const TimerId id = m_next++;
+        m_timers[id] = {m_nowMono + delay, std::move(fn)};
+        return id;
+    }
+    void cancel(TimerId id) override { m_timers.erase(id); }
+    std::int64_t nowUsec() const override { return 1'700'000'000'000'000 + m_nowMono.count(); }
+
+    // Runs queued work and completions until nothing is left (completions may queue more work).
+    void drain()
+    {
+        while (!m_queue.empty()) {
+            auto [work, done] = std::move(m_queue.front());
+            m_queue.pop_front();
+            work();
+            done();
+        }
+    }
+    std::size_t pending() const { return m_queue.size(); }
+    std::size_t timers() const { return m_timers.size(); }
+    // Moves the clock and fires due timers in order.
+    void advance(std::chrono::microseconds by)
+    {
+        m_nowMono += by;
+        for (bool fired = true; fired;) {
+            fired = false;
+            for (auto it = m_timers.begin(); it != m_timers.end(); ++it) {
+                if (it->second.first <= m_nowMono) {
+                    auto fn = std::move(it->second.second);
+                    m_timers.erase(it);
+                    fn();
+                    fired = true;
+                    break;
+                }
+            }
+        }
+    }
+
+private:
+    std::deque<std::pair<std::function<void()>, std::function<void()>>> m_queue;
+    std::map<TimerId, std::pair<std::chrono::microseconds, std::function<void()>>> m_timers;
+    std::chrono::microseconds m_nowMono{0};
+    TimerId m_next = 1;
+};
+
+class FakeAuthorizer final : public Authorizer
+{
+public:
+    struct Request
+    {
+        Caller caller;
+        Action action;
+        AuthDetails details;
+    };
+
+    void check(const Caller& caller, Action action, const AuthDetails& details, AuthCallback done) override
+    {
+        requests.push_back({caller, action, details});
+        if (hold) {
+            held.push_back(std::move(done));
+            return;
+        }
+        if (denied.count(action))
+            return done(Error(ErrorCode::PermissionDenied, std::string("not authorized for ") +
+                                                               std::string(actionId(action))));
+        done(std::nullopt);
+    }
+
+    std::vector<Request> requests;
+    std::map<Action, bool> denied;
+    bool hold = false;
+    std::vector<AuthCallback> held;
+};
+
+class RecordingObserver final : public InventoryObserver
+{
+public:
+    void vmAdded(const Vm& vm) override { added.push_back(vm.record.name); }
+    void vmRemoved(const Vm& vm) override { removed.push_back(vm.record.name); }
+    void vmChanged(const Vm& vm, VmFields fields) override
+    {
+        if (has(fields, VmField::State))
+            states.push_back(vm.record.name + ":" + std::string(stateName(vm.state)));
+        if (has(fields, VmField::Name))
+            renames.push_back(vm.record.name);
+    }
+    void countsChanged(const InventoryCounts& c) override { counts.push_back(c); }
+
+    std::vector<std::string> added, removed, states, renames;
+    std::vector<InventoryCounts> counts;
+};
+
+} // namespace hangar::testing

@@ -1,0 +1,402 @@
+#include "store/SqliteStore.h"
+
+#include "core/Error.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <memory>
+#include <sqlite3.h>
+#include <stdexcept>
+#include <string>
+#include <sys/stat.h>
+#include <system_error>
+#include <vector>
+
+namespace hangar::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A fresh directory per test, removed with everything in it (the -wal and -shm files included).
+class TempDir
+{
+public:
+    TempDir()
+    {
+        std::string pattern = (fs::temp_directory_path() / "hangar-store-XXXXXX").string();
+        if (::mkdtemp(pattern.data()) == nullptr)
+            throw std::runtime_error("mkdtemp failed");
+        m_path = pattern;
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    ~TempDir()
+    {
+        std::error_code ignored;
+        fs::remove_all(m_path, ignored);
+    }
+
+    fs::path path() const { return m_path; }
+
+private:
+    fs::path m_path;
+};
+
+class UmaskGuard
+{
+public:
+    explicit UmaskGuard(mode_t mask) : m_previous(::umask(mask)) {}
+    UmaskGuard(const UmaskGuard&) = delete;
+    UmaskGuard& operator=(const UmaskGuard&) = delete;
+    ~UmaskGuard() { ::umask(m_previous); }
+
+private:
+    mode_t m_previous;
+};
+
+// A second, independent connection, to look at the file the way another tool would.
+struct RawConnectionDeleter
+{
+    void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
+};
+using RawConnection = std::unique_ptr<sqlite3, RawConnectionDeleter>;
+
+RawConnection openRaw(const fs::path& path)
+{
+    sqlite3* raw = nullptr;
+    const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+    RawConnection db(raw);
+    if (rc != SQLITE_OK)
+        throw std::runtime_error("cannot open " + path.string());
+    return db;
+}
+
+void execRaw(sqlite3* db, const std::string& sql)
+{
+    if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK)
+        throw std::runtime_error(sql + ": " + sqlite3_errmsg(db));
+}
+
+std::string queryText(sqlite3* db, const std::string& sql)
+{
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &raw, nullptr) != SQLITE_OK)
+        throw std::runtime_error(sql + ": " + sqlite3_errmsg(db));
+    std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> stmt(raw, sqlite3_finalize);
+    if (sqlite3_step(stmt.get()) != SQLITE_ROW)
+        throw std::runtime_error(sql + ": no row");
+    const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), 0));
+    return text == nullptr ? std::string() : std::string(text);
+}
+
+VmRecord makeVm(const std::string& uuid, const std::string& name)
+{
+    VmRecord vm;
+    vm.uuid = uuid;
+    vm.name = name;
+    vm.owner = 1000;
+    vm.spec = VmSpec{2, 2048, 20, "a test VM"};
+    vm.createdAtUsec = 1'700'000'000'000'000;
+    vm.host = "local";
+    vm.phase = VmPhase::Ready;
+    return vm;
+}
+
+EventRecord makeEvent(std::int64_t timeUsec, std::uint32_t uid, const std::string& vmUuid, const std::string& action)
+{
+    EventRecord event;
+    event.timeUsec = timeUsec;
+    event.uid = uid;
+    event.vmUuid = vmUuid;
+    event.vmName = vmUuid.empty() ? "" : "vm-" + vmUuid.substr(0, 4);
+    event.action = action;
+    event.outcome = "ok";
+    event.message = action + " at " + std::to_string(timeUsec);
+    return event;
+}
+
+std::vector<std::string> actionsOf(const std::vector<EventRecord>& events)
+{
+    std::vector<std::string> actions;
+    actions.reserve(events.size());
+    for (const auto& event : events)
+        actions.push_back(event.action);
+    return actions;
+}
+
+const std::string kUuidA = "aaaaaaaa-0000-4000-8000-000000000001";
+const std::string kUuidB = "bbbbbbbb-0000-4000-8000-000000000002";
+
+TEST(SqliteStoreTest, SqliteStore_InsertedVmSurvivesReopen)
+{
+    TempDir dir;
+    const auto path = (dir.path() / "hangar.db").string();
+    const VmRecord vm = makeVm(kUuidA, "web");
+    {
+        SqliteStore store(path);
+        store.insertVm(vm);
+    }
+    SqliteStore reopened(path);
+    EXPECT_EQ(reopened.loadVms(), std::vector<VmRecord>{vm});
+}
+
+TEST(SqliteStoreTest, SqliteStore_InMemoryDatabaseStartsEmptyAndWorks)
+{
+    SqliteStore store(":memory:");
+    EXPECT_TRUE(store.loadVms().empty());
+    store.insertVm(makeVm(kUuidA, "web"));
+    EXPECT_EQ(store.loadVms().size(), 1U);
+}
+
+TEST(SqliteStoreTest, SqliteStore_RejectsDuplicateName)
+{
+    SqliteStore store(":memory:");
+    store.insertVm(makeVm(kUuidA, "web"));
+    try {
+        store.insertVm(makeVm(kUuidB, "web"));
+        FAIL() << "a second VM with the same name was accepted";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::AlreadyExists);
+        EXPECT_NE(std::string(e.what()).find("a VM named 'web' already exists"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(store.loadVms().size(), 1U);
+}
+
+TEST(SqliteStoreTest, SqliteStore_RejectsDuplicateUuid)
+{
+    SqliteStore store(":memory:");
+    store.insertVm(makeVm(kUuidA, "web"));
+    try {
+        store.insertVm(makeVm(kUuidA, "db"));
+        FAIL() << "a second VM with the same UUID was accepted";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::AlreadyExists);
+        EXPECT_NE(std::string(e.what()).find(kUuidA), std::string::npos) << e.what();
+    }
+}
+
+TEST(SqliteStoreTest, SqliteStore_UpdateReplacesEveryField)
+{
+    SqliteStore store(":memory:");
+    store.insertVm(makeVm(kUuidA, "web"));
+    VmRecord changed = makeVm(kUuidA, "web-renamed");
+    changed.owner = 1001;
+    changed.spec = VmSpec{8, 16384, 100, "bigger"};
+    changed.createdAtUsec = 42;
+    changed.host = "node2";
+    changed.phase = VmPhase::Deleting;
+    store.updateVm(changed);
+    EXPECT_EQ(store.loadVms(), std::vector<VmRecord>{changed});
+}
+
+TEST(SqliteStoreTest, SqliteStore_UpdateMissingIsNotFound)
+{
+    SqliteStore store(":memory:");
+    try {
+        store.updateVm(makeVm(kUuidA, "web"));
+        FAIL() << "updating a missing VM succeeded";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::NotFound);
+    }
+    EXPECT_TRUE(store.loadVms().empty());
+}
+
+TEST(SqliteStoreTest, SqliteStore_UpdateToTakenNameIsAlreadyExists)
+{
+    SqliteStore store(":memory:");
+    store.insertVm(makeVm(kUuidA, "web"));
+    store.insertVm(makeVm(kUuidB, "db"));
+    try {
+        store.updateVm(makeVm(kUuidB, "web"));
+        FAIL() << "a rename onto a taken name succeeded";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::AlreadyExists);
+        EXPECT_NE(std::string(e.what()).find("a VM named 'web' already exists"), std::string::npos) << e.what();
+    }
+}
+
+TEST(SqliteStoreTest, SqliteStore_DeleteIsIdempotent)
+{
+    SqliteStore store(":memory:");
+    store.insertVm(makeVm(kUuidA, "web"));
+    store.insertVm(makeVm(kUuidB, "db"));
+    store.deleteVm(kUuidA);
+    EXPECT_NO_THROW(store.deleteVm(kUuidA));
+    EXPECT_NO_THROW(store.deleteVm("never-existed"));
+    const auto vms = store.loadVms();
+    ASSERT_EQ(vms.size(), 1U);
+    EXPECT_EQ(vms[0].uuid, kUuidB);
+}
+
+TEST(SqliteStoreTest, SqliteStore_AppendEventAssignsIncreasingIds)
+{
+    SqliteStore store(":memory:");
+    const EventRecord first = store.appendEvent(makeEvent(10, 1000, kUuidA, "create"));
+    const EventRecord second = store.appendEvent(makeEvent(20, 1000, kUuidA, "start"));
+    EXPECT_GT(first.id, 0);
+    EXPECT_GT(second.id, first.id);
+    EXPECT_EQ(second.action, "start");
+    EXPECT_EQ(second.message, "start at 20");
+}
+
+TEST(SqliteStoreTest, SqliteStore_EventsFilterByVmUidSinceAndLimit)
+{
+    SqliteStore store(":memory:");
+    store.appendEvent(makeEvent(100, 1000, kUuidA, "a1"));
+    store.appendEvent(makeEvent(200, 1001, kUuidB, "b1"));
+    store.appendEvent(makeEvent(300, 1000, kUuidA, "a2"));
+    store.appendEvent(makeEvent(400, 0, "", "reconcile"));
+    store.appendEvent(makeEvent(500, 1001, kUuidA, "a3"));
+    store.appendEvent(makeEvent(600, 1000, kUuidA, "a4"));
+
+    EXPECT_EQ(actionsOf(store.events({})), (std::vector<std::string>{"a1", "b1", "a2", "reconcile", "a3", "a4"}));
+
+    EventFilter byVm;
+    byVm.vmUuid = kUuidA;
+    EXPECT_EQ(actionsOf(store.events(byVm)), (std::vector<std::string>{"a1", "a2", "a3", "a4"}));
+
+    EventFilter byUid;
+    byUid.uid = 1001;
+    EXPECT_EQ(actionsOf(store.events(byUid)), (std::vector<std::string>{"b1", "a3"}));
+
+    EventFilter since;
+    since.sinceUsec = 400; // inclusive
+    EXPECT_EQ(actionsOf(store.events(since)), (std::vector<std::string>{"reconcile", "a3", "a4"}));
+
+    EventFilter limited;
+    limited.limit = 2; // the newest two, still oldest first
+    EXPECT_EQ(actionsOf(store.events(limited)), (std::vector<std::string>{"a3", "a4"}));
+
+    EventFilter combined;
+    combined.vmUuid = kUuidA;
+    combined.uid = 1000;
+    combined.sinceUsec = 200;
+    combined.limit = 1;
+    const auto events = store.events(combined);
+    ASSERT_EQ(events.size(), 1U);
+    EXPECT_EQ(events[0].action, "a4");
+    EXPECT_EQ(events[0].timeUsec, 600);
+    EXPECT_EQ(events[0].uid, 1000U);
+    EXPECT_EQ(events[0].vmUuid, kUuidA);
+    EXPECT_EQ(events[0].outcome, "ok");
+
+    EventFilter none;
+    none.limit = 0;
+    EXPECT_TRUE(store.events(none).empty());
+}
+
+TEST(SqliteStoreTest, SqliteStore_UsesWalMode)
+{
+    TempDir dir;
+    const auto path = dir.path() / "hangar.db";
+    SqliteStore store(path.string());
+    store.insertVm(makeVm(kUuidA, "web"));
+
+    const RawConnection raw = openRaw(path);
+    EXPECT_EQ(queryText(raw.get(), "PRAGMA journal_mode"), "wal");
+    EXPECT_EQ(queryText(raw.get(), "PRAGMA user_version"), "1");
+}
+
+TEST(SqliteStoreTest, SqliteStore_CreatesDatabaseReadableByOwnerOnly)
+{
+    TempDir dir;
+    const auto path = dir.path() / "hangar.db";
+    // The usual umask, which would leave a file created by SQLite alone world-readable.
+    const UmaskGuard umask(022);
+    SqliteStore store(path.string());
+    store.insertVm(makeVm(kUuidA, "web")); // so that the -wal file exists too
+    for (const auto& file : {path, fs::path(path.string() + "-wal")}) {
+        struct stat st
+        {
+        };
+        ASSERT_EQ(::stat(file.c_str(), &st), 0) << file;
+        EXPECT_EQ(st.st_mode & 0777, 0600U) << file;
+    }
+}
+
+TEST(SqliteStoreTest, SqliteStore_RefusesNewerSchema)
+{
+    TempDir dir;
+    const auto path = dir.path() / "hangar.db";
+    {
+        const RawConnection raw = openRaw(path);
+        execRaw(raw.get(), "PRAGMA user_version = 999");
+    }
+    try {
+        SqliteStore store(path.string());
+        FAIL() << "a database from a newer hangard was opened";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::BackendFailure);
+        EXPECT_NE(std::string(e.what()).find("database schema version 999 is newer than this hangard supports (1)"),
+                  std::string::npos)
+            << e.what();
+    }
+    const RawConnection raw = openRaw(path);
+    EXPECT_EQ(queryText(raw.get(), "PRAGMA user_version"), "999") << "the newer file must be left untouched";
+    EXPECT_EQ(queryText(raw.get(), "PRAGMA journal_mode"), "delete") << "the newer file must be left untouched";
+}
+
+TEST(SqliteStoreTest, SqliteStore_UnknownPhaseInDatabaseIsBackendFailure)
+{
+    TempDir dir;
+    const auto path = dir.path() / "hangar.db";
+    {
+        SqliteStore store(path.string());
+        store.insertVm(makeVm(kUuidA, "web"));
+    }
+    {
+        const RawConnection raw = openRaw(path);
+        execRaw(raw.get(), "UPDATE vms SET phase = 'hovering'");
+    }
+    SqliteStore store(path.string());
+    try {
+        store.loadVms();
+        FAIL() << "a row with an unknown phase was loaded";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::BackendFailure);
+        EXPECT_NE(std::string(e.what()).find("hovering"), std::string::npos) << e.what();
+    }
+}
+
+TEST(SqliteStoreTest, SqliteStore_FileThatIsNotADatabaseIsBackendFailure)
+{
+    TempDir dir;
+    const auto path = dir.path() / "hangar.db";
+    std::ofstream(path) << "this is not an SQLite database, just text long enough to cover its 100-byte header\n"
+                        << std::string(200, 'x');
+    try {
+        SqliteStore store(path.string());
+        FAIL() << "a garbage file was opened as a database";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::BackendFailure);
+    }
+}
+
+TEST(SqliteStoreTest, SqliteStore_NamesWithQuotesAndUnicodeRoundTrip)
+{
+    TempDir dir;
+    const auto path = (dir.path() / "hangar.db").string();
+    VmRecord vm = makeVm(kUuidA, "o'brien\"; DROP TABLE vms; --");
+    vm.spec.description = "Grüße, 日本語, emoji 🚀, quote ' and backslash \\";
+    vm.host = "nœud-2";
+    const EventRecord event = makeEvent(1, 1000, kUuidA, "rename");
+    EventRecord odd = event;
+    odd.vmName = vm.name;
+    odd.message = "renamed to « " + vm.name + " »";
+    {
+        SqliteStore store(path);
+        store.insertVm(vm);
+        store.appendEvent(odd);
+    }
+    SqliteStore store(path);
+    EXPECT_EQ(store.loadVms(), std::vector<VmRecord>{vm});
+    const auto events = store.events({});
+    ASSERT_EQ(events.size(), 1U);
+    EXPECT_EQ(events[0].vmName, odd.vmName);
+    EXPECT_EQ(events[0].message, odd.message);
+}
+
+} // namespace
+} // namespace hangar::store
