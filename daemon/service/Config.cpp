@@ -1,9 +1,10 @@
 #include "service/Config.h"
 
-#include <INIReader.h>
+#include <ini.h>
 #include <fmt/format.h>
 
-#include <array>
+#include <algorithm>
+#include <map>
 #include <set>
 #include <stdexcept>
 #include <sys/stat.h>
@@ -28,33 +29,66 @@ void validate(const Config& c)
         throw std::runtime_error(fmt::format("workers must be 1..64, got {}", c.workers));
 }
 
+struct ParseState
+{
+    std::map<std::string, std::string> values; // "section.key" -> value
+    std::string error;
+};
+
+int onEntry(void* user, const char* section, const char* name, const char* value)
+{
+    auto* state = static_cast<ParseState*>(user);
+    static const std::set<std::string> known{"Daemon.bus", "Daemon.hypervisor", "Daemon.state_dir",
+                                             "Daemon.log_level", "Daemon.workers"};
+    const std::string key = std::string(section) + "." + name;
+    if (known.count(key) == 0) {
+        state->error = fmt::format("unknown key '{}' in section [{}]; known: [Daemon] bus, hypervisor, state_dir, "
+                                   "log_level, workers",
+                                   name, section);
+        return 0;
+    }
+    state->values[key] = value;
+    return 1;
+}
+
+void applyFile(const std::string& path, Config& c)
+{
+    ParseState state;
+    const int r = ini_parse(path.c_str(), &onEntry, &state);
+    if (r < 0)
+        throw std::runtime_error(fmt::format("cannot read {}", path));
+    if (r > 0)
+        throw std::runtime_error(
+            fmt::format("{}:{}: {}", path, r, state.error.empty() ? "syntax error" : state.error));
+    auto take = [&](const char* key, std::string& into) {
+        if (auto it = state.values.find(key); it != state.values.end())
+            into = it->second;
+    };
+    take("Daemon.bus", c.bus);
+    take("Daemon.hypervisor", c.hypervisor);
+    take("Daemon.state_dir", c.stateDir);
+    take("Daemon.log_level", c.logLevel);
+    if (auto it = state.values.find("Daemon.workers"); it != state.values.end()) {
+        try {
+            std::size_t used = 0;
+            const unsigned long n = std::stoul(it->second, &used);
+            if (used != it->second.size())
+                throw std::invalid_argument("trailing characters");
+            c.workers = static_cast<unsigned>(std::min<unsigned long>(n, 1000));
+        } catch (const std::logic_error&) {
+            throw std::runtime_error(fmt::format("{}: workers must be a number 1..64, got '{}'", path, it->second));
+        }
+    }
+}
+
 } // namespace
 
 Config loadConfig(const std::string& path, const ConfigOverrides& overrides)
 {
     Config c;
     struct stat st{};
-    if (!path.empty() && stat(path.c_str(), &st) == 0) {
-        INIReader ini(path);
-        if (ini.ParseError() < 0)
-            throw std::runtime_error(fmt::format("cannot read {}", path));
-        if (ini.ParseError() > 0)
-            throw std::runtime_error(fmt::format("{}:{}: syntax error", path, ini.ParseError()));
-        static const std::set<std::string> known{"bus", "hypervisor", "state_dir", "log_level", "workers"};
-        for (const auto& key : ini.Keys("Daemon"))
-            if (known.count(key) == 0)
-                throw std::runtime_error(fmt::format("{}: unknown key '{}' in [Daemon]; known keys: bus, hypervisor, "
-                                                     "state_dir, log_level, workers",
-                                                     path, key));
-        c.bus = ini.Get("Daemon", "bus", c.bus);
-        c.hypervisor = ini.Get("Daemon", "hypervisor", c.hypervisor);
-        c.stateDir = ini.Get("Daemon", "state_dir", c.stateDir);
-        c.logLevel = ini.Get("Daemon", "log_level", c.logLevel);
-        const long workers = ini.GetInteger("Daemon", "workers", static_cast<long>(c.workers));
-        if (workers < 1 || workers > 64)
-            throw std::runtime_error(fmt::format("{}: workers must be 1..64, got {}", path, workers));
-        c.workers = static_cast<unsigned>(workers);
-    }
+    if (!path.empty() && stat(path.c_str(), &st) == 0)
+        applyFile(path, c);
     if (overrides.bus)
         c.bus = *overrides.bus;
     if (overrides.hypervisor)

@@ -1,0 +1,272 @@
+// stop, with and without --wait. Waiting follows the VM's State through PropertiesChanged (and its removal through
+// InterfacesRemoved) instead of polling: each VM's subscription is in place before its Stop call, so a change that
+// happens while Stop is still returning cannot be missed.
+#include "Commands.h"
+#include "Format.h"
+#include "Waiter.h"
+
+#include <iostream>
+#include <mutex>
+
+namespace hangar::client {
+namespace {
+
+constexpr const char* kStopped = "stopped";
+
+Options stopOptions(const Context& context, const StopOptions& options)
+{
+    Options call = context.authOptions();
+    if (options.force)
+        call["force"] = sdbus::Variant(true);
+    if (options.timeoutSec)
+        call["timeout_sec"] = sdbus::Variant(*options.timeoutSec);
+    return call;
+}
+
+ExitCode stopWithoutWaiting(Context& context, const std::vector<std::string>& names, const StopOptions& options)
+{
+    ExitCode result = ExitCode::Ok;
+    nlohmann::json report = nlohmann::json::array();
+    for (const auto& name : names) {
+        try {
+            VmProxy vm(context.connection().bus(), context.connection().vmPath(name));
+            vm.Stop(stopOptions(context, options));
+            report.push_back({{"name", name}, {"ok", true}});
+            if (!context.json()) {
+                // Without force, Stop returns once the guest was asked; say so rather than claim it is off.
+                std::cout << (options.force ? "Stopped VM '" : "Asked VM '") << sanitize(name)
+                          << (options.force ? "'." : "' to shut down.") << std::endl;
+            }
+        } catch (const sdbus::Error& e) {
+            result = combine(result, context.reportVmError("stop", name, e));
+            report.push_back({{"name", name}, {"ok", false}, {"error", e.getName()}, {"message", e.getMessage()}});
+        }
+    }
+    if (context.json())
+        printJson(std::cout, report, true);
+    return result;
+}
+
+// One VM being waited for. Fields below the mutex comment are written by the loop thread's handlers.
+struct Target {
+    std::string name;
+    sdbus::ObjectPath path;
+    std::unique_ptr<VmProxy> proxy;
+    bool finished = false; // reported, one way or another (main thread only)
+    // guarded by StopWait::m_mutex
+    std::string lastState;
+    bool stopped = false; // seen "stopped" at any point after the subscription: terminal, never reset
+    bool gone = false;    // the object was removed
+    bool reread = false;  // State was invalidated rather than sent: read it from the main thread
+};
+
+class StopWait {
+public:
+    StopWait(Context& context, const StopOptions& options) : m_context(context), m_options(options) {}
+    // The loop thread's handlers point into this object: stop them before the members go.
+    ~StopWait() { m_context.connection().stopEventLoop(); }
+    StopWait(const StopWait&) = delete;
+    StopWait& operator=(const StopWait&) = delete;
+
+    ExitCode run(const std::vector<std::string>& names);
+
+private:
+    void stopOne(const std::string& name);
+    void recordState(Target& target, const std::string& state);
+    void readState(Target& target);
+    // Reports targets that reached an end; true when none is left to wait for.
+    bool reportFinished();
+    void failPending(ExitCode code, const std::string& errorName, const std::string& why);
+    void report(Target& target, bool ok, ExitCode code, const std::string& error, const std::string& message);
+
+    Context& m_context;
+    const StopOptions& m_options;
+    Waiter m_waiter; // blocks SIGINT/SIGTERM before the event loop thread exists
+    std::mutex m_mutex;
+    std::vector<std::unique_ptr<Target>> m_targets; // guarded by m_mutex when changed after the loop started
+    bool m_daemonGone = false;                      // guarded by m_mutex
+    std::unique_ptr<ManagerProxy> m_manager;
+    ExitCode m_result = ExitCode::Ok;
+    nlohmann::json m_report = nlohmann::json::array();
+};
+
+ExitCode StopWait::run(const std::vector<std::string>& names)
+{
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(m_options.waitTimeoutSec);
+    Connection& connection = m_context.connection();
+    m_manager = std::make_unique<ManagerProxy>(connection.bus(), ManagerProxy::EventHandler{},
+                                               [this](const sdbus::ObjectPath& path) {
+                                                   std::lock_guard lock(m_mutex);
+                                                   for (auto& target : m_targets)
+                                                       target->gone = target->gone || target->path == path;
+                                                   m_waiter.notify();
+                                               });
+    connection.watchDaemon([this](const std::string& newOwner) {
+        std::lock_guard lock(m_mutex);
+        m_daemonGone = newOwner.empty();
+        m_waiter.notify();
+    });
+    connection.startEventLoop();
+
+    for (const auto& name : names)
+        stopOne(name);
+
+    while (!reportFinished()) {
+        switch (m_waiter.wait(deadline)) {
+        case Waiter::Wake::Notified:
+            break;
+        case Waiter::Wake::Timeout:
+            failPending(ExitCode::Timeout, "Timeout", "timed out after " + formatDuration(m_options.waitTimeoutSec) +
+                                               " waiting for it to stop");
+            break;
+        case Waiter::Wake::Signal:
+            failPending(ExitCode::Interrupted, "Interrupted", "interrupted while waiting for it to stop");
+            break;
+        }
+    }
+    if (m_context.json())
+        printJson(std::cout, m_report, true);
+    return m_result;
+}
+
+void StopWait::stopOne(const std::string& name)
+{
+    auto owned = std::make_unique<Target>();
+    Target& target = *owned;
+    target.name = name;
+    try {
+        target.path = m_manager->GetVM(name);
+        {
+            std::lock_guard lock(m_mutex);
+            m_targets.push_back(std::move(owned));
+        }
+        target.proxy = std::make_unique<VmProxy>(
+            m_context.connection().bus(), target.path,
+            [this, &target](const std::map<std::string, sdbus::Variant>& changed,
+                            const std::vector<std::string>& invalidated) {
+                std::lock_guard lock(m_mutex);
+                if (auto it = changed.find("State"); it != changed.end() && it->second.peekValueType() == "s") {
+                    target.lastState = it->second.get<std::string>();
+                    target.stopped = target.stopped || target.lastState == kStopped;
+                }
+                for (const auto& property : invalidated)
+                    target.reread = target.reread || property == "State";
+                m_waiter.notify();
+            });
+        target.proxy->Stop(stopOptions(m_context, m_options));
+    } catch (const sdbus::Error& e) {
+        if (!owned) // already listed: mark it done so the wait loop skips it
+            target.finished = true;
+        m_result = combine(m_result, m_context.reportVmError("stop", name, e));
+        m_report.push_back({{"name", name}, {"ok", false}, {"error", e.getName()}, {"message", e.getMessage()}});
+        return;
+    }
+    // Covers a daemon that changed State without a signal, and a stop that completed before we looked.
+    readState(target);
+}
+
+void StopWait::recordState(Target& target, const std::string& state)
+{
+    std::lock_guard lock(m_mutex);
+    target.lastState = state;
+    target.stopped = target.stopped || state == kStopped;
+}
+
+void StopWait::readState(Target& target)
+{
+    try {
+        recordState(target, target.proxy->State());
+    } catch (const sdbus::Error& e) {
+        if (exitCodeFor(e) == ExitCode::NotFound) {
+            std::lock_guard lock(m_mutex);
+            target.gone = true;
+        } else if (isUnreachable(e)) {
+            std::lock_guard lock(m_mutex);
+            m_daemonGone = true;
+        }
+        // Anything else: keep waiting for the signal.
+    }
+}
+
+bool StopWait::reportFinished()
+{
+    std::vector<Target*> toRead;
+    bool daemonGone = false;
+    {
+        std::lock_guard lock(m_mutex);
+        daemonGone = m_daemonGone;
+        for (auto& owned : m_targets) {
+            Target& target = *owned;
+            if (target.finished)
+                continue;
+            if (target.stopped) {
+                report(target, true, ExitCode::Ok, {}, {});
+            } else if (target.gone) {
+                report(target, true, ExitCode::Ok, {}, "deleted");
+            } else if (target.reread) {
+                target.reread = false;
+                toRead.push_back(&target);
+            }
+        }
+    }
+    if (daemonGone) {
+        failPending(ExitCode::Unreachable, "Unreachable", "hangard left " + m_context.connection().spec().describe() +
+                                               " while waiting for it to stop");
+        return true;
+    }
+    for (Target* target : toRead)
+        readState(*target);
+    if (!toRead.empty())
+        return reportFinished();
+
+    std::lock_guard lock(m_mutex);
+    for (const auto& target : m_targets) {
+        if (!target->finished)
+            return false;
+    }
+    return true;
+}
+
+void StopWait::failPending(ExitCode code, const std::string& errorName, const std::string& why)
+{
+    std::lock_guard lock(m_mutex);
+    for (auto& target : m_targets) {
+        if (target->finished)
+            continue;
+        std::string state = target->lastState.empty() ? "unknown" : target->lastState;
+        printError("cannot stop VM '" + target->name + "': " + why + " (state: " + state + ")");
+        report(*target, false, code, errorName, why);
+    }
+}
+
+// Called with m_mutex held.
+void StopWait::report(Target& target, bool ok, ExitCode code, const std::string& error, const std::string& message)
+{
+    target.finished = true;
+    m_result = combine(m_result, code);
+    if (ok && !m_context.json()) {
+        if (message.empty())
+            std::cout << "Stopped VM '" << sanitize(target.name) << "'." << std::endl;
+        else
+            std::cout << "VM '" << sanitize(target.name) << "' was deleted while stopping." << std::endl;
+    }
+    nlohmann::json entry{{"name", target.name}, {"ok", ok}};
+    if (ok)
+        entry["state"] = message.empty() ? kStopped : "deleted";
+    else
+        entry.update({{"error", error}, {"message", message}, {"state", target.lastState}});
+    m_report.push_back(entry);
+}
+
+} // namespace
+
+ExitCode runStop(Context& context, const std::vector<std::string>& names, const StopOptions& options)
+{
+    context.allowSlowCalls();
+    if (!options.wait)
+        return stopWithoutWaiting(context, names, options);
+    StopWait wait(context, options);
+    return wait.run(names);
+}
+
+} // namespace hangar::client

@@ -1,0 +1,265 @@
+// list, status, create, rename and the one-call-per-name actions (start, restart, pause, resume, delete).
+#include "Commands.h"
+#include "Format.h"
+#include "Parse.h"
+
+#include <chrono>
+#include <iostream>
+
+namespace hangar::client {
+namespace {
+
+using VmRow = sdbus::Struct<std::string, std::string, std::string, uint32_t, sdbus::ObjectPath>;
+
+struct ActionInfo {
+    const char* verb; // "start": used in "cannot start VM 'x'"
+    const char* done; // "Started": used in "Started VM 'x'."
+};
+
+ActionInfo infoFor(Action action)
+{
+    switch (action) {
+    case Action::Start:
+        return {"start", "Started"};
+    case Action::Restart:
+        return {"restart", "Rebooting"};
+    case Action::Pause:
+        return {"pause", "Paused"};
+    case Action::Resume:
+        return {"resume", "Resumed"};
+    case Action::Delete:
+        break;
+    }
+    return {"delete", "Deleted"};
+}
+
+void callAction(VmProxy& vm, Action action, Options options, const ActionOptions& actionOptions)
+{
+    switch (action) {
+    case Action::Start:
+        return vm.Start(options);
+    case Action::Restart:
+        return vm.Reboot(options);
+    case Action::Pause:
+        return vm.Pause(options);
+    case Action::Resume:
+        return vm.Resume(options);
+    case Action::Delete:
+        break;
+    }
+    if (actionOptions.force)
+        options["force"] = sdbus::Variant(true);
+    vm.Delete(options);
+}
+
+// Human labels and formatting for the properties hangarctl knows; others are printed by their D-Bus name.
+struct PropertyView {
+    const char* property;
+    const char* label;
+};
+
+constexpr PropertyView kKnownProperties[] = {
+    {"Name", "Name"},     {"UUID", "UUID"},          {"State", "State"},     {"Owner", "Owner"},
+    {"VCPUs", "VCPUs"},   {"MemoryMiB", "Memory"},   {"DiskGiB", "Disk"},    {"Description", "Description"},
+    {"Host", "Host"},     {"CreatedAt", "Created"},
+};
+
+std::string propertyText(const std::string& property, const sdbus::Variant& value)
+{
+    const std::string type = value.peekValueType();
+    if (property == "Owner" && type == "u") {
+        auto uid = value.get<std::uint32_t>();
+        return userName(uid) + " (" + std::to_string(uid) + ")";
+    }
+    if (property == "MemoryMiB" && type == "t")
+        return formatMiB(value.get<std::uint64_t>());
+    if (property == "DiskGiB" && type == "t")
+        return formatGiB(value.get<std::uint64_t>());
+    if (property == "CreatedAt" && type == "t") {
+        auto usec = value.get<std::uint64_t>();
+        auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+        std::string text = formatLocalTime(usec);
+        if (usec != 0 && static_cast<std::uint64_t>(now) >= usec)
+            text += " (" + formatDuration((static_cast<std::uint64_t>(now) - usec) / 1000000) + " ago)";
+        return text;
+    }
+    if (property == "Description" && type == "s" && value.get<std::string>().empty())
+        return "-";
+    return variantToText(value);
+}
+
+void printStatus(const std::map<std::string, sdbus::Variant>& properties, const sdbus::ObjectPath& path)
+{
+    std::vector<std::pair<std::string, std::string>> lines;
+    for (const auto& known : kKnownProperties) {
+        if (auto it = properties.find(known.property); it != properties.end())
+            lines.emplace_back(known.label, propertyText(it->first, it->second));
+    }
+    for (const auto& [property, value] : properties) {
+        bool known = false;
+        for (const auto& view : kKnownProperties)
+            known = known || property == view.property;
+        if (!known)
+            lines.emplace_back(property, propertyText(property, value));
+    }
+    lines.emplace_back("Object path", std::string(path));
+
+    std::size_t width = 0;
+    for (const auto& line : lines)
+        width = std::max(width, line.first.size());
+    for (const auto& [label, text] : lines)
+        std::cout << sanitize(label) << ':' << std::string(width - label.size() + 1, ' ') << sanitize(text) << '\n';
+}
+
+} // namespace
+
+nlohmann::json vmJson(Context& context, const sdbus::ObjectPath& path)
+{
+    VmProxy vm(context.connection().bus(), path);
+    nlohmann::json object = nlohmann::json::object();
+    for (const auto& [property, value] : vm.GetAll(kVmInterface))
+        object[property] = variantToJson(value);
+    if (object.contains("Owner") && object["Owner"].is_number_unsigned())
+        object["OwnerName"] = userName(object["Owner"].get<std::uint32_t>());
+    object["ObjectPath"] = std::string(path);
+    return object;
+}
+
+ExitCode runList(Context& context, const ListOptions& options)
+{
+    Options filter;
+    if (options.all)
+        filter["all"] = sdbus::Variant(true);
+    if (!options.state.empty())
+        filter["state"] = sdbus::Variant(options.state);
+
+    std::vector<VmRow> rows;
+    try {
+        rows = context.connection().manager().ListVMs(filter);
+    } catch (const sdbus::Error& e) {
+        return context.reportError("list VMs", e);
+    }
+
+    if (context.json()) {
+        nlohmann::json array = nlohmann::json::array();
+        for (const auto& row : rows) {
+            array.push_back({{"Name", row.get<0>()},
+                             {"UUID", row.get<1>()},
+                             {"State", row.get<2>()},
+                             {"Owner", row.get<3>()},
+                             {"OwnerName", userName(row.get<3>())},
+                             {"ObjectPath", std::string(row.get<4>())}});
+        }
+        printJson(std::cout, array, true);
+        return ExitCode::Ok;
+    }
+    if (rows.empty()) {
+        std::cout << (options.all ? "No VMs." : "No VMs of yours (--all shows everyone's).") << std::endl;
+        return ExitCode::Ok;
+    }
+    Table table({"NAME", "STATE", "OWNER", "UUID"});
+    for (const auto& row : rows)
+        table.addRow({row.get<0>(), row.get<2>(), userName(row.get<3>()), row.get<1>()});
+    table.print(std::cout);
+    std::cout.flush();
+    return ExitCode::Ok;
+}
+
+ExitCode runStatus(Context& context, const std::string& name)
+{
+    try {
+        sdbus::ObjectPath path = context.connection().vmPath(name);
+        if (context.json()) {
+            printJson(std::cout, vmJson(context, path), true);
+            return ExitCode::Ok;
+        }
+        VmProxy vm(context.connection().bus(), path);
+        printStatus(vm.GetAll(kVmInterface), path);
+        std::cout.flush();
+        return ExitCode::Ok;
+    } catch (const sdbus::Error& e) {
+        return context.reportVmError("get the status of", name, e);
+    }
+}
+
+ExitCode runCreate(Context& context, const CreateOptions& options)
+{
+    // Sizes are checked before connecting, so a typo is a usage error even when the daemon is not running.
+    Options spec = context.authOptions();
+    if (options.cpus)
+        spec["vcpus"] = sdbus::Variant(*options.cpus);
+    if (options.memory)
+        spec["memory_mib"] = sdbus::Variant(parseMemoryMiB(*options.memory));
+    if (options.disk)
+        spec["disk_gib"] = sdbus::Variant(parseDiskGiB(*options.disk));
+    if (options.description)
+        spec["description"] = sdbus::Variant(*options.description);
+
+    sdbus::ObjectPath path;
+    try {
+        context.allowSlowCalls();
+        path = context.connection().manager().CreateVM(options.name, spec);
+    } catch (const sdbus::Error& e) {
+        return context.reportVmError("create", options.name, e);
+    }
+
+    nlohmann::json created;
+    try {
+        created = vmJson(context, path);
+    } catch (const sdbus::Error&) {
+        // Created, but gone again or unreadable before we looked: still a success; report what we know.
+        created = {{"Name", options.name}, {"ObjectPath", std::string(path)}};
+    }
+    if (context.json()) {
+        printJson(std::cout, created, true);
+    } else {
+        std::string uuid = created.contains("UUID") ? created["UUID"].get<std::string>() : std::string(path);
+        std::cout << "Created VM '" << sanitize(options.name) << "' (" << uuid << ")." << std::endl;
+    }
+    return ExitCode::Ok;
+}
+
+ExitCode runAction(Context& context, Action action, const std::vector<std::string>& names,
+                   const ActionOptions& options)
+{
+    const ActionInfo info = infoFor(action);
+    ExitCode result = ExitCode::Ok;
+    nlohmann::json report = nlohmann::json::array();
+    context.allowSlowCalls();
+    for (const auto& name : names) {
+        try {
+            VmProxy vm(context.connection().bus(), context.connection().vmPath(name));
+            callAction(vm, action, context.authOptions(), options);
+            if (context.json())
+                report.push_back({{"name", name}, {"ok", true}});
+            else
+                std::cout << info.done << " VM '" << sanitize(name) << "'." << std::endl;
+        } catch (const sdbus::Error& e) {
+            result = combine(result, context.reportVmError(info.verb, name, e));
+            report.push_back({{"name", name}, {"ok", false}, {"error", e.getName()}, {"message", e.getMessage()}});
+        }
+    }
+    if (context.json())
+        printJson(std::cout, report, true);
+    return result;
+}
+
+ExitCode runRename(Context& context, const std::string& oldName, const std::string& newName)
+{
+    try {
+        context.allowSlowCalls();
+        VmProxy vm(context.connection().bus(), context.connection().vmPath(oldName));
+        vm.Rename(newName, context.authOptions());
+    } catch (const sdbus::Error& e) {
+        return context.reportVmError("rename", oldName, e);
+    }
+    if (context.json())
+        printJson(std::cout, {{"name", oldName}, {"new_name", newName}, {"ok", true}}, true);
+    else
+        std::cout << "Renamed VM '" << sanitize(oldName) << "' to '" << sanitize(newName) << "'." << std::endl;
+    return ExitCode::Ok;
+}
+
+} // namespace hangar::client

@@ -1,0 +1,189 @@
+// hangarctl: the command-line client of hangard. Sets up the command line (CLI11) and turns every failure into
+// one of the documented exit codes; the commands themselves live in *Command*.cpp. See docs/hangarctl.md.
+#include "Commands.h"
+#include "Errors.h"
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+using namespace hangar::client;
+
+namespace {
+
+constexpr const char* kFooter = R"(Exit codes:
+  0  success
+  1  hangard refused or failed the operation (e.g. Busy, InvalidArgument, AlreadyExists)
+  2  usage error: bad command line, size or time
+  3  cannot reach hangard: no bus, or nothing owns org.hangar.Hangar1 on it, or no reply
+  4  no such VM (NotFound)
+  5  permission denied (polkit or the bus policy)
+  6  stop --wait: the VM did not stop before --wait-timeout
+130  interrupted by SIGINT/SIGTERM while waiting
+With several names, each is processed in order; the exit code is the failures' shared code, or 1 if they differ.
+
+Environment: HANGAR_BUS sets the bus when --bus is not given.)";
+
+// Everything the parsed command line selects; filled by CLI11, read once parsing succeeded.
+struct CommandLine {
+    GlobalOptions global;
+    ListOptions list;
+    std::string statusName;
+    CreateOptions create;
+    std::vector<std::string> names;
+    ActionOptions action;
+    StopOptions stop;
+    std::string oldName;
+    std::string newName;
+    EventsOptions events;
+};
+
+struct Subcommands {
+    CLI::App* list;
+    CLI::App* status;
+    CLI::App* create;
+    CLI::App* start;
+    CLI::App* stop;
+    CLI::App* restart;
+    CLI::App* pause;
+    CLI::App* resume;
+    CLI::App* remove;
+    CLI::App* rename;
+    CLI::App* events;
+};
+
+CLI::App* addNamesCommand(CLI::App& app, const char* name, const char* description, CommandLine& line)
+{
+    CLI::App* command = app.add_subcommand(name, description);
+    command->add_option("NAME", line.names, "VM names, processed in order")->required();
+    return command;
+}
+
+Subcommands defineCommands(CLI::App& app, CommandLine& line)
+{
+    Subcommands s{};
+    s.list = app.add_subcommand("list", "List VMs: yours, or everyone's with --all");
+    s.list->add_flag("-a,--all", line.list.all, "show the VMs of all users");
+    s.list->add_option("--state", line.list.state, "only VMs in this state (running, stopped, paused, ...)");
+
+    s.status = app.add_subcommand("status", "Show every property of a VM");
+    s.status->add_option("NAME", line.statusName, "VM name")->required();
+
+    s.create = app.add_subcommand("create", "Create a VM (it starts out stopped)");
+    s.create->add_option("NAME", line.create.name, "VM name: a-z, 0-9 and '-', 1-63 characters")->required();
+    s.create->add_option("--cpus", line.create.cpus, "virtual CPUs (default: the daemon's, 1)")
+        ->check(CLI::PositiveNumber);
+    s.create->add_option("--memory", line.create.memory,
+                         "memory: 512M, 2G, 2GiB, ...; a plain number is MiB (default: the daemon's, 512M)");
+    s.create->add_option("--disk", line.create.disk,
+                         "system disk: 20G, 1T, ...; a plain number is GiB (default: the daemon's, 10G)");
+    s.create->add_option("--description", line.create.description, "free text, at most 1024 characters");
+
+    s.start = addNamesCommand(app, "start", "Start VMs", line);
+    s.stop = addNamesCommand(app, "stop", "Stop VMs: ask the guest to power off, or pull the plug with --force", line);
+    s.stop->add_flag("-f,--force", line.stop.force, "power off at once instead of asking the guest");
+    s.stop->add_option("--timeout", line.stop.timeoutSec,
+                       "power off at once if the guest has not stopped after SEC seconds (0 = never, default)")
+        ->check(CLI::Range(0u, 86400u));
+    CLI::Option* wait =
+        s.stop->add_flag("-w,--wait", line.stop.wait, "return only once the VM is stopped (or deleted)");
+    s.stop->add_option("--wait-timeout", line.stop.waitTimeoutSec, "give up waiting after SEC seconds (exit code 6)")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, 86400u * 7))
+        ->needs(wait);
+    s.restart = addNamesCommand(app, "restart", "Ask running VMs to reboot", line);
+    s.pause = addNamesCommand(app, "pause", "Freeze running VMs", line);
+    s.resume = addNamesCommand(app, "resume", "Let paused VMs run again", line);
+    s.remove = addNamesCommand(app, "delete", "Delete VMs and their disks", line);
+    s.remove->add_flag("-f,--force", line.action.force, "power a running VM off first");
+
+    s.rename = app.add_subcommand("rename", "Rename a VM (allowed in any state)");
+    s.rename->add_option("OLD", line.oldName, "current name")->required();
+    s.rename->add_option("NEW", line.newName, "new name")->required();
+
+    s.events = app.add_subcommand("events", "Show the audit log; --follow keeps printing new events");
+    s.events->add_option("--vm", line.events.vm, "only events about this VM (name or UUID)");
+    s.events->add_option("--uid", line.events.uid, "only events caused by this uid");
+    s.events->add_option("--since", line.events.since,
+                         "only events since: 10m, 1h30m, 2d (ago), 2026-11-22T11:40 (ISO 8601), @1763808000");
+    s.events->add_option("--limit", line.events.limit, "at most N, the newest (1-10000, default: the daemon's, 100)")
+        ->check(CLI::Range(1u, 10000u));
+    s.events->add_flag("-f,--follow", line.events.follow, "keep printing events as they happen, until interrupted");
+    return s;
+}
+
+ExitCode dispatch(const CLI::App& app, const Subcommands& s, CommandLine& line)
+{
+    Context context(line.global);
+    if (app.got_subcommand(s.list))
+        return runList(context, line.list);
+    if (app.got_subcommand(s.status))
+        return runStatus(context, line.statusName);
+    if (app.got_subcommand(s.create))
+        return runCreate(context, line.create);
+    if (app.got_subcommand(s.start))
+        return runAction(context, Action::Start, line.names, line.action);
+    if (app.got_subcommand(s.stop))
+        return runStop(context, line.names, line.stop);
+    if (app.got_subcommand(s.restart))
+        return runAction(context, Action::Restart, line.names, line.action);
+    if (app.got_subcommand(s.pause))
+        return runAction(context, Action::Pause, line.names, line.action);
+    if (app.got_subcommand(s.resume))
+        return runAction(context, Action::Resume, line.names, line.action);
+    if (app.got_subcommand(s.remove))
+        return runAction(context, Action::Delete, line.names, line.action);
+    if (app.got_subcommand(s.rename))
+        return runRename(context, line.oldName, line.newName);
+    return runEvents(context, line.events);
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    CLI::App app{"hangarctl — control the VMs of hangard (org.hangar.Hangar1)"};
+    app.set_version_flag("--version", "hangarctl " HANGAR_VERSION);
+    app.footer(kFooter);
+    app.require_subcommand(1);
+    // Global options may follow the command too: `hangarctl list --json`.
+    app.fallthrough();
+
+    CommandLine line;
+    app.add_option("--bus", line.global.bus,
+                   "system (default), session, or a D-Bus address such as unix:path=/run/hangar/bus")
+        ->envname("HANGAR_BUS");
+    app.add_flag("--json", line.global.json, "machine-readable output (JSON)");
+    app.add_flag("--no-ask-password", line.global.noAskPassword,
+                 "do not let polkit ask for a password; fail with PermissionDenied instead");
+    const Subcommands subcommands = defineCommands(app, line);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        // --help and --version are "errors" with code 0; every real parse error is a usage error.
+        int code = app.exit(e);
+        return code == 0 ? 0 : toInt(ExitCode::Usage);
+    }
+
+    try {
+        return toInt(dispatch(app, subcommands, line));
+    } catch (const UsageError& e) {
+        printError(e.what());
+        return toInt(ExitCode::Usage);
+    } catch (const UnreachableError& e) {
+        printError(e.what());
+        return toInt(ExitCode::Unreachable);
+    } catch (const sdbus::Error& e) {
+        // Only calls outside the per-command handling land here; classify them the same way.
+        if (isUnreachable(e)) {
+            printError("cannot reach hangard: " + describe(e));
+            return toInt(ExitCode::Unreachable);
+        }
+        printError(describe(e));
+        return toInt(exitCodeFor(e));
+    } catch (const std::exception& e) {
+        printError(e.what());
+        return toInt(ExitCode::Failed);
+    }
+}

@@ -1,0 +1,293 @@
+#include "virt/LibvirtHypervisor.h"
+
+#include "virt/DomainXml.h"
+#include "virt/EventRelay.h"
+#include "virt/LibvirtConnection.h"
+#include "virt/LibvirtSupport.h"
+
+#include <algorithm>
+#include <initializer_list>
+
+namespace hangar::virt {
+namespace {
+
+const std::string kNamespace(kMetadataNamespace);
+// The states in which a domain has a running instance to shut down, reboot or destroy.
+constexpr std::initializer_list<DomainState> kActive{
+    DomainState::Running, DomainState::Paused, DomainState::ShuttingDown, DomainState::Crashed, DomainState::Suspended};
+const std::string kPrefix(kMetadataPrefix);
+
+void requireUuid(const std::string& uuid)
+{
+    if (!isCanonicalUuid(uuid))
+        throw Error(ErrorCode::InvalidArgument, "uuid must be in lower-case 8-4-4-4-12 form, got '" + uuid + "'");
+}
+
+// One API call: holds the connection open for its duration and turns libvirt failures into hangar::Error.
+class Call
+{
+public:
+    Call(LibvirtConnection& connection, std::string uuid, std::string_view what)
+        : m_connection(connection), m_session(connection.session()), m_uuid(std::move(uuid)), m_what(what)
+    {}
+
+    virConnectPtr conn() const { return m_session->get(); }
+    const LibvirtSession& session() const { return *m_session; }
+
+    // Throws the error of the libvirt call that just failed on this thread.
+    [[noreturn]] void fail() const
+    {
+        const auto failure = lastFailure(); // before checkAlive's own calls overwrite it
+        m_connection.checkAlive(*m_session);
+        throw toError(failure, m_uuid, m_what);
+    }
+    void check(int rc) const
+    {
+        if (rc < 0)
+            fail();
+    }
+    // For a call that changes the run state. Drivers disagree on how they say "wrong state" (qemu:
+    // OPERATION_INVALID; the test driver: INTERNAL_ERROR), so when the domain turns out not to be in a state the
+    // operation accepts, the failure is Busy whatever the code, and callers see the same error on every host.
+    void checkTransition(int rc, virDomainPtr dom, std::initializer_list<DomainState> accepted) const
+    {
+        if (rc >= 0)
+            return;
+        auto failure = lastFailure();
+        if (failure.code == VIR_ERR_INTERNAL_ERROR || failure.code == VIR_ERR_OPERATION_FAILED) {
+            int state = 0;
+            int reason = 0;
+            if (virDomainGetState(dom, &state, &reason, 0) == 0 &&
+                std::find(accepted.begin(), accepted.end(), toDomainState(state)) == accepted.end())
+                failure.code = VIR_ERR_OPERATION_INVALID;
+        }
+        m_connection.checkAlive(*m_session);
+        throw toError(failure, m_uuid, m_what);
+    }
+    DomainPtr lookup() const
+    {
+        DomainPtr dom(virDomainLookupByUUIDString(conn(), m_uuid.c_str()));
+        if (!dom)
+            fail();
+        return dom;
+    }
+
+private:
+    LibvirtConnection& m_connection;
+    const std::shared_ptr<LibvirtSession> m_session;
+    const std::string m_uuid;
+    const std::string_view m_what;
+};
+
+Call domainCall(LibvirtConnection& connection, const std::string& uuid, std::string_view what)
+{
+    requireUuid(uuid);
+    return Call(connection, uuid, what);
+}
+
+// Changes the persistent definition, and the running one too when the domain runs, so the change neither waits
+// for the next boot nor is lost at it.
+void setMetadata(const Call& call, virDomainPtr dom, int type, const char* value, const char* key, const char* nsUri)
+{
+    const int active = virDomainIsActive(dom);
+    call.check(active);
+    unsigned flags = VIR_DOMAIN_AFFECT_CONFIG;
+    if (active == 1)
+        flags |= VIR_DOMAIN_AFFECT_LIVE;
+    if (virDomainSetMetadata(dom, type, value, key, nsUri, flags) == 0)
+        return;
+    // Stopped between the two calls: the live definition is gone, the persistent one is all there is to change.
+    if (active == 1 && lastFailure().code == VIR_ERR_OPERATION_INVALID &&
+        virDomainSetMetadata(dom, type, value, key, nsUri, VIR_DOMAIN_AFFECT_CONFIG) == 0)
+        return;
+    call.fail();
+}
+
+} // namespace
+
+LibvirtHypervisor::LibvirtHypervisor(std::string uri, std::function<void(std::function<void()>)> postToLoop)
+    : m_uri(std::move(uri))
+{
+    if (!postToLoop)
+        throw Error(ErrorCode::InvalidArgument, "LibvirtHypervisor needs a postToLoop function");
+    if (const auto driver = uriDriver(m_uri); driver != "qemu" && driver != "test")
+        throw Error(ErrorCode::NotSupported,
+                    "libvirt URI '" + m_uri + "' uses driver '" + driver + "'; Hangar supports qemu and test");
+    m_relay = std::make_shared<EventRelay>(std::move(postToLoop));
+    m_connection = LibvirtConnection::create(m_uri, m_relay);
+}
+
+LibvirtHypervisor::~LibvirtHypervisor()
+{
+    m_relay->close();
+    m_connection->shutdown();
+}
+
+std::string LibvirtHypervisor::uri() const
+{
+    return m_uri;
+}
+
+bool LibvirtHypervisor::connected() const
+{
+    return m_connection->connected();
+}
+
+void LibvirtHypervisor::subscribe(std::function<void(const HypervisorEvent&)> sink)
+{
+    m_relay->setSink(std::move(sink));
+}
+
+void LibvirtHypervisor::define(const VmRecord& vm)
+{
+    const Call call = domainCall(*m_connection, vm.uuid, "define");
+    const auto xml = buildDomainXml(vm, {call.session().domainType()});
+
+    // virDomainDefineXML would silently redefine an existing domain with this UUID; define must not.
+    if (const DomainPtr existing{virDomainLookupByUUIDString(call.conn(), vm.uuid.c_str())})
+        throw Error(ErrorCode::AlreadyExists, "a domain with UUID " + vm.uuid + " already exists");
+    if (lastFailure().code != VIR_ERR_NO_DOMAIN)
+        call.fail();
+    const auto name = domainName(vm.uuid);
+    if (const DomainPtr existing{virDomainLookupByName(call.conn(), name.c_str())})
+        throw Error(ErrorCode::AlreadyExists, "a domain named " + name + " already exists");
+    if (lastFailure().code != VIR_ERR_NO_DOMAIN)
+        call.fail();
+
+    const DomainPtr dom(virDomainDefineXML(call.conn(), xml.c_str()));
+    if (!dom)
+        call.fail();
+    logger()->debug("defined domain {} for VM '{}'", name, vm.name);
+}
+
+void LibvirtHypervisor::undefine(const std::string& uuid)
+{
+    const Call call = domainCall(*m_connection, uuid, "undefine");
+    const auto dom = call.lookup();
+    // Undefining a running domain would leave it running as a transient domain that Hangar no longer tracks.
+    const int active = virDomainIsActive(dom.get());
+    call.check(active);
+    if (active == 1)
+        throw Error(ErrorCode::Busy, "cannot undefine domain " + uuid + ": it is running; stop it first");
+
+    // Drivers accept different subsets of the clean-up flags (the test driver has no NVRAM); try the fullest first.
+    for (const unsigned flags :
+         {VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA | VIR_DOMAIN_UNDEFINE_NVRAM,
+          VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA}) {
+        if (virDomainUndefineFlags(dom.get(), flags) == 0)
+            return;
+        const int code = lastFailure().code;
+        if (code != VIR_ERR_INVALID_ARG && code != VIR_ERR_NO_SUPPORT)
+            call.fail();
+    }
+    call.check(virDomainUndefine(dom.get()));
+}
+
+void LibvirtHypervisor::start(const std::string& uuid)
+{
+    const Call call = domainCall(*m_connection, uuid, "start");
+    const auto dom = call.lookup();
+    call.checkTransition(virDomainCreate(dom.get()), dom.get(), {DomainState::Stopped, DomainState::Crashed});
+}
+
+void LibvirtHypervisor::shutdown(const std::string& uuid)
+{
+    const Call call = domainCall(*m_connection, uuid, "shut down");
+    const auto dom = call.lookup();
+    call.checkTransition(virDomainShutdown(dom.get()), dom.get(), kActive);
+}
+
+void LibvirtHypervisor::destroy(const std::string& uuid)
+{
+    const Call call = domainCall(*m_connection, uuid, "destroy");
+    const auto dom = call.lookup();
+    call.checkTransition(virDomainDestroy(dom.get()), dom.get(), kActive);
+}
+
+void LibvirtHypervisor::reboot(const std::string& uuid)
+{
+    const Call call = domainCall(*m_connection, uuid, "reboot");
+    const auto dom = call.lookup();
+    call.checkTransition(virDomainReboot(dom.get(), 0), dom.get(), kActive);
+}
+
+void LibvirtHypervisor::suspend(const std::string& uuid)
+{
+    const Call call = domainCall(*m_connection, uuid, "suspend");
+    const auto dom = call.lookup();
+    call.checkTransition(virDomainSuspend(dom.get()), dom.get(), {DomainState::Running, DomainState::ShuttingDown});
+}
+
+void LibvirtHypervisor::resume(const std::string& uuid)
+{
+    const Call call = domainCall(*m_connection, uuid, "resume");
+    const auto dom = call.lookup();
+    call.checkTransition(virDomainResume(dom.get()), dom.get(), {DomainState::Paused});
+}
+
+DomainState LibvirtHypervisor::state(const std::string& uuid)
+{
+    const Call call = domainCall(*m_connection, uuid, "get the state of");
+    int state = 0;
+    int reason = 0;
+    call.check(virDomainGetState(call.lookup().get(), &state, &reason, 0));
+    return toDomainState(state);
+}
+
+void LibvirtHypervisor::updateMetadata(const VmRecord& vm)
+{
+    const Call call = domainCall(*m_connection, vm.uuid, "update the metadata of");
+    const auto xml = buildMetadataXml(vm);
+    const auto dom = call.lookup();
+    // The metadata block first: it is what the inventory is rebuilt from.
+    setMetadata(call, dom.get(), VIR_DOMAIN_METADATA_ELEMENT, xml.c_str(), kPrefix.c_str(), kNamespace.c_str());
+    setMetadata(call, dom.get(), VIR_DOMAIN_METADATA_TITLE, vm.name.c_str(), nullptr, nullptr);
+    const auto& description = vm.spec.description;
+    setMetadata(call, dom.get(), VIR_DOMAIN_METADATA_DESCRIPTION, description.empty() ? nullptr : description.c_str(),
+                nullptr, nullptr);
+}
+
+std::vector<DomainInfo> LibvirtHypervisor::listDomains()
+{
+    const Call call(*m_connection, {}, "list domains");
+    virDomainPtr* array = nullptr;
+    const int count = virConnectListAllDomains(call.conn(), &array, 0);
+    call.check(count);
+    const std::unique_ptr<virDomainPtr, FreeDeleter> owner(array);
+    std::vector<DomainPtr> domains;
+    domains.reserve(static_cast<std::size_t>(count));
+    for (int i = 0; i < count; ++i)
+        domains.emplace_back(array[i]);
+
+    std::vector<DomainInfo> result;
+    for (const auto& dom : domains) {
+        char uuid[VIR_UUID_STRING_BUFLEN];
+        if (virDomainGetUUIDString(dom.get(), uuid) < 0)
+            call.fail();
+        const Call domain(*m_connection, uuid, "list");
+        DomainInfo info;
+        info.uuid = uuid;
+        int state = 0;
+        int reason = 0;
+        if (virDomainGetState(dom.get(), &state, &reason, 0) < 0) {
+            if (lastFailure().code == VIR_ERR_NO_DOMAIN)
+                continue; // undefined since the listing
+            domain.fail();
+        }
+        info.state = toDomainState(state);
+        const CString metadata(virDomainGetMetadata(dom.get(), VIR_DOMAIN_METADATA_ELEMENT, kNamespace.c_str(), 0));
+        if (metadata) {
+            info.record = parseMetadataXml(metadata.get(), info.uuid);
+            if (!info.record)
+                logger()->warn("domain {} has a Hangar metadata block that cannot be read", info.uuid);
+        } else if (const int code = lastFailure().code; code == VIR_ERR_NO_DOMAIN) {
+            continue;
+        } else if (code != VIR_ERR_NO_DOMAIN_METADATA) {
+            domain.fail();
+        }
+        result.push_back(std::move(info));
+    }
+    return result;
+}
+
+} // namespace hangar::virt

@@ -1,0 +1,55 @@
+// hangar::Hypervisor on libvirt, for any libvirt URI Hangar supports (qemu:///system, qemu+ssh://host/system,
+// test:///default). Domains are named "hangar-<uuid>" and carry Hangar's metadata block (virt/DomainXml.h).
+// Lifecycle events and connection loss/restore reach the subscribed sink only through postToLoop, i.e. on the
+// daemon's loop thread; the libvirt event loop itself runs on a thread of its own (virt/LibvirtEventLoop.h).
+// The connection is re-established with back-off when it drops (virt/LibvirtConnection.h); calls made meanwhile
+// fail with Error(BackendFailure, "not connected to <uri>: ..."). All methods are thread-safe.
+#pragma once
+
+#include "core/Hypervisor.h"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace hangar::virt {
+
+class EventRelay;
+class LibvirtConnection;
+
+class LibvirtHypervisor final : public hangar::Hypervisor
+{
+public:
+    // postToLoop must be thread-safe and run the closure on the daemon's loop thread. Connects at once; when that
+    // fails the object is still usable: it posts ConnectionLost and keeps trying (see connected()).
+    // Error(NotSupported) for a URI whose driver is neither qemu nor test.
+    LibvirtHypervisor(std::string uri, std::function<void(std::function<void()>)> postToLoop);
+    ~LibvirtHypervisor() override;
+    LibvirtHypervisor(const LibvirtHypervisor&) = delete;
+    LibvirtHypervisor& operator=(const LibvirtHypervisor&) = delete;
+
+    std::string uri() const override;
+    void define(const VmRecord& vm) override;
+    void undefine(const std::string& uuid) override;
+    void start(const std::string& uuid) override;
+    void shutdown(const std::string& uuid) override;
+    void destroy(const std::string& uuid) override;
+    void reboot(const std::string& uuid) override;
+    void suspend(const std::string& uuid) override;
+    void resume(const std::string& uuid) override;
+    DomainState state(const std::string& uuid) override;
+    void updateMetadata(const VmRecord& vm) override;
+    std::vector<DomainInfo> listDomains() override;
+    void subscribe(std::function<void(const HypervisorEvent&)> sink) override;
+
+    // Whether a connection is open right now (false between a loss and the reconnect).
+    bool connected() const;
+
+private:
+    const std::string m_uri;
+    std::shared_ptr<EventRelay> m_relay;
+    std::shared_ptr<LibvirtConnection> m_connection;
+};
+
+} // namespace hangar::virt
