@@ -6,25 +6,26 @@
 #include "Connection.h"
 #include "Errors.h"
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <iosfwd>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace hangar::client {
 
-struct GlobalOptions {
+struct GlobalOptions
+{
     std::string bus;            // --bus, or HANGAR_BUS; empty = system
     bool json = false;          // --json
     bool noAskPassword = false; // --no-ask-password
 };
 
 // What every command needs: the options, the connection (opened on first use), and the shared error reporting.
-class Context {
+class Context
+{
 public:
     explicit Context(GlobalOptions options);
 
@@ -52,12 +53,14 @@ private:
 // With several names, the exit code is the shared one if all failures agree, else the generic 1.
 ExitCode combine(ExitCode soFar, ExitCode next);
 
-struct ListOptions {
+struct ListOptions
+{
     bool all = false;
     std::string state;
 };
 
-struct CreateOptions {
+struct CreateOptions
+{
     std::string name;
     std::optional<std::uint32_t> cpus;
     std::optional<std::string> memory;
@@ -66,20 +69,30 @@ struct CreateOptions {
 };
 
 // The commands that take a list of names and call one VM method each, apart from stop.
-enum class Action { Start, Restart, Pause, Resume, Delete };
+enum class Action
+{
+    Start,
+    Restart,
+    Pause,
+    Resume,
+    Delete
+};
 
-struct ActionOptions {
+struct ActionOptions
+{
     bool force = false; // delete --force
 };
 
-struct StopOptions {
+struct StopOptions
+{
     bool force = false;
     std::optional<std::uint32_t> timeoutSec;
     bool wait = false;
     std::uint32_t waitTimeoutSec = 120;
 };
 
-struct EventsOptions {
+struct EventsOptions
+{
     std::optional<std::string> vm;
     std::optional<std::uint32_t> uid;
     std::optional<std::string> since;

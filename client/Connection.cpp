@@ -2,6 +2,8 @@
 
 #include "Errors.h"
 
+#include <cstdlib>
+
 namespace hangar::client {
 
 BusSpec BusSpec::parse(const std::string& text)
@@ -37,11 +39,14 @@ ManagerProxy::ManagerProxy(sdbus::IConnection& connection, EventHandler onEvent,
     registerProxy();
 }
 
-ManagerProxy::~ManagerProxy() { unregisterProxy(); }
+ManagerProxy::~ManagerProxy()
+{
+    unregisterProxy();
+}
 
-void ManagerProxy::onEvent(const uint64_t& id, const uint64_t& timeUsec, const uint32_t& uid,
-                           const std::string& vmUuid, const std::string& vmName, const std::string& action,
-                           const std::string& outcome, const std::string& message)
+void ManagerProxy::onEvent(const uint64_t& id, const uint64_t& timeUsec, const uint32_t& uid, const std::string& vmUuid,
+                           const std::string& vmName, const std::string& action, const std::string& outcome,
+                           const std::string& message)
 {
     if (m_onEvent)
         m_onEvent(EventRecord{id, timeUsec, uid, vmUuid, vmName, action, outcome, message});
@@ -49,8 +54,7 @@ void ManagerProxy::onEvent(const uint64_t& id, const uint64_t& timeUsec, const u
 
 void ManagerProxy::onInterfacesAdded(const sdbus::ObjectPath&,
                                      const std::map<std::string, std::map<std::string, sdbus::Variant>>&)
-{
-}
+{}
 
 void ManagerProxy::onInterfacesRemoved(const sdbus::ObjectPath& path, const std::vector<std::string>& interfaces)
 {
@@ -70,7 +74,10 @@ VmProxy::VmProxy(sdbus::IConnection& connection, const sdbus::ObjectPath& path, 
     registerProxy();
 }
 
-VmProxy::~VmProxy() { unregisterProxy(); }
+VmProxy::~VmProxy()
+{
+    unregisterProxy();
+}
 
 void VmProxy::onPropertiesChanged(const std::string& interfaceName,
                                   const std::map<std::string, sdbus::Variant>& changed,
@@ -102,7 +109,11 @@ Connection::Connection(BusSpec spec) : m_spec(std::move(spec))
     try {
         m_bus = openBus(m_spec);
     } catch (const sdbus::Error& e) {
-        throw UnreachableError("cannot connect to " + m_spec.describe() + ": " + describe(e));
+        std::string hint;
+        if (m_spec.kind == BusSpec::Kind::Session && !std::getenv("DBUS_SESSION_BUS_ADDRESS") &&
+            !std::getenv("XDG_RUNTIME_DIR"))
+            hint = "; neither DBUS_SESSION_BUS_ADDRESS nor XDG_RUNTIME_DIR is set";
+        throw UnreachableError("cannot connect to " + m_spec.describe() + ": " + describe(e) + hint);
     }
 }
 
@@ -159,6 +170,9 @@ void Connection::watchDaemon(std::function<void(const std::string& newOwner)> on
     });
 }
 
-sdbus::ObjectPath Connection::vmPath(const std::string& name) { return manager().GetVM(name); }
+sdbus::ObjectPath Connection::vmPath(const std::string& name)
+{
+    return manager().GetVM(name);
+}
 
 } // namespace hangar::client

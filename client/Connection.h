@@ -8,13 +8,12 @@
 #include "hangar/dbus/org.hangar.Hangar1.Manager.proxy.h"
 #include "hangar/dbus/org.hangar.Hangar1.VM.proxy.h"
 
-#include <sdbus-c++/sdbus-c++.h>
-
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <sdbus-c++/sdbus-c++.h>
 #include <string>
 #include <vector>
 
@@ -26,8 +25,14 @@ inline constexpr const char* kVmInterface = "org.hangar.Hangar1.VM";
 
 using Options = std::map<std::string, sdbus::Variant>;
 
-struct BusSpec {
-    enum class Kind { System, Session, Address };
+struct BusSpec
+{
+    enum class Kind
+    {
+        System,
+        Session,
+        Address
+    };
     Kind kind = Kind::System;
     std::string address;
 
@@ -38,7 +43,8 @@ struct BusSpec {
 };
 
 // One row of the audit log, from GetEvents or the Event signal.
-struct EventRecord {
+struct EventRecord
+{
     std::uint64_t id = 0;
     std::uint64_t timeUsec = 0;
     std::uint32_t uid = 0;
@@ -51,7 +57,8 @@ struct EventRecord {
 
 // The Manager object. Event and InterfacesRemoved handlers are set once, before the event loop starts.
 class ManagerProxy final
-    : public sdbus::ProxyInterfaces<org::hangar::Hangar1::Manager_proxy, sdbus::ObjectManager_proxy> {
+    : public sdbus::ProxyInterfaces<org::hangar::Hangar1::Manager_proxy, sdbus::ObjectManager_proxy>
+{
 public:
     using EventHandler = std::function<void(const EventRecord&)>;
     using RemovedHandler = std::function<void(const sdbus::ObjectPath&)>;
@@ -75,7 +82,8 @@ private:
 
 // One VM object. The PropertiesChanged handler (only for the VM interface) is fixed at construction, so the match
 // rule is in place before the constructor returns: a command that must not miss a change creates this first.
-class VmProxy final : public sdbus::ProxyInterfaces<org::hangar::Hangar1::VM_proxy, sdbus::Properties_proxy> {
+class VmProxy final : public sdbus::ProxyInterfaces<org::hangar::Hangar1::VM_proxy, sdbus::Properties_proxy>
+{
 public:
     using ChangedHandler =
         std::function<void(const std::map<std::string, sdbus::Variant>& changed, const std::vector<std::string>&)>;
@@ -92,7 +100,8 @@ private:
     ChangedHandler m_onChanged;
 };
 
-class Connection {
+class Connection
+{
 public:
     // Opens the bus; throws UnreachableError (naming the bus) when that fails.
     explicit Connection(BusSpec spec);

@@ -22,7 +22,10 @@ Options Context::authOptions() const
     return options;
 }
 
-void Context::allowSlowCalls() { connection().setCallTimeout(kSlowCallTimeout); }
+void Context::allowSlowCalls()
+{
+    connection().setCallTimeout(kSlowCallTimeout);
+}
 
 void Context::throwUnreachable(const sdbus::Error& error)
 {

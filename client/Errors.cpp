@@ -14,18 +14,19 @@ constexpr std::string_view kDbusErrorPrefix = "org.freedesktop.DBus.Error.";
 
 // Errors from the bus itself (or from sd-bus on our side) that mean the daemon is absent, not that it refused.
 constexpr std::array<std::string_view, 11> kUnreachableDbusErrors{
-    "ServiceUnknown", "NameHasNoOwner", "NoReply", "Timeout", "TimedOut", "Disconnected",
+    "ServiceUnknown", "NameHasNoOwner", "NoReply",    "Timeout",      "TimedOut",      "Disconnected",
     "NoServer",       "NoNetwork",      "BadAddress", "FileNotFound", "LimitsExceeded"};
 
 // sd-bus reports socket-level failures as "System.Error.<errno name>".
-constexpr std::array<std::string_view, 8> kUnreachableErrnos{"ENOTCONN",     "ECONNRESET", "ECONNREFUSED", "EPIPE",
-                                                             "ENOENT",       "ETIMEDOUT",  "EHOSTUNREACH",
-                                                             "ESHUTDOWN"};
+constexpr std::array<std::string_view, 8> kUnreachableErrnos{"ENOTCONN", "ECONNRESET", "ECONNREFUSED", "EPIPE",
+                                                             "ENOENT",   "ETIMEDOUT",  "EHOSTUNREACH", "ESHUTDOWN"};
 
-bool startsWith(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }
+bool startsWith(std::string_view text, std::string_view prefix)
+{
+    return text.substr(0, prefix.size()) == prefix;
+}
 
-template <std::size_t N>
-bool contains(const std::array<std::string_view, N>& names, std::string_view name)
+template <std::size_t N> bool contains(const std::array<std::string_view, N>& names, std::string_view name)
 {
     for (auto candidate : names) {
         if (candidate == name)
@@ -81,6 +82,9 @@ std::string describe(const sdbus::Error& error)
     return message + " (" + shortErrorName(error.getName()) + ")";
 }
 
-void printError(const std::string& text) { std::cerr << "hangarctl: " << sanitize(text) << std::endl; }
+void printError(const std::string& text)
+{
+    std::cerr << "hangarctl: " << sanitize(text) << std::endl;
+}
 
 } // namespace hangar::client

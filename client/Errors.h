@@ -4,14 +4,14 @@
 #pragma once
 
 #include <sdbus-c++/Error.h>
-
 #include <stdexcept>
 #include <string>
 
 namespace hangar::client {
 
 // Documented in `hangarctl --help` and docs/hangarctl.md; keep the three in step.
-enum class ExitCode : int {
+enum class ExitCode : int
+{
     Ok = 0,
     Failed = 1,           // the daemon refused or failed the operation (Busy, InvalidArgument, AlreadyExists, ...)
     Usage = 2,            // bad command line, detected by CLI11 or by hangarctl itself
@@ -22,16 +22,21 @@ enum class ExitCode : int {
     Interrupted = 130,    // SIGINT/SIGTERM while waiting (shell convention 128 + SIGINT)
 };
 
-inline int toInt(ExitCode code) { return static_cast<int>(code); }
+inline int toInt(ExitCode code)
+{
+    return static_cast<int>(code);
+}
 
 // Bad arguments found after CLI11 parsed them (sizes, times, bus names): exit code 2.
-class UsageError : public std::runtime_error {
+class UsageError : public std::runtime_error
+{
 public:
     using std::runtime_error::runtime_error;
 };
 
 // The daemon cannot be reached at all; the message already says which bus and why. Exit code 3.
-class UnreachableError : public std::runtime_error {
+class UnreachableError : public std::runtime_error
+{
 public:
     using std::runtime_error::runtime_error;
 };

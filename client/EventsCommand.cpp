@@ -14,8 +14,8 @@
 namespace hangar::client {
 namespace {
 
-using EventRow = sdbus::Struct<uint64_t, uint64_t, uint32_t, std::string, std::string, std::string, std::string,
-                               std::string>;
+using EventRow =
+    sdbus::Struct<uint64_t, uint64_t, uint32_t, std::string, std::string, std::string, std::string, std::string>;
 
 const std::vector<std::string> kHeaders{"TIME", "UID", "ACTION", "VM", "OUTCOME", "MESSAGE"};
 // Minimum widths while following, so live lines stay aligned even when the history was short or empty.
@@ -31,15 +31,19 @@ EventRecord fromRow(const EventRow& row)
 
 nlohmann::json eventJson(const EventRecord& event)
 {
-    return {{"id", event.id},          {"time_usec", event.timeUsec},   {"time", formatIsoTime(event.timeUsec)},
-            {"uid", event.uid},        {"vm_uuid", event.vmUuid},       {"vm_name", event.vmName},
-            {"action", event.action},  {"outcome", event.outcome},      {"message", event.message}};
+    return {{"id", event.id},         {"time_usec", event.timeUsec}, {"time", formatIsoTime(event.timeUsec)},
+            {"uid", event.uid},       {"vm_uuid", event.vmUuid},     {"vm_name", event.vmName},
+            {"action", event.action}, {"outcome", event.outcome},    {"message", event.message}};
 }
 
 std::vector<std::string> eventCells(const EventRecord& event)
 {
-    return {formatLocalTime(event.timeUsec), std::to_string(event.uid), event.action,
-            event.vmName.empty() ? "-" : event.vmName, event.outcome, event.message};
+    return {formatLocalTime(event.timeUsec),
+            std::to_string(event.uid),
+            event.action,
+            event.vmName.empty() ? "-" : event.vmName,
+            event.outcome,
+            event.message};
 }
 
 Options buildFilter(const EventsOptions& options)
@@ -66,7 +70,8 @@ std::vector<EventRecord> fetch(ManagerProxy& manager, const Options& filter)
 
 // Applies --vm and --uid to live events the way GetEvents applies them to history. A VM is followed by UUID once
 // known, so its events keep showing after a rename.
-class EventMatcher {
+class EventMatcher
+{
 public:
     explicit EventMatcher(const EventsOptions& options) : m_vm(options.vm), m_uid(options.uid) {}
 
@@ -95,17 +100,18 @@ private:
     std::set<std::string> m_uuids;
 };
 
-struct OwnerChange {
+struct OwnerChange
+{
     std::string newOwner;
 };
 using Item = std::variant<EventRecord, OwnerChange>;
 
-class EventFollower {
+class EventFollower
+{
 public:
     EventFollower(Context& context, const EventsOptions& options, Options filter)
         : m_context(context), m_options(options), m_filter(std::move(filter)), m_matcher(options)
-    {
-    }
+    {}
     // The loop thread's handlers point into this object: stop them before the members go.
     ~EventFollower() { m_context.connection().stopEventLoop(); }
     EventFollower(const EventFollower&) = delete;

@@ -1,8 +1,5 @@
 #include "Format.h"
 
-#include <pwd.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
 #include <ctime>
@@ -10,7 +7,9 @@
 #include <map>
 #include <mutex>
 #include <ostream>
+#include <pwd.h>
 #include <sstream>
+#include <unistd.h>
 
 namespace hangar::client {
 namespace {
@@ -32,8 +31,7 @@ bool toLocalTm(std::uint64_t usecSinceEpoch, std::tm& tm)
     return localtime_r(&seconds, &tm) != nullptr;
 }
 
-template <typename T>
-nlohmann::json arrayToJson(const sdbus::Variant& value)
+template <typename T> nlohmann::json arrayToJson(const sdbus::Variant& value)
 {
     nlohmann::json array = nlohmann::json::array();
     for (const auto& item : value.get<std::vector<T>>())
@@ -102,7 +100,8 @@ std::string formatIsoTime(std::uint64_t usecSinceEpoch)
 
 std::string formatDuration(std::uint64_t seconds)
 {
-    struct Unit {
+    struct Unit
+    {
         std::uint64_t seconds;
         const char* suffix;
     };
@@ -178,7 +177,10 @@ std::vector<std::size_t> Table::widths() const
     return widths;
 }
 
-void Table::print(std::ostream& out) const { print(out, widths()); }
+void Table::print(std::ostream& out) const
+{
+    print(out, widths());
+}
 
 void Table::print(std::ostream& out, const std::vector<std::size_t>& columnWidths) const
 {

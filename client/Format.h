@@ -4,11 +4,10 @@
 // sequences from another user's VM description onto the screen.
 #pragma once
 
-#include <nlohmann/json.hpp>
-#include <sdbus-c++/Types.h>
-
 #include <cstdint>
 #include <iosfwd>
+#include <nlohmann/json.hpp>
+#include <sdbus-c++/Types.h>
 #include <string>
 #include <vector>
 
@@ -34,7 +33,8 @@ std::string sanitize(const std::string& text);
 
 // A plain-text table: columns separated by two spaces, padded to the widest cell; the last column is not padded so
 // lines carry no trailing blanks. Cells are sanitized.
-class Table {
+class Table
+{
 public:
     explicit Table(std::vector<std::string> headers);
     void addRow(std::vector<std::string> cells);

@@ -57,7 +57,8 @@ int unitPower(char unit)
     }
 }
 
-struct SizeKind {
+struct SizeKind
+{
     const char* what;     // "memory", "disk"
     int defaultPower;     // unit of a plain number, as a power of 1024 bytes
     int targetPower;      // unit sent to the daemon
@@ -70,8 +71,9 @@ struct SizeKind {
 std::uint64_t parseSize(const std::string& text, const SizeKind& kind)
 {
     static const std::regex pattern(R"(^\s*([0-9]+)(?:\.([0-9]{1,9}))?\s*(?:([kKmMgGtTpP])(?:i?[bB])?|([bB]))?\s*$)");
-    const std::string usage = std::string("expected a number with an optional unit K, M, G, T (powers of 1024), e.g. ") +
-                              kind.examples + "; a plain number means " + kind.unitName;
+    const std::string usage =
+        std::string("expected a number with an optional unit K, M, G, T (powers of 1024), e.g. ") + kind.examples +
+        "; a plain number means " + kind.unitName;
     std::smatch match;
     if (!std::regex_match(text, match, pattern))
         throw UsageError("invalid " + std::string(kind.what) + " size '" + text + "': " + usage);

@@ -48,7 +48,8 @@ ExitCode stopWithoutWaiting(Context& context, const std::vector<std::string>& na
 }
 
 // One VM being waited for. Fields below the mutex comment are written by the loop thread's handlers.
-struct Target {
+struct Target
+{
     std::string name;
     sdbus::ObjectPath path;
     std::unique_ptr<VmProxy> proxy;
@@ -60,7 +61,8 @@ struct Target {
     bool reread = false;  // State was invalidated rather than sent: read it from the main thread
 };
 
-class StopWait {
+class StopWait
+{
 public:
     StopWait(Context& context, const StopOptions& options) : m_context(context), m_options(options) {}
     // The loop thread's handlers point into this object: stop them before the members go.
@@ -116,8 +118,8 @@ ExitCode StopWait::run(const std::vector<std::string>& names)
         case Waiter::Wake::Notified:
             break;
         case Waiter::Wake::Timeout:
-            failPending(ExitCode::Timeout, "Timeout", "timed out after " + formatDuration(m_options.waitTimeoutSec) +
-                                               " waiting for it to stop");
+            failPending(ExitCode::Timeout, "Timeout",
+                        "timed out after " + formatDuration(m_options.waitTimeoutSec) + " waiting for it to stop");
             break;
         case Waiter::Wake::Signal:
             failPending(ExitCode::Interrupted, "Interrupted", "interrupted while waiting for it to stop");
@@ -210,8 +212,8 @@ bool StopWait::reportFinished()
         }
     }
     if (daemonGone) {
-        failPending(ExitCode::Unreachable, "Unreachable", "hangard left " + m_context.connection().spec().describe() +
-                                               " while waiting for it to stop");
+        failPending(ExitCode::Unreachable, "Unreachable",
+                    "hangard left " + m_context.connection().spec().describe() + " while waiting for it to stop");
         return true;
     }
     for (Target* target : toRead)

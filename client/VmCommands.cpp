@@ -11,7 +11,8 @@ namespace {
 
 using VmRow = sdbus::Struct<std::string, std::string, std::string, uint32_t, sdbus::ObjectPath>;
 
-struct ActionInfo {
+struct ActionInfo
+{
     const char* verb; // "start": used in "cannot start VM 'x'"
     const char* done; // "Started": used in "Started VM 'x'."
 };
@@ -53,15 +54,16 @@ void callAction(VmProxy& vm, Action action, Options options, const ActionOptions
 }
 
 // Human labels and formatting for the properties hangarctl knows; others are printed by their D-Bus name.
-struct PropertyView {
+struct PropertyView
+{
     const char* property;
     const char* label;
 };
 
 constexpr PropertyView kKnownProperties[] = {
-    {"Name", "Name"},     {"UUID", "UUID"},          {"State", "State"},     {"Owner", "Owner"},
-    {"VCPUs", "VCPUs"},   {"MemoryMiB", "Memory"},   {"DiskGiB", "Disk"},    {"Description", "Description"},
-    {"Host", "Host"},     {"CreatedAt", "Created"},
+    {"Name", "Name"},   {"UUID", "UUID"},         {"State", "State"},  {"Owner", "Owner"},
+    {"VCPUs", "VCPUs"}, {"MemoryMiB", "Memory"},  {"DiskGiB", "Disk"}, {"Description", "Description"},
+    {"Host", "Host"},   {"CreatedAt", "Created"},
 };
 
 std::string propertyText(const std::string& property, const sdbus::Variant& value)
@@ -77,9 +79,9 @@ std::string propertyText(const std::string& property, const sdbus::Variant& valu
         return formatGiB(value.get<std::uint64_t>());
     if (property == "CreatedAt" && type == "t") {
         auto usec = value.get<std::uint64_t>();
-        auto now = std::chrono::duration_cast<std::chrono::microseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+        auto now =
+            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+                .count();
         std::string text = formatLocalTime(usec);
         if (usec != 0 && static_cast<std::uint64_t>(now) >= usec)
             text += " (" + formatDuration((static_cast<std::uint64_t>(now) - usec) / 1000000) + " ago)";
@@ -221,8 +223,7 @@ ExitCode runCreate(Context& context, const CreateOptions& options)
     return ExitCode::Ok;
 }
 
-ExitCode runAction(Context& context, Action action, const std::vector<std::string>& names,
-                   const ActionOptions& options)
+ExitCode runAction(Context& context, Action action, const std::vector<std::string>& names, const ActionOptions& options)
 {
     const ActionInfo info = infoFor(action);
     ExitCode result = ExitCode::Ok;

@@ -1,15 +1,14 @@
 #include "Waiter.h"
 
+#include <array>
+#include <cerrno>
+#include <cstdint>
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
-#include <unistd.h>
-
-#include <array>
-#include <cerrno>
-#include <cstdint>
 #include <system_error>
+#include <unistd.h>
 
 namespace hangar::client {
 namespace {
@@ -23,7 +22,10 @@ sigset_t stopSignals()
     return set;
 }
 
-[[noreturn]] void throwErrno(const char* what) { throw std::system_error(errno, std::generic_category(), what); }
+[[noreturn]] void throwErrno(const char* what)
+{
+    throw std::system_error(errno, std::generic_category(), what);
+}
 
 } // namespace
 

@@ -9,7 +9,8 @@
 
 namespace hangar::client {
 
-class Waiter {
+class Waiter
+{
 public:
     // Blocks SIGINT and SIGTERM in the calling thread (and so in threads it starts later, such as the event loop),
     // so they arrive through the signalfd instead of killing the process mid-line. Construct before
@@ -22,7 +23,12 @@ public:
     // Thread-safe; wakes one pending or future wait().
     void notify();
 
-    enum class Wake { Notified, Signal, Timeout };
+    enum class Wake
+    {
+        Notified,
+        Signal,
+        Timeout
+    };
     // Returns as soon as any of the three happened; a pending notification is consumed.
     Wake wait(std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt);
 

@@ -4,7 +4,6 @@
 #include "Errors.h"
 
 #include <CLI/CLI.hpp>
-
 #include <iostream>
 
 using namespace hangar::client;
@@ -24,8 +23,19 @@ With several names, each is processed in order; the exit code is the failures' s
 
 Environment: HANGAR_BUS sets the bus when --bus is not given.)";
 
+// CLI::PositiveNumber would print its range up to DBL_MAX; the daemon checks the upper bound with a better message.
+const CLI::Validator kAtLeastOne(
+    [](std::string& value) {
+        return value.find_first_not_of("0123456789") == std::string::npos &&
+                       value.find_first_not_of('0') != std::string::npos
+                   ? std::string()
+                   : "must be a whole number of at least 1, got '" + value + "'";
+    },
+    "N>=1");
+
 // Everything the parsed command line selects; filled by CLI11, read once parsing succeeded.
-struct CommandLine {
+struct CommandLine
+{
     GlobalOptions global;
     ListOptions list;
     std::string statusName;
@@ -38,7 +48,8 @@ struct CommandLine {
     EventsOptions events;
 };
 
-struct Subcommands {
+struct Subcommands
+{
     CLI::App* list;
     CLI::App* status;
     CLI::App* create;
@@ -71,8 +82,7 @@ Subcommands defineCommands(CLI::App& app, CommandLine& line)
 
     s.create = app.add_subcommand("create", "Create a VM (it starts out stopped)");
     s.create->add_option("NAME", line.create.name, "VM name: a-z, 0-9 and '-', 1-63 characters")->required();
-    s.create->add_option("--cpus", line.create.cpus, "virtual CPUs (default: the daemon's, 1)")
-        ->check(CLI::PositiveNumber);
+    s.create->add_option("--cpus", line.create.cpus, "virtual CPUs (default: the daemon's, 1)")->check(kAtLeastOne);
     s.create->add_option("--memory", line.create.memory,
                          "memory: 512M, 2G, 2GiB, ...; a plain number is MiB (default: the daemon's, 512M)");
     s.create->add_option("--disk", line.create.disk,
@@ -82,8 +92,9 @@ Subcommands defineCommands(CLI::App& app, CommandLine& line)
     s.start = addNamesCommand(app, "start", "Start VMs", line);
     s.stop = addNamesCommand(app, "stop", "Stop VMs: ask the guest to power off, or pull the plug with --force", line);
     s.stop->add_flag("-f,--force", line.stop.force, "power off at once instead of asking the guest");
-    s.stop->add_option("--timeout", line.stop.timeoutSec,
-                       "power off at once if the guest has not stopped after SEC seconds (0 = never, default)")
+    s.stop
+        ->add_option("--timeout", line.stop.timeoutSec,
+                     "power off at once if the guest has not stopped after SEC seconds (0 = never, default)")
         ->check(CLI::Range(0u, 86400u));
     CLI::Option* wait =
         s.stop->add_flag("-w,--wait", line.stop.wait, "return only once the VM is stopped (or deleted)");
