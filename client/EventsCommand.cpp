@@ -6,9 +6,11 @@
 #include "Waiter.h"
 
 #include <deque>
+#include <grp.h>
 #include <iostream>
 #include <mutex>
 #include <set>
+#include <unistd.h>
 #include <variant>
 
 namespace hangar::client {
@@ -100,6 +102,29 @@ private:
     std::set<std::string> m_uuids;
 };
 
+// The system bus policy (dbus/org.hangar.Hangar1.conf) delivers the Event signal only to root and group
+// hangar-admin, because it carries every user's audit trail. Anyone else following would wait in silence, so they
+// are told; the check is advisory, as an administrator may have changed the policy.
+bool mayReceiveEventSignal(const BusSpec& bus)
+{
+    if (bus.kind != BusSpec::Kind::System || geteuid() == 0)
+        return true;
+    std::vector<char> buffer(16384);
+    group entry{};
+    group* found = nullptr;
+    if (getgrnam_r("hangar-admin", &entry, buffer.data(), buffer.size(), &found) != 0 || !found)
+        return false;
+    if (getegid() == found->gr_gid)
+        return true;
+    std::vector<gid_t> groups(static_cast<std::size_t>(std::max(getgroups(0, nullptr), 0)));
+    int count = getgroups(static_cast<int>(groups.size()), groups.data());
+    for (int i = 0; i < count; ++i) {
+        if (groups[static_cast<std::size_t>(i)] == found->gr_gid)
+            return true;
+    }
+    return false;
+}
+
 struct OwnerChange
 {
     std::string newOwner;
@@ -190,6 +215,9 @@ void EventFollower::catchUp()
 ExitCode EventFollower::run()
 {
     Connection& connection = m_context.connection();
+    if (!mayReceiveEventSignal(connection.spec()))
+        printError("note: on the system bus only root and members of group hangar-admin receive new events as they "
+                   "happen; others see them by running `hangarctl events` again");
     m_manager = std::make_unique<ManagerProxy>(connection.bus(), [this](const EventRecord& event) { enqueue(event); });
     connection.watchDaemon([this](const std::string& newOwner) { enqueue(OwnerChange{newOwner}); });
     connection.startEventLoop();

@@ -105,7 +105,8 @@ ExitCode StopWait::run(const std::vector<std::string>& names)
                                                });
     connection.watchDaemon([this](const std::string& newOwner) {
         std::lock_guard lock(m_mutex);
-        m_daemonGone = newOwner.empty();
+        // Sticky: a daemon that came back has lost track of what we asked for, so the wait is over either way.
+        m_daemonGone = m_daemonGone || newOwner.empty();
         m_waiter.notify();
     });
     connection.startEventLoop();
@@ -235,8 +236,10 @@ void StopWait::failPending(ExitCode code, const std::string& errorName, const st
     for (auto& target : m_targets) {
         if (target->finished)
             continue;
-        std::string state = target->lastState.empty() ? "unknown" : target->lastState;
-        printError("cannot stop VM '" + target->name + "': " + why + " (state: " + state + ")");
+        std::string text = "cannot stop VM '" + target->name + "': ";
+        text += why;
+        text += " (state: " + (target->lastState.empty() ? std::string("unknown") : target->lastState) + ")";
+        printError(text);
         report(*target, false, code, errorName, why);
     }
 }

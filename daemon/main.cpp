@@ -25,6 +25,9 @@ int main(int argc, char** argv)
                    "against libvirt's built-in test driver)");
     app.add_option("--state-dir", overrides.stateDir, "directory for hangar.db (default: /var/lib/hangar)");
     app.add_option("--log-level", overrides.logLevel, "trace, debug, info, warn or error (default: info)");
+    app.add_option("--authorizer", overrides.authorizer,
+                   "polkit or allow-all (default: allow-all with --bus=session, whose bus admits only its own user; "
+                   "polkit otherwise)");
     CLI11_PARSE(app, argc, argv);
 
     Config config;

@@ -35,7 +35,7 @@ for _ in $(seq 100); do [[ -S "$work/bus" ]] && break; sleep 0.05; done
 [[ -S "$work/bus" ]] || { echo "dbus-daemon did not start:" >&2; cat "$work/dbus.log" >&2; exit 1; }
 
 "$repo/build/daemon/hangard" --bus="$bus" --hypervisor=test:///default --state-dir="$work/state" \
-  --config="$work/no-config" >"$work/hangard.log" 2>&1 &
+  --config="$work/no-config" --authorizer=allow-all >"$work/hangard.log" 2>&1 &
 pids+=($!)
 
 ctl() {

@@ -7,9 +7,9 @@
 
 namespace hangar::bus {
 
-ManagerObject::ManagerObject(sdbus::IConnection& connection, VmManager& manager, Inventory& inventory,
-                             ManagerInfo info)
-    : AdaptorInterfaces(connection, kManagerPath), m_connection(connection), m_manager(manager),
+ManagerObject::ManagerObject(sdbus::IConnection& connection, VmManager& manager, QuotaManager& quotas,
+                             Inventory& inventory, ManagerInfo info)
+    : AdaptorInterfaces(connection, kManagerPath), m_connection(connection), m_manager(manager), m_quotas(quotas),
       m_inventory(inventory), m_info(std::move(info))
 {
     registerAdaptor();
@@ -103,13 +103,14 @@ ManagerObject::ListVMs(const std::map<std::string, sdbus::Variant>& filter)
     });
 }
 
-std::vector<sdbus::Struct<uint64_t, uint64_t, uint32_t, std::string, std::string, std::string, std::string,
-                          std::string>>
-ManagerObject::GetEvents(const std::map<std::string, sdbus::Variant>& filter)
+void ManagerObject::GetEvents(sdbus::Result<std::vector<sdbus::Struct<uint64_t, uint64_t, uint32_t, std::string,
+                                                                      std::string, std::string, std::string,
+                                                                      std::string>>>&& result,
+                              std::map<std::string, sdbus::Variant> filter)
 {
-    return translateErrors([&] {
-        const Caller caller = currentCaller(getObject());
-        EventQuery q;
+    Caller caller = currentCaller(getObject());
+    EventQuery q;
+    try {
         OptionReader reader(filter, "filter");
         q.vm = reader.take<std::string>("vm");
         q.uid = reader.take<std::uint32_t>("uid");
@@ -117,13 +118,84 @@ ManagerObject::GetEvents(const std::map<std::string, sdbus::Variant>& filter)
             q.sinceUsec = static_cast<std::int64_t>(std::min<std::uint64_t>(*since, INT64_MAX));
         q.limit = reader.take<std::uint32_t>("limit");
         reader.finish();
+    } catch (const Error& e) {
+        return result.returnError(toBusError(e));
+    }
+    m_manager.events(caller, q, [reply = replyWith(std::move(result))](Outcome<std::vector<EventRecord>> outcome) {
+        if (!outcome.ok())
+            return reply->returnError(toBusError(outcome.error()));
         std::vector<sdbus::Struct<uint64_t, uint64_t, uint32_t, std::string, std::string, std::string, std::string,
                                   std::string>>
             rows;
-        for (const auto& e : m_manager.events(caller, q))
+        rows.reserve(outcome.value().size());
+        for (const auto& e : outcome.value())
             rows.emplace_back(static_cast<uint64_t>(e.id), static_cast<uint64_t>(e.timeUsec), e.uid, e.vmUuid,
                               e.vmName, e.action, e.outcome, e.message);
-        return rows;
+        reply->returnResults(rows);
+    });
+}
+
+void ManagerObject::GetQuota(sdbus::Result<std::map<std::string, sdbus::Variant>>&& result, uint32_t uid,
+                             std::map<std::string, sdbus::Variant> options)
+{
+    Caller caller = currentCaller(getObject());
+    try {
+        OptionReader reader(options, "option");
+        reader.takeAuthOptions(caller);
+        reader.finish();
+    } catch (const Error& e) {
+        return result.returnError(toBusError(e));
+    }
+    m_quotas.get(caller, uid, [reply = replyWith(std::move(result))](Outcome<QuotaReport> outcome) {
+        if (!outcome.ok())
+            return reply->returnError(toBusError(outcome.error()));
+        const auto& r = outcome.value();
+        std::map<std::string, sdbus::Variant> limits;
+        auto put = [&limits](const char* key, const auto& value) {
+            if (value)
+                limits.emplace(key, sdbus::Variant(*value));
+        };
+        put("max_vms", r.limits.maxVms);
+        put("max_running", r.limits.maxRunning);
+        put("max_vcpus", r.limits.maxVcpus);
+        put("max_memory_mib", r.limits.maxMemoryMiB);
+        put("max_disk_gib", r.limits.maxDiskGiB);
+        const std::map<std::string, sdbus::Variant> usage{
+            {"vms", sdbus::Variant(r.usage.vms)},
+            {"running", sdbus::Variant(r.usage.running)},
+            {"vcpus", sdbus::Variant(r.usage.vcpus)},
+            {"memory_mib", sdbus::Variant(r.usage.memoryMiB)},
+            {"disk_gib", sdbus::Variant(r.usage.diskGiB)}};
+        reply->returnResults(std::map<std::string, sdbus::Variant>{
+            {"limits", sdbus::Variant(limits)},
+            {"usage", sdbus::Variant(usage)},
+            {"source", sdbus::Variant(std::string(quotaSourceName(r.source)))}});
+    });
+}
+
+void ManagerObject::SetQuota(sdbus::Result<>&& result, uint32_t uid, std::map<std::string, sdbus::Variant> limits)
+{
+    Caller caller = currentCaller(getObject());
+    QuotaChange change;
+    try {
+        OptionReader reader(limits, "limits");
+        reader.takeAuthOptions(caller);
+        change.set.maxVms = reader.take<std::uint32_t>("max_vms");
+        change.set.maxRunning = reader.take<std::uint32_t>("max_running");
+        change.set.maxVcpus = reader.take<std::uint32_t>("max_vcpus");
+        change.set.maxMemoryMiB = reader.take<std::uint64_t>("max_memory_mib");
+        change.set.maxDiskGiB = reader.take<std::uint64_t>("max_disk_gib");
+        change.unset = reader.take<std::vector<std::string>>("unset").value_or(std::vector<std::string>{});
+        change.reset = reader.take<bool>("reset").value_or(false);
+        reader.finish();
+    } catch (const Error& e) {
+        return result.returnError(toBusError(e));
+    }
+    m_quotas.set(caller, uid, change, [reply = replyWith(std::move(result))](Outcome<> outcome) {
+        if (outcome.ok())
+            reply->returnResults();
+        else
+            reply->returnError(toBusError(outcome.error()));
     });
 }
 

@@ -6,6 +6,7 @@
 
 #include "core/AuditLog.h"
 #include "core/Inventory.h"
+#include "core/Quota.h"
 #include "core/VmManager.h"
 
 #include "bus/VmObject.h"
@@ -33,7 +34,8 @@ class ManagerObject final
 {
 public:
     // Publishes the manager and one VmObject per VM already in the inventory.
-    ManagerObject(sdbus::IConnection& connection, VmManager& manager, Inventory& inventory, ManagerInfo info);
+    ManagerObject(sdbus::IConnection& connection, VmManager& manager, QuotaManager& quotas, Inventory& inventory,
+                  ManagerInfo info);
     ~ManagerObject() override;
     ManagerObject(const ManagerObject&) = delete;
     ManagerObject& operator=(const ManagerObject&) = delete;
@@ -54,9 +56,12 @@ private:
     sdbus::ObjectPath GetVM(const std::string& name) override;
     std::vector<sdbus::Struct<std::string, std::string, std::string, uint32_t, sdbus::ObjectPath>>
     ListVMs(const std::map<std::string, sdbus::Variant>& filter) override;
-    std::vector<sdbus::Struct<uint64_t, uint64_t, uint32_t, std::string, std::string, std::string, std::string,
-                              std::string>>
-    GetEvents(const std::map<std::string, sdbus::Variant>& filter) override;
+    void GetEvents(sdbus::Result<std::vector<sdbus::Struct<uint64_t, uint64_t, uint32_t, std::string, std::string,
+                                                           std::string, std::string, std::string>>>&& result,
+                   std::map<std::string, sdbus::Variant> filter) override;
+    void GetQuota(sdbus::Result<std::map<std::string, sdbus::Variant>>&& result, uint32_t uid,
+                  std::map<std::string, sdbus::Variant> options) override;
+    void SetQuota(sdbus::Result<>&& result, uint32_t uid, std::map<std::string, sdbus::Variant> limits) override;
 
     std::string Version() override { return m_info.version; }
     uint32_t VMCount() override { return m_inventory.counts().vms; }
@@ -65,6 +70,7 @@ private:
 
     sdbus::IConnection& m_connection;
     VmManager& m_manager;
+    QuotaManager& m_quotas;
     Inventory& m_inventory;
     ManagerInfo m_info;
     std::map<std::string, std::unique_ptr<VmObject>> m_vms; // by uuid

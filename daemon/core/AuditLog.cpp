@@ -9,6 +9,7 @@ void AuditLog::success(std::uint32_t uid, const VmRecord* vm, std::string action
     if (vm) {
         e.vmUuid = vm->uuid;
         e.vmName = vm->name;
+        e.vmOwner = vm->owner;
     }
     e.action = std::move(action);
     e.outcome = "ok";
@@ -23,6 +24,7 @@ void AuditLog::failure(std::uint32_t uid, const VmRecord* vm, std::string action
     if (vm) {
         e.vmUuid = vm->uuid;
         e.vmName = vm->name;
+        e.vmOwner = vm->owner;
     }
     e.action = std::move(action);
     e.outcome = std::string(errorCodeName(error.code()));

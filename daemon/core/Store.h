@@ -5,6 +5,7 @@
 
 #include "core/Types.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,12 @@ public:
     virtual EventRecord appendEvent(EventRecord event) = 0;
     // The newest filter.limit matching events, oldest first.
     virtual std::vector<EventRecord> events(const EventFilter& filter) = 0;
+
+    // A user's own quota, if an administrator set one.
+    virtual std::optional<QuotaLimits> quota(std::uint32_t uid) = 0;
+    virtual void setQuota(std::uint32_t uid, const QuotaLimits& limits) = 0;
+    // Removing a quota that does not exist is not an error.
+    virtual void deleteQuota(std::uint32_t uid) = 0;
 };
 
 } // namespace hangar

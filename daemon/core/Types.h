@@ -75,6 +75,7 @@ struct EventRecord
     std::string action;      // "create", "start", "stop", "delete", "rename", "reconcile", ...
     std::string outcome;     // "ok" or the error name ("PermissionDenied", "Busy", ...)
     std::string message;     // human-readable detail
+    std::optional<std::uint32_t> vmOwner; // owner of the VM it is about, for who may read it
 };
 
 struct EventFilter
@@ -83,6 +84,20 @@ struct EventFilter
     std::optional<std::uint32_t> uid;
     std::optional<std::int64_t> sinceUsec; // events with timeUsec >= since
     std::uint32_t limit = 100;             // newest `limit` events, returned oldest first
+    // Only events this user caused or that are about a VM they own (what a non-administrator may read).
+    std::optional<std::uint32_t> visibleTo;
+};
+
+// Per-user limits; an empty field is unlimited.
+struct QuotaLimits
+{
+    std::optional<std::uint32_t> maxVms;
+    std::optional<std::uint32_t> maxRunning;
+    std::optional<std::uint32_t> maxVcpus;
+    std::optional<std::uint64_t> maxMemoryMiB;
+    std::optional<std::uint64_t> maxDiskGiB;
+
+    bool operator==(const QuotaLimits&) const = default;
 };
 
 // The identity of a D-Bus caller, taken from the bus (never from an argument).

@@ -57,9 +57,9 @@ VmState toVmState(DomainState state)
 }
 
 VmManager::VmManager(Inventory& inventory, Store& store, Hypervisor& hypervisor, Authorizer& authorizer,
-                     Executor& executor, AuditLog& audit, std::string hostLabel)
+                     Executor& executor, AuditLog& audit, QuotaManager& quotas, std::string hostLabel)
     : m_inventory(inventory), m_store(store), m_hypervisor(hypervisor), m_authorizer(authorizer),
-      m_executor(executor), m_audit(audit), m_hostLabel(std::move(hostLabel))
+      m_executor(executor), m_audit(audit), m_quotas(quotas), m_hostLabel(std::move(hostLabel))
 {
 }
 
@@ -100,40 +100,47 @@ void VmManager::create(const Caller& caller, const std::string& name, const VmSp
             m_audit.failure(caller.uid, name, "create", *denied);
             return done(*denied);
         }
-        // The name may have been taken while polkit was deciding.
-        VmRecord record;
-        record.uuid = makeUuid();
-        record.name = name;
-        record.owner = caller.uid;
-        record.spec = spec;
-        record.createdAtUsec = m_executor.nowUsec();
-        record.host = m_hostLabel;
-        record.phase = VmPhase::Creating;
-        try {
-            if (m_inventory.nameTaken(name))
-                throw Error(ErrorCode::AlreadyExists, fmt::format("a VM named '{}' already exists", name));
-            // The phase row goes first: a crash from here on is rolled back at the next start.
-            m_store.insertVm(record);
-        } catch (const Error& e) {
-            m_audit.failure(caller.uid, name, "create", e);
-            return done(e);
-        }
-        Vm vm;
-        vm.record = record;
-        vm.state = VmState::Creating;
-        vm.operation = "create";
-        m_inventory.add(std::move(vm));
+        m_quotas.effectiveFor(caller, [this, caller, name, spec, done](Outcome<EffectiveQuota> quota) {
+            // From here to the reservation nothing yields to the loop: the quota check and the new row that
+            // counts against it are one step, so parallel creates cannot overshoot.
+            VmRecord record;
+            record.uuid = makeUuid();
+            record.name = name;
+            record.owner = caller.uid;
+            record.spec = spec;
+            record.createdAtUsec = m_executor.nowUsec();
+            record.host = m_hostLabel;
+            record.phase = VmPhase::Creating;
+            try {
+                if (!quota.ok())
+                    throw quota.error();
+                // The name may have been taken while polkit was deciding.
+                if (m_inventory.nameTaken(name))
+                    throw Error(ErrorCode::AlreadyExists, fmt::format("a VM named '{}' already exists", name));
+                checkCreate(quota.value().limits, usageOf(m_inventory, caller.uid), spec);
+                // The phase row goes first: a crash from here on is rolled back at the next start.
+                m_store.insertVm(record);
+            } catch (const Error& e) {
+                m_audit.failure(caller.uid, name, "create", e);
+                return done(e);
+            }
+            Vm vm;
+            vm.record = record;
+            vm.state = VmState::Creating;
+            vm.operation = "create";
+            m_inventory.add(std::move(vm));
 
-        auto error = std::make_shared<std::optional<Error>>();
-        m_executor.submit(
-            [&hv = m_hypervisor, record, error] {
-                try {
-                    hv.define(record);
-                } catch (const std::exception& e) {
-                    *error = asError(e);
-                }
-            },
-            [this, caller, uuid = record.uuid, error, done] { finishCreate(caller, uuid, *error, done); });
+            auto error = std::make_shared<std::optional<Error>>();
+            m_executor.submit(
+                [&hv = m_hypervisor, record, error] {
+                    try {
+                        hv.define(record);
+                    } catch (const std::exception& e) {
+                        *error = asError(e);
+                    }
+                },
+                [this, caller, uuid = record.uuid, error, done] { finishCreate(caller, uuid, *error, done); });
+        });
     });
 }
 
@@ -183,51 +190,73 @@ void VmManager::run(const Caller& caller, const std::string& uuid, Operation op,
     if (!vm)
         return done(Error(ErrorCode::NotFound, "no such VM"));
     const std::string verb = op.verb;
-    authorizeVm(caller, *vm, verb, [this, caller, uuid, op = std::move(op), done](std::optional<Error> denied) {
-        Vm* vm = m_inventory.find(uuid);
+    const bool ownVm = vm->record.owner == caller.uid;
+    authorizeVm(caller, *vm, verb, [this, caller, uuid, ownVm, op = std::move(op), done](std::optional<Error> denied) {
+        const Vm* vm = m_inventory.find(uuid);
         if (!vm)
             return done(Error(ErrorCode::NotFound, "the VM was deleted while authorization was pending"));
-        try {
-            if (denied)
-                throw *denied;
-            if (vm->operation)
-                throw busy(*vm, fmt::format("is busy: '{}' is in progress", *vm->operation));
-            requireSettled(*vm);
-            op.check(*vm);
-        } catch (const Error& e) {
-            return fail(caller.uid, &vm->record, op.verb, e, done);
-        }
-        vm->operation = op.verb;
-        auto result = std::make_shared<StepResult>();
-        m_executor.submit(
-            [&hv = m_hypervisor, uuid, work = op.work, result] {
-                try {
-                    result->state = work(hv, uuid);
-                } catch (const std::exception& e) {
-                    result->error = asError(e);
-                    try {
-                        result->state = hv.state(uuid);
-                    } catch (const std::exception&) { // keep the last known state
-                    }
-                }
-            },
-            [this, caller, uuid, op, result, done] {
-                Vm* vm = m_inventory.find(uuid);
-                if (!vm)
-                    return done(Error(ErrorCode::NotFound, "the VM was deleted meanwhile"));
-                vm->operation.reset();
-                if (result->state) {
-                    if (op.settle && !result->error)
-                        op.settle(*vm, *result->state);
-                    else
-                        applyDomainState(uuid, *result->state);
-                }
-                if (result->error)
-                    return fail(caller.uid, &vm->record, op.verb, *result->error, done);
-                m_audit.success(caller.uid, &vm->record, op.verb, fmt::format("state is now {}", stateName(vm->state)));
-                done(std::monostate{});
-            });
+        if (denied)
+            return fail(caller.uid, &vm->record, op.verb, *denied, done);
+        // The owner's own starts count against their max_running; an administrator acting on someone else's VM
+        // is not held to that user's quota.
+        if (!op.startsVm || !ownVm)
+            return proceed(caller, uuid, op, std::nullopt, done);
+        m_quotas.effectiveFor(caller, [this, caller, uuid, op, done](Outcome<EffectiveQuota> quota) {
+            if (!quota.ok()) {
+                const Vm* vm = m_inventory.find(uuid);
+                return fail(caller.uid, vm ? &vm->record : nullptr, op.verb, quota.error(), done);
+            }
+            proceed(caller, uuid, op, quota.value().limits, done);
+        });
     });
+}
+
+void VmManager::proceed(const Caller& caller, const std::string& uuid, const Operation& op,
+                        const std::optional<QuotaLimits>& limits, Done<> done)
+{
+    Vm* vm = m_inventory.find(uuid);
+    if (!vm)
+        return done(Error(ErrorCode::NotFound, "the VM was deleted while authorization was pending"));
+    try {
+        if (vm->operation)
+            throw busy(*vm, fmt::format("is busy: '{}' is in progress", *vm->operation));
+        requireSettled(*vm);
+        op.check(*vm);
+        if (limits)
+            checkStart(*limits, usageOf(m_inventory, vm->record.owner));
+    } catch (const Error& e) {
+        return fail(caller.uid, &vm->record, op.verb, e, done);
+    }
+    vm->operation = op.verb;
+    auto result = std::make_shared<StepResult>();
+    m_executor.submit(
+        [&hv = m_hypervisor, uuid, work = op.work, result] {
+            try {
+                result->state = work(hv, uuid);
+            } catch (const std::exception& e) {
+                result->error = asError(e);
+                try {
+                    result->state = hv.state(uuid);
+                } catch (const std::exception&) { // keep the last known state
+                }
+            }
+        },
+        [this, caller, uuid, op, result, done] {
+            Vm* vm = m_inventory.find(uuid);
+            if (!vm)
+                return done(Error(ErrorCode::NotFound, "the VM was deleted meanwhile"));
+            vm->operation.reset();
+            if (result->state) {
+                if (op.settle && !result->error)
+                    op.settle(*vm, *result->state);
+                else
+                    applyDomainState(uuid, *result->state);
+            }
+            if (result->error)
+                return fail(caller.uid, &vm->record, op.verb, *result->error, done);
+            m_audit.success(caller.uid, &vm->record, op.verb, fmt::format("state is now {}", stateName(vm->state)));
+            done(std::monostate{});
+        });
 }
 
 void VmManager::start(const Caller& caller, const std::string& uuid, Done<> done)
@@ -238,6 +267,7 @@ void VmManager::start(const Caller& caller, const std::string& uuid, Done<> done
         if (vm.state != VmState::Stopped && vm.state != VmState::Crashed)
             throw busy(vm, fmt::format("is {}; only a stopped or crashed VM can be started", stateName(vm.state)));
     };
+    op.startsVm = true;
     op.work = [](Hypervisor& hv, const std::string& id) {
         if (hv.state(id) == DomainState::Crashed)
             hv.destroy(id); // a crashed domain is still active: clear it before booting again
@@ -554,27 +584,43 @@ std::vector<const Vm*> VmManager::list(const Caller& caller, const ListFilter& f
     return out;
 }
 
-std::vector<EventRecord> VmManager::events(const Caller&, const EventQuery& query) const
+void VmManager::events(const Caller& caller, const EventQuery& query, Done<std::vector<EventRecord>> done)
 {
     EventFilter filter;
-    if (query.vm) {
-        if (const Vm* vm = m_inventory.findByName(*query.vm))
-            filter.vmUuid = vm->record.uuid;
-        else if (looksLikeUuid(*query.vm))
-            filter.vmUuid = *query.vm;
-        else
-            throw Error(ErrorCode::NotFound, fmt::format("no VM named {} (a deleted VM's events are found by its UUID)",
-                                                         quoteForMessage(*query.vm)));
+    try {
+        if (query.vm) {
+            if (const Vm* vm = m_inventory.findByName(*query.vm))
+                filter.vmUuid = vm->record.uuid;
+            else if (looksLikeUuid(*query.vm))
+                filter.vmUuid = *query.vm;
+            else
+                throw Error(ErrorCode::NotFound,
+                            fmt::format("no VM named {} (a deleted VM's events are found by its UUID)",
+                                        quoteForMessage(*query.vm)));
+        }
+        filter.uid = query.uid;
+        filter.sinceUsec = query.sinceUsec;
+        if (query.limit) {
+            if (*query.limit < 1 || *query.limit > Limits::kMaxEventLimit)
+                throw Error(ErrorCode::InvalidArgument,
+                            fmt::format("limit must be 1..{}, got {}", Limits::kMaxEventLimit, *query.limit));
+            filter.limit = *query.limit;
+        }
+    } catch (const Error& e) {
+        return done(e);
     }
-    filter.uid = query.uid;
-    filter.sinceUsec = query.sinceUsec;
-    if (query.limit) {
-        if (*query.limit < 1 || *query.limit > Limits::kMaxEventLimit)
-            throw Error(ErrorCode::InvalidArgument,
-                        fmt::format("limit must be 1..{}, got {}", Limits::kMaxEventLimit, *query.limit));
-        filter.limit = *query.limit;
-    }
-    return m_store.events(filter);
+    Caller quiet = caller;
+    quiet.allowInteraction = false; // reading never prompts; a non-administrator simply sees less
+    m_authorizer.check(quiet, Action::ManageAllVms, {{"verb", "events"}},
+                       [this, caller, filter, done](std::optional<Error> denied) mutable {
+                           if (denied)
+                               filter.visibleTo = caller.uid;
+                           try {
+                               done(m_store.events(filter));
+                           } catch (const Error& e) {
+                               done(e);
+                           }
+                       });
 }
 
 // --- hypervisor events ------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@
 #include "core/Hypervisor.h"
 #include "core/Inventory.h"
 #include "core/Outcome.h"
+#include "core/Quota.h"
 #include "core/Store.h"
 #include "core/Validation.h"
 
@@ -53,7 +54,7 @@ class VmManager
 {
 public:
     VmManager(Inventory& inventory, Store& store, Hypervisor& hypervisor, Authorizer& authorizer, Executor& executor,
-              AuditLog& audit, std::string hostLabel);
+              AuditLog& audit, QuotaManager& quotas, std::string hostLabel);
 
     // Done receives the new VM's UUID.
     void create(const Caller& caller, const std::string& name, const VmSpecRequest& spec, Done<std::string> done);
@@ -68,7 +69,8 @@ public:
     // Throws Error(InvalidArgument) for a malformed name, Error(NotFound) for an unknown one.
     const Vm& getByName(const std::string& name) const;
     std::vector<const Vm*> list(const Caller& caller, const ListFilter& filter) const;
-    std::vector<EventRecord> events(const Caller& caller, const EventQuery& query) const;
+    // Administrators (manage-all-vms, asked without interaction) read every event; others only their own.
+    void events(const Caller& caller, const EventQuery& query, Done<std::vector<EventRecord>> done);
 
     // A change reported by the hypervisor, whatever caused it (StateChanged and Undefined; connection events
     // belong to the Reconciler). Recorded in the audit log as the daemon's (uid 0).
@@ -82,9 +84,12 @@ private:
         std::function<void(const Vm&)> check;                                  // throws Error when not allowed now
         std::function<DomainState(Hypervisor&, const std::string& uuid)> work; // returns the state afterwards
         std::function<void(Vm&, DomainState)> settle;                          // optional: custom state settling
+        bool startsVm = false; // subject to the owner's max_running when the owner asks
     };
 
     void run(const Caller& caller, const std::string& uuid, Operation op, Done<> done);
+    void proceed(const Caller& caller, const std::string& uuid, const Operation& op,
+                 const std::optional<QuotaLimits>& limits, Done<> done);
     void authorizeVm(const Caller& caller, const Vm& vm, const std::string& verb,
                      std::function<void(std::optional<Error>)> next);
     // Common tail of every asynchronous step: record a failure for vm (if any) and complete with it.
@@ -105,6 +110,7 @@ private:
     Authorizer& m_authorizer;
     Executor& m_executor;
     AuditLog& m_audit;
+    QuotaManager& m_quotas;
     std::string m_hostLabel;
 };
 

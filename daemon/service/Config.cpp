@@ -25,6 +25,8 @@ void validate(const Config& c)
                                              c.hypervisor));
     if (c.bus.empty())
         throw std::runtime_error("bus must be system, session or a D-Bus address");
+    if (!c.authorizer.empty() && c.authorizer != "polkit" && c.authorizer != "allow-all")
+        throw std::runtime_error(fmt::format("authorizer must be polkit or allow-all, got '{}'", c.authorizer));
     if (c.workers < 1 || c.workers > 64)
         throw std::runtime_error(fmt::format("workers must be 1..64, got {}", c.workers));
 }
@@ -38,12 +40,15 @@ struct ParseState
 int onEntry(void* user, const char* section, const char* name, const char* value)
 {
     auto* state = static_cast<ParseState*>(user);
-    static const std::set<std::string> known{"Daemon.bus", "Daemon.hypervisor", "Daemon.state_dir",
-                                             "Daemon.log_level", "Daemon.workers"};
+    static const std::set<std::string> known{
+        "Daemon.bus",       "Daemon.hypervisor",  "Daemon.state_dir", "Daemon.log_level",
+        "Daemon.workers",   "Daemon.authorizer",  "Quota.max_vms",    "Quota.max_running",
+        "Quota.max_vcpus",  "Quota.max_memory_mib", "Quota.max_disk_gib"};
     const std::string key = std::string(section) + "." + name;
     if (known.count(key) == 0) {
         state->error = fmt::format("unknown key '{}' in section [{}]; known: [Daemon] bus, hypervisor, state_dir, "
-                                   "log_level, workers",
+                                   "log_level, workers, authorizer; [Quota] max_vms, max_running, max_vcpus, "
+                                   "max_memory_mib, max_disk_gib",
                                    name, section);
         return 0;
     }
@@ -68,6 +73,32 @@ void applyFile(const std::string& path, Config& c)
     take("Daemon.hypervisor", c.hypervisor);
     take("Daemon.state_dir", c.stateDir);
     take("Daemon.log_level", c.logLevel);
+    take("Daemon.authorizer", c.authorizer);
+    auto number = [&](const char* key, std::uint64_t max) -> std::optional<std::uint64_t> {
+        auto it = state.values.find(key);
+        if (it == state.values.end())
+            return std::nullopt;
+        try {
+            std::size_t used = 0;
+            const unsigned long long n = std::stoull(it->second, &used);
+            if (used != it->second.size() || it->second.front() == '-' || n > max)
+                throw std::invalid_argument("out of range");
+            return n;
+        } catch (const std::logic_error&) {
+            throw std::runtime_error(
+                fmt::format("{}: {} must be a number 0..{}, got '{}'", path, key, max, it->second));
+        }
+    };
+    auto u32 = [](std::optional<std::uint64_t> v) -> std::optional<std::uint32_t> {
+        if (!v)
+            return std::nullopt;
+        return static_cast<std::uint32_t>(*v);
+    };
+    c.quotaDefaults.maxVms = u32(number("Quota.max_vms", UINT32_MAX));
+    c.quotaDefaults.maxRunning = u32(number("Quota.max_running", UINT32_MAX));
+    c.quotaDefaults.maxVcpus = u32(number("Quota.max_vcpus", UINT32_MAX));
+    c.quotaDefaults.maxMemoryMiB = number("Quota.max_memory_mib", INT64_MAX);
+    c.quotaDefaults.maxDiskGiB = number("Quota.max_disk_gib", INT64_MAX);
     if (auto it = state.values.find("Daemon.workers"); it != state.values.end()) {
         try {
             std::size_t used = 0;
@@ -97,8 +128,17 @@ Config loadConfig(const std::string& path, const ConfigOverrides& overrides)
         c.stateDir = *overrides.stateDir;
     if (overrides.logLevel)
         c.logLevel = *overrides.logLevel;
+    if (overrides.authorizer)
+        c.authorizer = *overrides.authorizer;
     validate(c);
     return c;
+}
+
+std::string effectiveAuthorizer(const Config& config)
+{
+    if (!config.authorizer.empty())
+        return config.authorizer;
+    return config.bus == "session" ? "allow-all" : "polkit";
 }
 
 } // namespace hangar::service

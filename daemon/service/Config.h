@@ -2,6 +2,8 @@
 // missing file means defaults), overridden by command-line options. See docs/hangard.conf.example.
 #pragma once
 
+#include "core/Types.h"
+
 #include <optional>
 #include <string>
 
@@ -14,6 +16,10 @@ struct Config
     std::string stateDir = "/var/lib/hangar";
     std::string logLevel = "info";
     unsigned workers = 4;
+    // "polkit" or "allow-all"; empty means: allow-all on the session bus (which admits only its own user),
+    // polkit on any other bus.
+    std::string authorizer;
+    QuotaLimits quotaDefaults; // the [Quota] section: limits for users without their own
 };
 
 // What the command line gave; unset fields leave the file's (or the default) value.
@@ -23,7 +29,11 @@ struct ConfigOverrides
     std::optional<std::string> hypervisor;
     std::optional<std::string> stateDir;
     std::optional<std::string> logLevel;
+    std::optional<std::string> authorizer;
 };
+
+// The authorizer the configuration asks for, with the empty default resolved.
+std::string effectiveAuthorizer(const Config& config);
 
 // Throws std::runtime_error naming the file and line for a malformed file or an invalid value.
 Config loadConfig(const std::string& path, const ConfigOverrides& overrides);

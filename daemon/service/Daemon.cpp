@@ -1,10 +1,12 @@
 #include "service/Daemon.h"
 
 #include "auth/AllowAllAuthorizer.h"
+#include "auth/PolkitAuthorizer.h"
 #include "bus/BusSupport.h"
 #include "bus/ManagerObject.h"
 #include "core/AuditLog.h"
 #include "core/Inventory.h"
+#include "core/Quota.h"
 #include "core/Reconciler.h"
 #include "core/VmManager.h"
 #include "service/Logging.h"
@@ -54,23 +56,31 @@ int runDaemon(const Config& config, const std::string& version)
     store::SqliteStore store(config.stateDir + "/hangar.db");
     virt::LibvirtHypervisor hypervisor(config.hypervisor, [&loop](std::function<void()> fn) { loop.post(std::move(fn)); });
 
-    // Authorization (polkit) is its own piece of work; until it lands every caller is allowed, and the daemon says so.
-    auth::AllowAllAuthorizer authorizer;
-    spdlog::warn("authorization: every caller is allowed (allow-all authorizer)");
+    auto connection = connectBus(config.bus);
+    loop.attachBus(*connection);
+
+    std::unique_ptr<Authorizer> authorizer;
+    if (effectiveAuthorizer(config) == "polkit") {
+        authorizer = std::make_unique<auth::PolkitAuthorizer>(*connection);
+        spdlog::info("authorization: polkit decides every state change (actions org.hangar.hangar1.*)");
+    } else {
+        authorizer = std::make_unique<auth::AllowAllAuthorizer>();
+        spdlog::info("authorization: polkit is not asked; every caller of this {} bus is allowed{}", config.bus,
+                     config.bus == "session" ? " (a session bus admits only its own user)" : "");
+    }
 
     Inventory inventory;
     AuditLog audit(store, loop);
     JournalEventSink journal;
     audit.addSink(&journal);
-    VmManager manager(inventory, store, hypervisor, authorizer, loop, audit, "local");
+    QuotaManager quotas(inventory, store, *authorizer, audit, config.quotaDefaults);
+    VmManager manager(inventory, store, hypervisor, *authorizer, loop, audit, quotas, "local");
     Reconciler reconciler(inventory, store, hypervisor, loop, audit);
     hypervisor.subscribe([&](const HypervisorEvent& event) {
         manager.handleHypervisorEvent(event);
         reconciler.handleHypervisorEvent(event);
     });
 
-    auto connection = connectBus(config.bus);
-    loop.attachBus(*connection);
     std::unique_ptr<bus::ManagerObject> managerObject;
     int exitCode = 0;
 
@@ -87,7 +97,7 @@ int runDaemon(const Config& config, const std::string& version)
     sd_notify(0, "STATUS=Reconciling the inventory with the hypervisor");
     reconciler.startup([&](const ReconcileReport& report) {
         try {
-            managerObject = std::make_unique<bus::ManagerObject>(*connection, manager, inventory,
+            managerObject = std::make_unique<bus::ManagerObject>(*connection, manager, quotas, inventory,
                                                                  bus::ManagerInfo{version, config.hypervisor});
             inventory.setObserver(managerObject.get());
             audit.addSink(managerObject.get());

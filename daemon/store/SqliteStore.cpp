@@ -48,6 +48,21 @@ constexpr std::array kMigrations{
         CREATE INDEX events_uid ON events(uid);
         CREATE INDEX events_time_usec ON events(time_usec);
     )sql"},
+    // v2: per-user quotas (NULL = unlimited), and the owner of the VM an event is about, so a user can be shown
+    // the events of their own VMs and no one else's. Rows from v1 get the owner of their VM where it still exists.
+    std::string_view{R"sql(
+        CREATE TABLE quotas (
+            uid            INTEGER PRIMARY KEY NOT NULL,
+            max_vms        INTEGER,
+            max_running    INTEGER,
+            max_vcpus      INTEGER,
+            max_memory_mib INTEGER,
+            max_disk_gib   INTEGER
+        );
+        ALTER TABLE events ADD COLUMN vm_owner INTEGER;
+        UPDATE events SET vm_owner = (SELECT owner FROM vms WHERE vms.uuid = events.vm_uuid) WHERE vm_uuid != '';
+        CREATE INDEX events_vm_owner ON events(vm_owner);
+    )sql"},
 };
 
 constexpr auto kSchemaVersion = static_cast<std::int64_t>(kMigrations.size());
@@ -120,6 +135,7 @@ public:
     }
 
     std::int64_t integer(int column) const { return sqlite3_column_int64(m_stmt, column); }
+    bool isNull(int column) const { return sqlite3_column_type(m_stmt, column) == SQLITE_NULL; }
     std::string text(int column) const
     {
         // Read the pointer before the length: sqlite3_column_bytes is only valid after the conversion to text.
@@ -382,8 +398,8 @@ void SqliteStore::deleteVm(const std::string& uuid)
 
 EventRecord SqliteStore::appendEvent(EventRecord event)
 {
-    Query query(m_db.get(), statement("INSERT INTO events (time_usec, uid, vm_uuid, vm_name, action, outcome, message) "
-                                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+    Query query(m_db.get(), statement("INSERT INTO events (time_usec, uid, vm_uuid, vm_name, action, outcome, message, "
+                                      "vm_owner) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
     query.bind(1, event.timeUsec);
     query.bind(2, static_cast<std::int64_t>(event.uid));
     query.bind(3, event.vmUuid);
@@ -391,6 +407,8 @@ EventRecord SqliteStore::appendEvent(EventRecord event)
     query.bind(5, event.action);
     query.bind(6, event.outcome);
     query.bind(7, event.message);
+    if (event.vmOwner)
+        query.bind(8, static_cast<std::int64_t>(*event.vmOwner));
     query.run("cannot append an event");
     event.id = sqlite3_last_insert_rowid(m_db.get());
     return event;
@@ -407,8 +425,10 @@ std::vector<EventRecord> SqliteStore::events(const EventFilter& filter)
         where += " AND uid = ?2";
     if (filter.sinceUsec)
         where += " AND time_usec >= ?3";
+    if (filter.visibleTo)
+        where += " AND (uid = ?5 OR vm_owner = ?5)";
     // Newest first to apply the limit, then turned around: callers read a log top to bottom.
-    Query query(m_db.get(), statement("SELECT id, time_usec, uid, vm_uuid, vm_name, action, outcome, message FROM "
+    Query query(m_db.get(), statement("SELECT id, time_usec, uid, vm_uuid, vm_name, action, outcome, message, vm_owner FROM "
                                       "(SELECT * FROM events WHERE " +
                                       where + " ORDER BY id DESC LIMIT ?4) ORDER BY id ASC"));
     if (filter.vmUuid)
@@ -418,6 +438,8 @@ std::vector<EventRecord> SqliteStore::events(const EventFilter& filter)
     if (filter.sinceUsec)
         query.bind(3, *filter.sinceUsec);
     query.bind(4, static_cast<std::int64_t>(filter.limit));
+    if (filter.visibleTo)
+        query.bind(5, static_cast<std::int64_t>(*filter.visibleTo));
 
     std::vector<EventRecord> result;
     while (query.next("cannot read events")) {
@@ -430,9 +452,64 @@ std::vector<EventRecord> SqliteStore::events(const EventFilter& filter)
         event.action = query.text(5);
         event.outcome = query.text(6);
         event.message = query.text(7);
+        if (!query.isNull(8))
+            event.vmOwner = static_cast<std::uint32_t>(query.integer(8));
         result.push_back(std::move(event));
     }
     return result;
+}
+
+std::optional<QuotaLimits> SqliteStore::quota(std::uint32_t uid)
+{
+    Query query(m_db.get(), statement("SELECT max_vms, max_running, max_vcpus, max_memory_mib, max_disk_gib FROM quotas "
+                                      "WHERE uid = ?1"));
+    query.bind(1, static_cast<std::int64_t>(uid));
+    if (!query.next("cannot read a quota"))
+        return std::nullopt;
+    auto u32 = [&](int column) -> std::optional<std::uint32_t> {
+        if (query.isNull(column))
+            return std::nullopt;
+        return static_cast<std::uint32_t>(query.integer(column));
+    };
+    auto u64 = [&](int column) -> std::optional<std::uint64_t> {
+        if (query.isNull(column))
+            return std::nullopt;
+        return static_cast<std::uint64_t>(query.integer(column));
+    };
+    QuotaLimits limits;
+    limits.maxVms = u32(0);
+    limits.maxRunning = u32(1);
+    limits.maxVcpus = u32(2);
+    limits.maxMemoryMiB = u64(3);
+    limits.maxDiskGiB = u64(4);
+    query.run("cannot read a quota");
+    return limits;
+}
+
+void SqliteStore::setQuota(std::uint32_t uid, const QuotaLimits& limits)
+{
+    Query query(m_db.get(), statement("INSERT OR REPLACE INTO quotas (uid, max_vms, max_running, max_vcpus, "
+                                      "max_memory_mib, max_disk_gib) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+    query.bind(1, static_cast<std::int64_t>(uid));
+    // Unset parameters stay NULL: unlimited.
+    if (limits.maxVms)
+        query.bind(2, static_cast<std::int64_t>(*limits.maxVms));
+    if (limits.maxRunning)
+        query.bind(3, static_cast<std::int64_t>(*limits.maxRunning));
+    if (limits.maxVcpus)
+        query.bind(4, static_cast<std::int64_t>(*limits.maxVcpus));
+    if (limits.maxMemoryMiB)
+        query.bind(5, static_cast<std::int64_t>(*limits.maxMemoryMiB));
+    if (limits.maxDiskGiB)
+        query.bind(6, static_cast<std::int64_t>(*limits.maxDiskGiB));
+    query.run("cannot store a quota");
+}
+
+void SqliteStore::deleteQuota(std::uint32_t uid)
+{
+    Query query(m_db.get(), statement("DELETE FROM quotas WHERE uid = ?1"));
+    query.bind(1, static_cast<std::int64_t>(uid));
+    query.run("cannot delete a quota");
 }
 
 } // namespace hangar::store

@@ -37,6 +37,9 @@ public:
 
     EventRecord appendEvent(EventRecord event) override;
     std::vector<EventRecord> events(const EventFilter& filter) override;
+    std::optional<QuotaLimits> quota(std::uint32_t uid) override;
+    void setQuota(std::uint32_t uid, const QuotaLimits& limits) override;
+    void deleteQuota(std::uint32_t uid) override;
 
 private:
     struct ConnectionDeleter

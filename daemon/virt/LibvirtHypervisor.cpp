@@ -12,10 +12,10 @@ namespace hangar::virt {
 namespace {
 
 const std::string kNamespace(kMetadataNamespace);
+const std::string kPrefix(kMetadataPrefix);
 // The states in which a domain has a running instance to shut down, reboot or destroy.
 constexpr std::initializer_list<DomainState> kActive{
     DomainState::Running, DomainState::Paused, DomainState::ShuttingDown, DomainState::Crashed, DomainState::Suspended};
-const std::string kPrefix(kMetadataPrefix);
 
 void requireUuid(const std::string& uuid)
 {
@@ -29,6 +29,10 @@ class Call
 public:
     Call(LibvirtConnection& connection, std::string uuid, std::string_view what)
         : m_connection(connection), m_session(connection.session()), m_uuid(std::move(uuid)), m_what(what)
+    {}
+    // A call about one domain on the connection `parent` already holds.
+    Call(const Call& parent, std::string uuid, std::string_view what)
+        : m_connection(parent.m_connection), m_session(parent.m_session), m_uuid(std::move(uuid)), m_what(what)
     {}
 
     virConnectPtr conn() const { return m_session->get(); }
@@ -264,7 +268,7 @@ std::vector<DomainInfo> LibvirtHypervisor::listDomains()
         char uuid[VIR_UUID_STRING_BUFLEN];
         if (virDomainGetUUIDString(dom.get(), uuid) < 0)
             call.fail();
-        const Call domain(*m_connection, uuid, "list");
+        const Call domain(call, uuid, "list");
         DomainInfo info;
         info.uuid = uuid;
         int state = 0;

@@ -1,5 +1,6 @@
 #include "virt/LibvirtSupport.h"
 
+#include <csignal>
 #include <libvirt/virterror.h>
 #include <mutex>
 #include <spdlog/spdlog.h>
@@ -37,6 +38,17 @@ void initLibvirt()
 {
     static std::once_flag once;
     std::call_once(once, [] {
+        // libvirt's RPC client writes to its socket with plain write(2): when the daemon on the other end dies in
+        // the middle of a call, the kernel raises SIGPIPE, and its default action kills this whole process. The
+        // write then fails with EPIPE instead, which libvirt handles as a closed connection. A disposition someone
+        // else chose (a handler, or SIG_IGN already) is left alone.
+        struct sigaction current = {};
+        if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
+            struct sigaction ignore = {};
+            ignore.sa_handler = SIG_IGN;
+            sigemptyset(&ignore.sa_mask);
+            sigaction(SIGPIPE, &ignore, nullptr);
+        }
         virSetErrorFunc(nullptr, logLibvirtError);
         if (virEventRegisterDefaultImpl() < 0)
             throw Error(ErrorCode::BackendFailure,

@@ -39,8 +39,10 @@ using CString = std::unique_ptr<char, FreeDeleter>;
 // The "virt" logger: the one the daemon registered under that name, else one writing to the default logger's sinks.
 std::shared_ptr<spdlog::logger> logger();
 
-// Registers libvirt's default event loop implementation and replaces libvirt's habit of printing every error to
-// stderr with a debug line on the "virt" logger. Idempotent; must run before the first connection is opened.
+// Registers libvirt's default event loop implementation, replaces libvirt's habit of printing every error to
+// stderr with a debug line on the "virt" logger, and ignores SIGPIPE unless the process already handles it
+// (libvirt's RPC client would otherwise kill the process when a remote daemon dies mid-call). Idempotent; must run
+// before the first connection is opened.
 void initLibvirt();
 // The same silencing for one connection (a connection-level handler takes precedence over the global one).
 void silenceErrors(virConnectPtr conn);

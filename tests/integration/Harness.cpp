@@ -253,7 +253,8 @@ Hangard::Hangard(const std::string& busAddress, const std::string& stateDir, con
         throw std::runtime_error("cannot bind " + notifyPath);
 
     std::vector<std::string> argv{hangardPath(), "--bus=" + busAddress, "--hypervisor=test:///default",
-                                  "--state-dir=" + stateDir, "--config=" + stateDir + ".no-such-config"};
+                                  "--state-dir=" + stateDir, "--config=" + stateDir + ".no-such-config",
+                                  "--authorizer=allow-all"};
     argv.insert(argv.end(), extraArgs.begin(), extraArgs.end());
     m_process = std::make_unique<Child>(argv, std::map<std::string, std::string>{{"NOTIFY_SOCKET", notifyPath}},
                                         logPath);

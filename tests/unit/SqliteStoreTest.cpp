@@ -296,7 +296,7 @@ TEST(SqliteStoreTest, SqliteStore_UsesWalMode)
 
     const RawConnection raw = openRaw(path);
     EXPECT_EQ(queryText(raw.get(), "PRAGMA journal_mode"), "wal");
-    EXPECT_EQ(queryText(raw.get(), "PRAGMA user_version"), "1");
+    EXPECT_EQ(queryText(raw.get(), "PRAGMA user_version"), "2");
 }
 
 TEST(SqliteStoreTest, SqliteStore_CreatesDatabaseReadableByOwnerOnly)
@@ -329,7 +329,7 @@ TEST(SqliteStoreTest, SqliteStore_RefusesNewerSchema)
         FAIL() << "a database from a newer hangard was opened";
     } catch (const Error& e) {
         EXPECT_EQ(e.code(), ErrorCode::BackendFailure);
-        EXPECT_NE(std::string(e.what()).find("database schema version 999 is newer than this hangard supports (1)"),
+        EXPECT_NE(std::string(e.what()).find("database schema version 999 is newer than this hangard supports (2)"),
                   std::string::npos)
             << e.what();
     }
@@ -396,6 +396,82 @@ TEST(SqliteStoreTest, SqliteStore_NamesWithQuotesAndUnicodeRoundTrip)
     ASSERT_EQ(events.size(), 1U);
     EXPECT_EQ(events[0].vmName, odd.vmName);
     EXPECT_EQ(events[0].message, odd.message);
+}
+
+TEST(SqliteStoreTest, SqliteStore_MigratesVersion1DatabaseKeepingRowsAndFillingEventOwners)
+{
+    TempDir dir;
+    const fs::path path = fs::path(dir.path()) / "hangar.db";
+    {
+        // A database exactly as schema version 1 left it.
+        auto db = openRaw(path);
+        execRaw(db.get(), R"sql(
+            CREATE TABLE vms (uuid TEXT PRIMARY KEY NOT NULL, name TEXT UNIQUE NOT NULL, owner INTEGER NOT NULL,
+                vcpus INTEGER NOT NULL, memory_mib INTEGER NOT NULL, disk_gib INTEGER NOT NULL,
+                description TEXT NOT NULL, created_at_usec INTEGER NOT NULL, host TEXT NOT NULL, phase TEXT NOT NULL);
+            CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, time_usec INTEGER NOT NULL,
+                uid INTEGER NOT NULL, vm_uuid TEXT NOT NULL, vm_name TEXT NOT NULL, action TEXT NOT NULL,
+                outcome TEXT NOT NULL, message TEXT NOT NULL);
+            INSERT INTO vms VALUES ('aaaaaaaa-0000-4000-8000-000000000001', 'old-vm', 1234, 1, 512, 10, '', 1,
+                'local', 'ready');
+            INSERT INTO events (time_usec, uid, vm_uuid, vm_name, action, outcome, message)
+                VALUES (5, 0, 'aaaaaaaa-0000-4000-8000-000000000001', 'old-vm', 'start', 'ok', 'by root');
+            INSERT INTO events (time_usec, uid, vm_uuid, vm_name, action, outcome, message)
+                VALUES (6, 99, '', '', 'host', 'ok', 'not about a VM');
+            PRAGMA user_version = 1;
+        )sql");
+    }
+    SqliteStore store(path.string());
+    ASSERT_EQ(store.loadVms().size(), 1U);
+    EXPECT_EQ(store.loadVms()[0].name, "old-vm");
+    EventFilter mine;
+    mine.visibleTo = 1234;
+    const auto visible = store.events(mine);
+    ASSERT_EQ(visible.size(), 1U) << "the owner sees the event about their VM, caused by someone else";
+    EXPECT_EQ(visible[0].message, "by root");
+    ASSERT_TRUE(visible[0].vmOwner.has_value());
+    EXPECT_EQ(*visible[0].vmOwner, 1234U);
+    auto raw = openRaw(path);
+    EXPECT_EQ(queryText(raw.get(), "PRAGMA user_version"), "2");
+}
+
+TEST(SqliteStoreTest, SqliteStore_EventsVisibleToAUserAreTheirsOrAboutTheirVms)
+{
+    SqliteStore store(":memory:");
+    auto aboutAlice = makeEvent(1, 0, kUuidA, "start");
+    aboutAlice.vmOwner = 1000;
+    store.appendEvent(aboutAlice);
+    auto byAlice = makeEvent(2, 1000, kUuidB, "stop");
+    byAlice.vmOwner = 2000;
+    store.appendEvent(byAlice);
+    auto bobs = makeEvent(3, 2000, kUuidB, "pause");
+    bobs.vmOwner = 2000;
+    store.appendEvent(bobs);
+    EventFilter filter;
+    filter.visibleTo = 1000;
+    EXPECT_EQ(actionsOf(store.events(filter)), (std::vector<std::string>{"start", "stop"}));
+    filter.visibleTo = 2000;
+    EXPECT_EQ(actionsOf(store.events(filter)), (std::vector<std::string>{"stop", "pause"}));
+    EXPECT_EQ(store.events(EventFilter{}).size(), 3U);
+}
+
+TEST(SqliteStoreTest, SqliteStore_QuotaRoundTripsWithUnlimitedFieldsAndCanBeDeleted)
+{
+    SqliteStore store(":memory:");
+    EXPECT_FALSE(store.quota(1000).has_value());
+    QuotaLimits limits;
+    limits.maxVms = 3;
+    limits.maxMemoryMiB = 8192;
+    store.setQuota(1000, limits);
+    ASSERT_TRUE(store.quota(1000).has_value());
+    EXPECT_EQ(*store.quota(1000), limits);
+    EXPECT_FALSE(store.quota(1000)->maxRunning.has_value()) << "unset = unlimited";
+    limits.maxVms = 0;
+    store.setQuota(1000, limits);
+    EXPECT_EQ(store.quota(1000)->maxVms, std::optional<std::uint32_t>(0)) << "zero is a limit, not unlimited";
+    store.deleteQuota(1000);
+    EXPECT_FALSE(store.quota(1000).has_value());
+    store.deleteQuota(1000);
 }
 
 } // namespace

@@ -72,7 +72,23 @@ protected:
         return r;
     }
 
-    std::vector<EventRecord> allEvents() { return store.events(EventFilter{std::nullopt, std::nullopt, std::nullopt, 1000}); }
+    std::vector<EventRecord> eventsFor(std::uint32_t uid, const EventQuery& q)
+    {
+        Capture<std::vector<EventRecord>> r;
+        manager.events(caller(uid), q, r.done());
+        EXPECT_TRUE(r.ok());
+        return r.ok() ? r.outcome->value() : std::vector<EventRecord>{};
+    }
+    std::optional<ErrorCode> eventsError(std::uint32_t uid, const EventQuery& q)
+    {
+        Capture<std::vector<EventRecord>> r;
+        manager.events(caller(uid), q, r.done());
+        if (!r.outcome || r.ok())
+            return std::nullopt;
+        return r.code();
+    }
+
+    std::vector<EventRecord> allEvents() { return store.events(EventFilter{std::nullopt, std::nullopt, std::nullopt, 1000, std::nullopt}); }
 
     store::SqliteStore store{":memory:"};
     virt::FakeHypervisor hypervisor;
@@ -81,7 +97,8 @@ protected:
     Inventory inventory;
     RecordingObserver observer;
     AuditLog audit{store, executor};
-    VmManager manager{inventory, store, hypervisor, authorizer, executor, audit, "local"};
+    QuotaManager quotas{inventory, store, authorizer, audit, QuotaLimits{}};
+    VmManager manager{inventory, store, hypervisor, authorizer, executor, audit, quotas, "local"};
 };
 
 TEST_F(VmManagerTest, CreateVm_DefinesDomainStoresRowAndRecordsOwner)
@@ -109,9 +126,10 @@ TEST_F(VmManagerTest, CreateVm_DefinesDomainStoresRowAndRecordsOwner)
     EXPECT_EQ(rows[0].owner, kAlice);
     EXPECT_EQ(observer.added, std::vector<std::string>{"web-1"});
     EXPECT_EQ(observer.states, std::vector<std::string>{"web-1:stopped"});
-    ASSERT_EQ(authorizer.requests.size(), 1U);
+    ASSERT_EQ(authorizer.requests.size(), 2U);
     EXPECT_EQ(authorizer.requests[0].action, Action::CreateVm);
     EXPECT_EQ(authorizer.requests[0].details.at("vm"), "web-1");
+    EXPECT_EQ(authorizer.requests[1].action, Action::ManageAllVms) << "quota: is the creator an administrator?";
 }
 
 class CreateVmBadName : public VmManagerTest, public ::testing::WithParamInterface<std::string>
@@ -183,8 +201,7 @@ TEST_F(VmManagerTest, CreateVm_SameNameRacingThroughAuthorizationCreatesOne)
     manager.create(caller(kAlice), "race", {}, first.done());
     manager.create(caller(kBob), "race", {}, second.done());
     ASSERT_EQ(authorizer.held.size(), 2U);
-    for (auto& answer : authorizer.held)
-        answer(std::nullopt);
+    authorizer.allowAllHeld();
     executor.drain();
     EXPECT_TRUE(first.ok());
     ASSERT_TRUE(second.outcome);
@@ -392,11 +409,16 @@ TEST_F(VmManagerTest, Authorization_OwnerNeedsManageOwnOthersNeedManageAll)
     authorizer.requests.clear();
     call([&](auto d) { manager.start(caller(kAlice), uuid, d); });
     call([&](auto d) { manager.stop(caller(kBob), uuid, StopOptions{true, 0}, d); });
-    ASSERT_EQ(authorizer.requests.size(), 2U);
+    ASSERT_EQ(authorizer.requests.size(), 3U);
     EXPECT_EQ(authorizer.requests[0].action, Action::ManageOwnVms);
+    EXPECT_EQ(authorizer.requests[0].details.at("verb"), "start");
+    // The owner's start is held to their quota: whether they are an administrator is asked without prompting.
     EXPECT_EQ(authorizer.requests[1].action, Action::ManageAllVms);
-    EXPECT_EQ(authorizer.requests[1].details.at("verb"), "force-stop");
-    EXPECT_EQ(authorizer.requests[1].details.at("vm"), "mine");
+    EXPECT_EQ(authorizer.requests[1].details.at("verb"), "quota");
+    EXPECT_FALSE(authorizer.requests[1].caller.allowInteraction);
+    EXPECT_EQ(authorizer.requests[2].action, Action::ManageAllVms);
+    EXPECT_EQ(authorizer.requests[2].details.at("verb"), "force-stop");
+    EXPECT_EQ(authorizer.requests[2].details.at("vm"), "mine");
 }
 
 TEST_F(VmManagerTest, Authorization_DeniedOperationChangesNothing)
@@ -467,25 +489,25 @@ TEST_F(VmManagerTest, Events_FilterByVmNameOrUuidUidAndLimit)
     create("other", kBob);
     EventQuery q;
     q.vm = "logged";
-    auto events = manager.events(caller(kAlice), q);
+    auto events = eventsFor(kAlice, q);
     ASSERT_EQ(events.size(), 2U);
     EXPECT_EQ(events[0].action, "create");
     EXPECT_EQ(events[1].action, "start");
     q.vm = uuid;
-    EXPECT_EQ(manager.events(caller(kAlice), q).size(), 2U);
+    EXPECT_EQ(eventsFor(kAlice, q).size(), 2U);
     EventQuery byUid;
     byUid.uid = kBob;
-    EXPECT_EQ(manager.events(caller(kAlice), byUid).size(), 1U);
+    EXPECT_EQ(eventsFor(kAlice, byUid).size(), 1U);
     EventQuery limited;
     limited.limit = 1;
-    auto last = manager.events(caller(kAlice), limited);
+    auto last = eventsFor(kAlice, limited);
     ASSERT_EQ(last.size(), 1U);
     EXPECT_EQ(last[0].vmName, "other");
     limited.limit = 0;
-    EXPECT_THROW(manager.events(caller(kAlice), limited), Error);
+    EXPECT_EQ(eventsError(kAlice, limited), ErrorCode::InvalidArgument);
     EventQuery unknown;
     unknown.vm = "never-existed";
-    EXPECT_THROW(manager.events(caller(kAlice), unknown), Error);
+    EXPECT_EQ(eventsError(kAlice, unknown), ErrorCode::NotFound);
 }
 
 } // namespace

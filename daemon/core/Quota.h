@@ -1,0 +1,84 @@
+// Per-user quotas: how many VMs, running VMs, vCPUs, MiB of memory and GiB of disk a user's VMs may take. A user's
+// limits are their own (set by an administrator), or none at all for an administrator (whom polkit grants
+// manage-all-vms without interaction), or the configured defaults. Usage is computed from the Inventory, which
+// includes VMs still being created, so checking and reserving happen in one loop callback: parallel requests
+// cannot overshoot a limit. Loop thread only.
+#pragma once
+
+#include "core/Authorizer.h"
+#include "core/AuditLog.h"
+#include "core/Inventory.h"
+#include "core/Outcome.h"
+#include "core/Store.h"
+
+#include <functional>
+#include <map>
+#include <string>
+
+namespace hangar {
+
+struct QuotaUsage
+{
+    std::uint32_t vms = 0;
+    std::uint32_t running = 0; // running, paused, shutting-down, suspended, or being started
+    std::uint32_t vcpus = 0;
+    std::uint64_t memoryMiB = 0;
+    std::uint64_t diskGiB = 0;
+};
+
+enum class QuotaSource
+{
+    User,      // set for this user with SetQuota
+    Default,   // the [Quota] section of the configuration
+    Unlimited, // an administrator without a quota of their own
+};
+std::string_view quotaSourceName(QuotaSource source);
+
+struct QuotaReport
+{
+    QuotaLimits limits;
+    QuotaUsage usage;
+    QuotaSource source = QuotaSource::Default;
+};
+
+struct EffectiveQuota
+{
+    QuotaLimits limits;
+    QuotaSource source = QuotaSource::Default;
+};
+
+// What SetQuota asks for: limits to set, limits to remove, or a reset to the defaults.
+struct QuotaChange
+{
+    QuotaLimits set;
+    std::vector<std::string> unset; // "max_vms", ...
+    bool reset = false;
+};
+
+QuotaUsage usageOf(const Inventory& inventory, std::uint32_t uid);
+// Error(QuotaExceeded) naming the first limit that adding a VM with spec would exceed.
+void checkCreate(const QuotaLimits& limits, const QuotaUsage& usage, const VmSpec& spec);
+// Error(QuotaExceeded) when one more running VM would exceed max_running.
+void checkStart(const QuotaLimits& limits, const QuotaUsage& usage);
+
+class QuotaManager
+{
+public:
+    QuotaManager(Inventory& inventory, Store& store, Authorizer& authorizer, AuditLog& audit, QuotaLimits defaults);
+
+    // The limits that apply to what caller does to their own VMs.
+    void effectiveFor(const Caller& caller, Done<EffectiveQuota> done);
+    // GetQuota: own quota for anyone; another user's needs manage-hosts.
+    void get(const Caller& caller, std::uint32_t uid, Done<QuotaReport> done);
+    // SetQuota: needs manage-hosts.
+    void set(const Caller& caller, std::uint32_t uid, const QuotaChange& change, Done<> done);
+
+private:
+    Inventory& m_inventory;
+    Store& m_store;
+    Authorizer& m_authorizer;
+    AuditLog& m_audit;
+    QuotaLimits m_defaults;
+};
+
+} // namespace hangar
