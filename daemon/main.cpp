@@ -5,9 +5,8 @@
 #include "service/Logging.h"
 
 #include <CLI/CLI.hpp>
-#include <spdlog/spdlog.h>
-
 #include <iostream>
+#include <spdlog/spdlog.h>
 
 int main(int argc, char** argv)
 {

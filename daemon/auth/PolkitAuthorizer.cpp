@@ -37,9 +37,9 @@ void PolkitAuthorizer::check(const Caller& caller, Action action, const AuthDeta
     try {
         m_polkit->callMethodAsync("CheckAuthorization")
             .onInterface(kAuthorityInterface)
-            .withTimeout(caller.allowInteraction ? std::chrono::duration_cast<std::chrono::microseconds>(
-                                                       kInteractiveTimeout)
-                                                 : std::chrono::duration_cast<std::chrono::microseconds>(kQuietTimeout))
+            .withTimeout(caller.allowInteraction
+                             ? std::chrono::duration_cast<std::chrono::microseconds>(kInteractiveTimeout)
+                             : std::chrono::duration_cast<std::chrono::microseconds>(kQuietTimeout))
             .withArguments(subject, id, std::map<std::string, std::string>(details.begin(), details.end()), flags,
                            std::string())
             .uponReplyInvoke([id, uid = caller.uid, done](const sdbus::Error* error, const AuthResult& result) {
@@ -47,8 +47,8 @@ void PolkitAuthorizer::check(const Caller& caller, Action action, const AuthDeta
                     spdlog::warn("polkit: cannot check {} for uid {}: {} ({})", id, uid, error->getMessage(),
                                  error->getName());
                     return done(Error(ErrorCode::PermissionDenied,
-                                      fmt::format("not authorized: could not ask polkit about {} ({}); refusing",
-                                                  id, error->getMessage())));
+                                      fmt::format("not authorized: could not ask polkit about {} ({}); refusing", id,
+                                                  error->getMessage())));
                 }
                 const bool authorized = result.get<0>();
                 const bool challenge = result.get<1>();
@@ -60,8 +60,8 @@ void PolkitAuthorizer::check(const Caller& caller, Action action, const AuthDeta
                                                   "agent answered (run the command in a terminal, or ask an "
                                                   "administrator to add you to group hangar or hangar-admin)",
                                                   id)));
-                done(Error(ErrorCode::PermissionDenied, fmt::format("not authorized: {} is not granted to uid {}", id,
-                                                                    uid)));
+                done(Error(ErrorCode::PermissionDenied,
+                           fmt::format("not authorized: {} is not granted to uid {}", id, uid)));
             });
     } catch (const sdbus::Error& e) {
         done(Error(ErrorCode::PermissionDenied,

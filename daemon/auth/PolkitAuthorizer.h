@@ -6,10 +6,9 @@
 
 #include "core/Authorizer.h"
 
-#include <sdbus-c++/sdbus-c++.h>
-
 #include <chrono>
 #include <memory>
+#include <sdbus-c++/sdbus-c++.h>
 
 namespace hangar::auth {
 

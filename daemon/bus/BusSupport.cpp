@@ -11,16 +11,19 @@ namespace {
 std::string describeSignature(const std::string& sig)
 {
     static const std::map<std::string, std::string> names{
-        {"b", "boolean"}, {"y", "byte"}, {"n", "int16"}, {"q", "uint16"}, {"i", "int32"}, {"u", "uint32"},
-        {"x", "int64"}, {"t", "uint64"}, {"d", "double"}, {"s", "string"}, {"o", "object path"}, {"g", "signature"},
-        {"h", "file descriptor"}};
+        {"b", "boolean"},     {"y", "byte"},      {"n", "int16"},          {"q", "uint16"}, {"i", "int32"},
+        {"u", "uint32"},      {"x", "int64"},     {"t", "uint64"},         {"d", "double"}, {"s", "string"},
+        {"o", "object path"}, {"g", "signature"}, {"h", "file descriptor"}};
     auto it = names.find(sig);
     return it == names.end() ? sig : fmt::format("{} ({})", sig, it->second);
 }
 
 } // namespace
 
-std::string vmPath(const std::string& uuid) { return kVmPathPrefix + uuidLabel(uuid); }
+std::string vmPath(const std::string& uuid)
+{
+    return kVmPathPrefix + uuidLabel(uuid);
+}
 
 sdbus::Error toBusError(const Error& error)
 {
@@ -56,9 +59,8 @@ void OptionReader::finish() const
 {
     for (const auto& [key, value] : m_options) {
         if (m_allowed.count(key) == 0)
-            throw Error(ErrorCode::InvalidArgument,
-                        fmt::format("unknown {} key {}; allowed keys: {}", m_what, quoteForMessage(key),
-                                    fmt::join(m_allowed, ", ")));
+            throw Error(ErrorCode::InvalidArgument, fmt::format("unknown {} key {}; allowed keys: {}", m_what,
+                                                                quoteForMessage(key), fmt::join(m_allowed, ", ")));
     }
 }
 

@@ -7,12 +7,11 @@
 #include "core/Outcome.h"
 #include "core/Types.h"
 
-#include <sdbus-c++/sdbus-c++.h>
-
 #include <initializer_list>
 #include <map>
 #include <memory>
 #include <optional>
+#include <sdbus-c++/sdbus-c++.h>
 #include <set>
 #include <string>
 #include <string_view>
@@ -40,8 +39,7 @@ class OptionReader
 public:
     OptionReader(const Options& options, std::string_view what);
 
-    template <typename T>
-    std::optional<T> take(const std::string& key)
+    template <typename T> std::optional<T> take(const std::string& key)
     {
         m_allowed.insert(key);
         auto it = m_options.find(key);
@@ -64,8 +62,7 @@ private:
 };
 
 // Runs fn, turning a hangar::Error (or any exception) into the D-Bus error the client receives.
-template <typename Fn>
-auto translateErrors(Fn&& fn) -> decltype(fn())
+template <typename Fn> auto translateErrors(Fn&& fn) -> decltype(fn())
 {
     try {
         return fn();
@@ -79,8 +76,7 @@ auto translateErrors(Fn&& fn) -> decltype(fn())
 }
 
 // Adapts an asynchronous sdbus::Result (move-only) to core's copyable Done callback.
-template <typename... R>
-auto replyWith(sdbus::Result<R...>&& result)
+template <typename... R> auto replyWith(sdbus::Result<R...>&& result)
 {
     return std::make_shared<sdbus::Result<R...>>(std::move(result));
 }

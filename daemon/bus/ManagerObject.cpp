@@ -28,7 +28,10 @@ void ManagerObject::vmAdded(const Vm& vm)
     m_vms[vm.record.uuid] = std::make_unique<VmObject>(m_connection, m_manager, m_inventory, vm.record.uuid);
 }
 
-void ManagerObject::vmRemoved(const Vm& vm) { m_vms.erase(vm.record.uuid); }
+void ManagerObject::vmRemoved(const Vm& vm)
+{
+    m_vms.erase(vm.record.uuid);
+}
 
 void ManagerObject::vmChanged(const Vm& vm, VmFields fields)
 {
@@ -103,10 +106,10 @@ ManagerObject::ListVMs(const std::map<std::string, sdbus::Variant>& filter)
     });
 }
 
-void ManagerObject::GetEvents(sdbus::Result<std::vector<sdbus::Struct<uint64_t, uint64_t, uint32_t, std::string,
-                                                                      std::string, std::string, std::string,
-                                                                      std::string>>>&& result,
-                              std::map<std::string, sdbus::Variant> filter)
+void ManagerObject::GetEvents(
+    sdbus::Result<std::vector<sdbus::Struct<uint64_t, uint64_t, uint32_t, std::string, std::string, std::string,
+                                            std::string, std::string>>>&& result,
+    std::map<std::string, sdbus::Variant> filter)
 {
     Caller caller = currentCaller(getObject());
     EventQuery q;
@@ -129,8 +132,8 @@ void ManagerObject::GetEvents(sdbus::Result<std::vector<sdbus::Struct<uint64_t, 
             rows;
         rows.reserve(outcome.value().size());
         for (const auto& e : outcome.value())
-            rows.emplace_back(static_cast<uint64_t>(e.id), static_cast<uint64_t>(e.timeUsec), e.uid, e.vmUuid,
-                              e.vmName, e.action, e.outcome, e.message);
+            rows.emplace_back(static_cast<uint64_t>(e.id), static_cast<uint64_t>(e.timeUsec), e.uid, e.vmUuid, e.vmName,
+                              e.action, e.outcome, e.message);
         reply->returnResults(rows);
     });
 }
@@ -160,16 +163,15 @@ void ManagerObject::GetQuota(sdbus::Result<std::map<std::string, sdbus::Variant>
         put("max_vcpus", r.limits.maxVcpus);
         put("max_memory_mib", r.limits.maxMemoryMiB);
         put("max_disk_gib", r.limits.maxDiskGiB);
-        const std::map<std::string, sdbus::Variant> usage{
-            {"vms", sdbus::Variant(r.usage.vms)},
-            {"running", sdbus::Variant(r.usage.running)},
-            {"vcpus", sdbus::Variant(r.usage.vcpus)},
-            {"memory_mib", sdbus::Variant(r.usage.memoryMiB)},
-            {"disk_gib", sdbus::Variant(r.usage.diskGiB)}};
-        reply->returnResults(std::map<std::string, sdbus::Variant>{
-            {"limits", sdbus::Variant(limits)},
-            {"usage", sdbus::Variant(usage)},
-            {"source", sdbus::Variant(std::string(quotaSourceName(r.source)))}});
+        const std::map<std::string, sdbus::Variant> usage{{"vms", sdbus::Variant(r.usage.vms)},
+                                                          {"running", sdbus::Variant(r.usage.running)},
+                                                          {"vcpus", sdbus::Variant(r.usage.vcpus)},
+                                                          {"memory_mib", sdbus::Variant(r.usage.memoryMiB)},
+                                                          {"disk_gib", sdbus::Variant(r.usage.diskGiB)}};
+        reply->returnResults(
+            std::map<std::string, sdbus::Variant>{{"limits", sdbus::Variant(limits)},
+                                                  {"usage", sdbus::Variant(usage)},
+                                                  {"source", sdbus::Variant(std::string(quotaSourceName(r.source)))}});
     });
 }
 

@@ -4,18 +4,16 @@
 // broadcasts each audit event as the Event signal.
 #pragma once
 
+#include "bus/VmObject.h"
 #include "core/AuditLog.h"
 #include "core/Inventory.h"
 #include "core/Quota.h"
 #include "core/VmManager.h"
-
-#include "bus/VmObject.h"
 #include "hangar/dbus/org.hangar.Hangar1.Manager.adaptor.h"
-
-#include <sdbus-c++/sdbus-c++.h>
 
 #include <map>
 #include <memory>
+#include <sdbus-c++/sdbus-c++.h>
 #include <string>
 
 namespace hangar::bus {
@@ -26,11 +24,10 @@ struct ManagerInfo
     std::string hypervisorUri;
 };
 
-class ManagerObject final
-    : public sdbus::AdaptorInterfaces<org::hangar::Hangar1::Manager_adaptor, sdbus::ObjectManager_adaptor,
-                                      sdbus::Properties_adaptor>,
-      public InventoryObserver,
-      public EventSink
+class ManagerObject final : public sdbus::AdaptorInterfaces<org::hangar::Hangar1::Manager_adaptor,
+                                                            sdbus::ObjectManager_adaptor, sdbus::Properties_adaptor>,
+                            public InventoryObserver,
+                            public EventSink
 {
 public:
     // Publishes the manager and one VmObject per VM already in the inventory.

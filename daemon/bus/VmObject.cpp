@@ -128,15 +128,45 @@ void VmObject::Rename(sdbus::Result<>&& result, std::string name, std::map<std::
                [this, name](const Caller& c, Done<> d) { m_manager.rename(c, m_uuid, name, d); });
 }
 
-std::string VmObject::Name() { return vm().record.name; }
-std::string VmObject::UUID() { return vm().record.uuid; }
-uint32_t VmObject::Owner() { return vm().record.owner; }
-std::string VmObject::State() { return std::string(stateName(vm().state)); }
-uint32_t VmObject::VCPUs() { return vm().record.spec.vcpus; }
-uint64_t VmObject::MemoryMiB() { return vm().record.spec.memoryMiB; }
-uint64_t VmObject::DiskGiB() { return vm().record.spec.diskGiB; }
-std::string VmObject::Description() { return vm().record.spec.description; }
-uint64_t VmObject::CreatedAt() { return static_cast<uint64_t>(vm().record.createdAtUsec); }
-std::string VmObject::Host() { return vm().record.host; }
+std::string VmObject::Name()
+{
+    return vm().record.name;
+}
+std::string VmObject::UUID()
+{
+    return vm().record.uuid;
+}
+uint32_t VmObject::Owner()
+{
+    return vm().record.owner;
+}
+std::string VmObject::State()
+{
+    return std::string(stateName(vm().state));
+}
+uint32_t VmObject::VCPUs()
+{
+    return vm().record.spec.vcpus;
+}
+uint64_t VmObject::MemoryMiB()
+{
+    return vm().record.spec.memoryMiB;
+}
+uint64_t VmObject::DiskGiB()
+{
+    return vm().record.spec.diskGiB;
+}
+std::string VmObject::Description()
+{
+    return vm().record.spec.description;
+}
+uint64_t VmObject::CreatedAt()
+{
+    return static_cast<uint64_t>(vm().record.createdAtUsec);
+}
+std::string VmObject::Host()
+{
+    return vm().record.host;
+}
 
 } // namespace hangar::bus

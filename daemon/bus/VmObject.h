@@ -5,16 +5,14 @@
 
 #include "core/Inventory.h"
 #include "core/VmManager.h"
-
 #include "hangar/dbus/org.hangar.Hangar1.VM.adaptor.h"
 
 #include <sdbus-c++/sdbus-c++.h>
 
 namespace hangar::bus {
 
-class VmObject final
-    : public sdbus::AdaptorInterfaces<org::hangar::Hangar1::VM_adaptor, sdbus::ManagedObject_adaptor,
-                                      sdbus::Properties_adaptor>
+class VmObject final : public sdbus::AdaptorInterfaces<org::hangar::Hangar1::VM_adaptor, sdbus::ManagedObject_adaptor,
+                                                       sdbus::Properties_adaptor>
 {
 public:
     VmObject(sdbus::IConnection& connection, VmManager& manager, Inventory& inventory, std::string uuid);

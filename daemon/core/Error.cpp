@@ -5,15 +5,24 @@ namespace hangar {
 std::string_view errorCodeName(ErrorCode code)
 {
     switch (code) {
-    case ErrorCode::NotFound: return "NotFound";
-    case ErrorCode::InvalidArgument: return "InvalidArgument";
-    case ErrorCode::AlreadyExists: return "AlreadyExists";
-    case ErrorCode::PermissionDenied: return "PermissionDenied";
-    case ErrorCode::QuotaExceeded: return "QuotaExceeded";
-    case ErrorCode::Busy: return "Busy";
-    case ErrorCode::NotSupported: return "NotSupported";
-    case ErrorCode::BackendFailure: return "BackendFailure";
-    case ErrorCode::Cancelled: return "Cancelled";
+    case ErrorCode::NotFound:
+        return "NotFound";
+    case ErrorCode::InvalidArgument:
+        return "InvalidArgument";
+    case ErrorCode::AlreadyExists:
+        return "AlreadyExists";
+    case ErrorCode::PermissionDenied:
+        return "PermissionDenied";
+    case ErrorCode::QuotaExceeded:
+        return "QuotaExceeded";
+    case ErrorCode::Busy:
+        return "Busy";
+    case ErrorCode::NotSupported:
+        return "NotSupported";
+    case ErrorCode::BackendFailure:
+        return "BackendFailure";
+    case ErrorCode::Cancelled:
+        return "Cancelled";
     }
     return "BackendFailure";
 }

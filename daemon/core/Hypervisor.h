@@ -37,10 +37,10 @@ struct HypervisorEvent
 {
     enum class Kind
     {
-        StateChanged,        // uuid + state: a lifecycle event (started, stopped, paused, ..., whatever the cause)
-        Undefined,           // uuid: the domain definition was removed
-        ConnectionLost,      // the connection to the hypervisor dropped; the implementation reconnects itself
-        ConnectionRestored,  // reconnected: the inventory should be reconciled
+        StateChanged,       // uuid + state: a lifecycle event (started, stopped, paused, ..., whatever the cause)
+        Undefined,          // uuid: the domain definition was removed
+        ConnectionLost,     // the connection to the hypervisor dropped; the implementation reconnects itself
+        ConnectionRestored, // reconnected: the inventory should be reconciled
     };
     Kind kind = Kind::StateChanged;
     std::string uuid;

@@ -25,14 +25,20 @@ enum class VmField : std::uint32_t
     Host = 1U << 4U,
 };
 using VmFields = std::uint32_t;
-constexpr VmFields operator|(VmField a, VmField b) { return static_cast<VmFields>(a) | static_cast<VmFields>(b); }
-constexpr bool has(VmFields fields, VmField f) { return (fields & static_cast<VmFields>(f)) != 0; }
+constexpr VmFields operator|(VmField a, VmField b)
+{
+    return static_cast<VmFields>(a) | static_cast<VmFields>(b);
+}
+constexpr bool has(VmFields fields, VmField f)
+{
+    return (fields & static_cast<VmFields>(f)) != 0;
+}
 
 struct Vm
 {
     VmRecord record;
     VmState state = VmState::Creating;
-    std::optional<std::string> operation;         // the operation in flight, if any ("start", ...)
+    std::optional<std::string> operation;          // the operation in flight, if any ("start", ...)
     std::optional<Executor::TimerId> stopDeadline; // Stop's timeout_sec timer
 };
 

@@ -10,8 +10,7 @@
 
 namespace hangar {
 
-template <typename T = std::monostate>
-class Outcome
+template <typename T = std::monostate> class Outcome
 {
 public:
     Outcome(T value) : m_value(std::move(value)) {}
@@ -26,7 +25,6 @@ private:
 };
 
 // The completion of an asynchronous core operation; always called on the loop thread, exactly once.
-template <typename T = std::monostate>
-using Done = std::function<void(Outcome<T>)>;
+template <typename T = std::monostate> using Done = std::function<void(Outcome<T>)>;
 
 } // namespace hangar

@@ -1,7 +1,6 @@
 #include "core/Quota.h"
 
 #include <fmt/format.h>
-
 #include <memory>
 #include <set>
 
@@ -34,9 +33,12 @@ Caller quiet(Caller caller)
 std::string_view quotaSourceName(QuotaSource source)
 {
     switch (source) {
-    case QuotaSource::User: return "user";
-    case QuotaSource::Default: return "default";
-    case QuotaSource::Unlimited: return "unlimited";
+    case QuotaSource::User:
+        return "user";
+    case QuotaSource::Default:
+        return "default";
+    case QuotaSource::Unlimited:
+        return "unlimited";
     }
     return "default";
 }
@@ -72,10 +74,8 @@ void checkStart(const QuotaLimits& limits, const QuotaUsage& usage)
 
 QuotaManager::QuotaManager(Inventory& inventory, Store& store, Authorizer& authorizer, AuditLog& audit,
                            QuotaLimits defaults)
-    : m_inventory(inventory), m_store(store), m_authorizer(authorizer), m_audit(audit),
-      m_defaults(std::move(defaults))
-{
-}
+    : m_inventory(inventory), m_store(store), m_authorizer(authorizer), m_audit(audit), m_defaults(std::move(defaults))
+{}
 
 void QuotaManager::effectiveFor(const Caller& caller, Done<EffectiveQuota> done)
 {
@@ -124,8 +124,7 @@ void QuotaManager::get(const Caller& caller, std::uint32_t uid, Done<QuotaReport
 
 void QuotaManager::set(const Caller& caller, std::uint32_t uid, const QuotaChange& change, Done<> done)
 {
-    static const std::set<std::string> names{"max_vms", "max_running", "max_vcpus", "max_memory_mib",
-                                             "max_disk_gib"};
+    static const std::set<std::string> names{"max_vms", "max_running", "max_vcpus", "max_memory_mib", "max_disk_gib"};
     for (const auto& name : change.unset)
         if (names.count(name) == 0)
             return done(Error(ErrorCode::InvalidArgument,
@@ -137,47 +136,47 @@ void QuotaManager::set(const Caller& caller, std::uint32_t uid, const QuotaChang
 
     m_authorizer.check(caller, Action::ManageHosts, {{"verb", "set-quota"}, {"uid", std::to_string(uid)}},
                        [this, caller, uid, change, done](std::optional<Error> denied) {
-        const std::string subject = fmt::format("quota of uid {}", uid);
-        try {
-            if (denied)
-                throw *denied;
-            if (change.reset) {
-                m_store.deleteQuota(uid);
-            } else {
-                QuotaLimits next = m_store.quota(uid).value_or(m_defaults);
-                auto apply = [](auto& field, const auto& value) {
-                    if (value)
-                        field = value;
-                };
-                apply(next.maxVms, change.set.maxVms);
-                apply(next.maxRunning, change.set.maxRunning);
-                apply(next.maxVcpus, change.set.maxVcpus);
-                apply(next.maxMemoryMiB, change.set.maxMemoryMiB);
-                apply(next.maxDiskGiB, change.set.maxDiskGiB);
-                for (const auto& name : change.unset) {
-                    if (name == "max_vms")
-                        next.maxVms.reset();
-                    else if (name == "max_running")
-                        next.maxRunning.reset();
-                    else if (name == "max_vcpus")
-                        next.maxVcpus.reset();
-                    else if (name == "max_memory_mib")
-                        next.maxMemoryMiB.reset();
-                    else
-                        next.maxDiskGiB.reset();
-                }
-                m_store.setQuota(uid, next);
-            }
-        } catch (const Error& e) {
-            m_audit.failure(caller.uid, static_cast<const VmRecord*>(nullptr), "set-quota",
-                            Error(e.code(), fmt::format("{}: {}", subject, e.what())));
-            return done(e);
-        }
-        m_audit.success(caller.uid, nullptr, "set-quota",
-                        change.reset ? fmt::format("{}: back to the defaults", subject)
-                                     : fmt::format("{}: changed", subject));
-        done(std::monostate{});
-    });
+                           const std::string subject = fmt::format("quota of uid {}", uid);
+                           try {
+                               if (denied)
+                                   throw *denied;
+                               if (change.reset) {
+                                   m_store.deleteQuota(uid);
+                               } else {
+                                   QuotaLimits next = m_store.quota(uid).value_or(m_defaults);
+                                   auto apply = [](auto& field, const auto& value) {
+                                       if (value)
+                                           field = value;
+                                   };
+                                   apply(next.maxVms, change.set.maxVms);
+                                   apply(next.maxRunning, change.set.maxRunning);
+                                   apply(next.maxVcpus, change.set.maxVcpus);
+                                   apply(next.maxMemoryMiB, change.set.maxMemoryMiB);
+                                   apply(next.maxDiskGiB, change.set.maxDiskGiB);
+                                   for (const auto& name : change.unset) {
+                                       if (name == "max_vms")
+                                           next.maxVms.reset();
+                                       else if (name == "max_running")
+                                           next.maxRunning.reset();
+                                       else if (name == "max_vcpus")
+                                           next.maxVcpus.reset();
+                                       else if (name == "max_memory_mib")
+                                           next.maxMemoryMiB.reset();
+                                       else
+                                           next.maxDiskGiB.reset();
+                                   }
+                                   m_store.setQuota(uid, next);
+                               }
+                           } catch (const Error& e) {
+                               m_audit.failure(caller.uid, static_cast<const VmRecord*>(nullptr), "set-quota",
+                                               Error(e.code(), fmt::format("{}: {}", subject, e.what())));
+                               return done(e);
+                           }
+                           m_audit.success(caller.uid, nullptr, "set-quota",
+                                           change.reset ? fmt::format("{}: back to the defaults", subject)
+                                                        : fmt::format("{}: changed", subject));
+                           done(std::monostate{});
+                       });
 }
 
 } // namespace hangar

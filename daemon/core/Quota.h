@@ -5,8 +5,8 @@
 // cannot overshoot a limit. Loop thread only.
 #pragma once
 
-#include "core/Authorizer.h"
 #include "core/AuditLog.h"
+#include "core/Authorizer.h"
 #include "core/Inventory.h"
 #include "core/Outcome.h"
 #include "core/Store.h"

@@ -3,7 +3,6 @@
 #include "core/VmManager.h"
 
 #include <fmt/format.h>
-
 #include <map>
 #include <memory>
 #include <optional>
@@ -21,15 +20,13 @@ struct Reconciler::Plan
     std::map<std::string, DomainState> states;
     std::vector<std::string> redefined;
     std::map<std::string, std::string> unavailable; // uuid -> why
-    std::vector<DomainInfo> foreign;                 // Hangar metadata, no row
+    std::vector<DomainInfo> foreign;                // Hangar metadata, no row
     std::optional<std::string> listError;
 };
 
-Reconciler::Reconciler(Inventory& inventory, Store& store, Hypervisor& hypervisor, Executor& executor,
-                       AuditLog& audit)
+Reconciler::Reconciler(Inventory& inventory, Store& store, Hypervisor& hypervisor, Executor& executor, AuditLog& audit)
     : m_inventory(inventory), m_store(store), m_hypervisor(hypervisor), m_executor(executor), m_audit(audit)
-{
-}
+{}
 
 void Reconciler::startup(std::function<void(const ReconcileReport&)> done)
 {

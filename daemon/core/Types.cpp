@@ -44,9 +44,21 @@ std::optional<E> valueOf(const std::array<std::pair<E, std::string_view>, N>& ta
 
 } // namespace
 
-std::string_view phaseName(VmPhase phase) { return nameOf(kPhases, phase); }
-std::optional<VmPhase> phaseFromName(std::string_view name) { return valueOf(kPhases, name); }
-std::string_view stateName(VmState state) { return nameOf(kStates, state); }
-std::optional<VmState> stateFromName(std::string_view name) { return valueOf(kStates, name); }
+std::string_view phaseName(VmPhase phase)
+{
+    return nameOf(kPhases, phase);
+}
+std::optional<VmPhase> phaseFromName(std::string_view name)
+{
+    return valueOf(kPhases, name);
+}
+std::string_view stateName(VmState state)
+{
+    return nameOf(kStates, state);
+}
+std::optional<VmState> stateFromName(std::string_view name)
+{
+    return valueOf(kStates, name);
+}
 
 } // namespace hangar

@@ -36,15 +36,15 @@ std::optional<VmPhase> phaseFromName(std::string_view name);
 // The run state as users see it (VM.State). A closed set, documented in dbus/org.hangar.Hangar1.VM.xml.
 enum class VmState
 {
-    Creating,     // being created; not yet usable
-    Stopped,      // defined, not running
+    Creating, // being created; not yet usable
+    Stopped,  // defined, not running
     Running,
     Paused,       // suspended by Pause(), or by the hypervisor (e.g. I/O error)
     ShuttingDown, // guest asked to power off, not yet off
     Crashed,
-    Suspended,    // guest suspended itself to RAM (ACPI S3)
+    Suspended, // guest suspended itself to RAM (ACPI S3)
     Deleting,
-    Unavailable,  // its domain is gone from the hypervisor or the host is unreachable
+    Unavailable, // its domain is gone from the hypervisor or the host is unreachable
 };
 
 std::string_view stateName(VmState state);
@@ -69,12 +69,12 @@ struct EventRecord
 {
     std::int64_t id = 0; // assigned by the store, increasing
     std::int64_t timeUsec = 0;
-    std::uint32_t uid = 0;   // who caused it; 0 also for the daemon itself (reconcile, timers)
-    std::string vmUuid;      // empty when not about one VM
+    std::uint32_t uid = 0; // who caused it; 0 also for the daemon itself (reconcile, timers)
+    std::string vmUuid;    // empty when not about one VM
     std::string vmName;
-    std::string action;      // "create", "start", "stop", "delete", "rename", "reconcile", ...
-    std::string outcome;     // "ok" or the error name ("PermissionDenied", "Busy", ...)
-    std::string message;     // human-readable detail
+    std::string action;                   // "create", "start", "stop", "delete", "rename", "reconcile", ...
+    std::string outcome;                  // "ok" or the error name ("PermissionDenied", "Busy", ...)
+    std::string message;                  // human-readable detail
     std::optional<std::uint32_t> vmOwner; // owner of the VM it is about, for who may read it
 };
 

@@ -4,9 +4,8 @@
 
 #include <array>
 #include <cstdint>
-#include <sys/random.h>
-
 #include <fmt/format.h>
+#include <sys/random.h>
 
 namespace hangar {
 
@@ -17,9 +16,9 @@ std::string makeUuid()
         throw Error(ErrorCode::BackendFailure, "cannot read random bytes for a UUID");
     b[6] = static_cast<std::uint8_t>((b[6] & 0x0FU) | 0x40U); // version 4
     b[8] = static_cast<std::uint8_t>((b[8] & 0x3FU) | 0x80U); // RFC 4122 variant
-    return fmt::format("{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
-                       b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-                       b[15]);
+    return fmt::format(
+        "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}", b[0],
+        b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
 std::string uuidLabel(const std::string& uuid)

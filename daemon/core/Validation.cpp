@@ -2,9 +2,8 @@
 
 #include "core/Error.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
+#include <fmt/format.h>
 
 namespace hangar {
 namespace {
@@ -12,10 +11,12 @@ namespace {
 constexpr std::size_t kMaxNameLength = 63;
 constexpr std::size_t kMaxQuotedBytes = 64;
 
-bool isNameChar(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; }
+bool isNameChar(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+}
 
-template <typename T>
-T checkRange(std::string_view key, std::optional<T> value, T fallback, T min, T max)
+template <typename T> T checkRange(std::string_view key, std::optional<T> value, T fallback, T min, T max)
 {
     if (!value)
         return fallback;

@@ -3,7 +3,6 @@
 #include "core/Uuid.h"
 
 #include <fmt/format.h>
-
 #include <memory>
 
 namespace hangar {
@@ -46,22 +45,27 @@ Error asError(const std::exception& e)
 VmState toVmState(DomainState state)
 {
     switch (state) {
-    case DomainState::Stopped: return VmState::Stopped;
-    case DomainState::Running: return VmState::Running;
-    case DomainState::Paused: return VmState::Paused;
-    case DomainState::ShuttingDown: return VmState::ShuttingDown;
-    case DomainState::Crashed: return VmState::Crashed;
-    case DomainState::Suspended: return VmState::Suspended;
+    case DomainState::Stopped:
+        return VmState::Stopped;
+    case DomainState::Running:
+        return VmState::Running;
+    case DomainState::Paused:
+        return VmState::Paused;
+    case DomainState::ShuttingDown:
+        return VmState::ShuttingDown;
+    case DomainState::Crashed:
+        return VmState::Crashed;
+    case DomainState::Suspended:
+        return VmState::Suspended;
     }
     return VmState::Unavailable;
 }
 
 VmManager::VmManager(Inventory& inventory, Store& store, Hypervisor& hypervisor, Authorizer& authorizer,
                      Executor& executor, AuditLog& audit, QuotaManager& quotas, std::string hostLabel)
-    : m_inventory(inventory), m_store(store), m_hypervisor(hypervisor), m_authorizer(authorizer),
-      m_executor(executor), m_audit(audit), m_quotas(quotas), m_hostLabel(std::move(hostLabel))
-{
-}
+    : m_inventory(inventory), m_store(store), m_hypervisor(hypervisor), m_authorizer(authorizer), m_executor(executor),
+      m_audit(audit), m_quotas(quotas), m_hostLabel(std::move(hostLabel))
+{}
 
 template <typename T>
 void VmManager::fail(std::uint32_t uid, const VmRecord* vm, const std::string& verb, const Error& error,
@@ -94,54 +98,55 @@ void VmManager::create(const Caller& caller, const std::string& name, const VmSp
         return done(e);
     }
 
-    m_authorizer.check(caller, Action::CreateVm, {{"vm", name}, {"verb", "create"}},
-                       [this, caller, name, spec, done](std::optional<Error> denied) {
-        if (denied) {
-            m_audit.failure(caller.uid, name, "create", *denied);
-            return done(*denied);
-        }
-        m_quotas.effectiveFor(caller, [this, caller, name, spec, done](Outcome<EffectiveQuota> quota) {
-            // From here to the reservation nothing yields to the loop: the quota check and the new row that
-            // counts against it are one step, so parallel creates cannot overshoot.
-            VmRecord record;
-            record.uuid = makeUuid();
-            record.name = name;
-            record.owner = caller.uid;
-            record.spec = spec;
-            record.createdAtUsec = m_executor.nowUsec();
-            record.host = m_hostLabel;
-            record.phase = VmPhase::Creating;
-            try {
-                if (!quota.ok())
-                    throw quota.error();
-                // The name may have been taken while polkit was deciding.
-                if (m_inventory.nameTaken(name))
-                    throw Error(ErrorCode::AlreadyExists, fmt::format("a VM named '{}' already exists", name));
-                checkCreate(quota.value().limits, usageOf(m_inventory, caller.uid), spec);
-                // The phase row goes first: a crash from here on is rolled back at the next start.
-                m_store.insertVm(record);
-            } catch (const Error& e) {
-                m_audit.failure(caller.uid, name, "create", e);
-                return done(e);
+    m_authorizer.check(
+        caller, Action::CreateVm, {{"vm", name}, {"verb", "create"}},
+        [this, caller, name, spec, done](std::optional<Error> denied) {
+            if (denied) {
+                m_audit.failure(caller.uid, name, "create", *denied);
+                return done(*denied);
             }
-            Vm vm;
-            vm.record = record;
-            vm.state = VmState::Creating;
-            vm.operation = "create";
-            m_inventory.add(std::move(vm));
+            m_quotas.effectiveFor(caller, [this, caller, name, spec, done](Outcome<EffectiveQuota> quota) {
+                // From here to the reservation nothing yields to the loop: the quota check and the new row that
+                // counts against it are one step, so parallel creates cannot overshoot.
+                VmRecord record;
+                record.uuid = makeUuid();
+                record.name = name;
+                record.owner = caller.uid;
+                record.spec = spec;
+                record.createdAtUsec = m_executor.nowUsec();
+                record.host = m_hostLabel;
+                record.phase = VmPhase::Creating;
+                try {
+                    if (!quota.ok())
+                        throw quota.error();
+                    // The name may have been taken while polkit was deciding.
+                    if (m_inventory.nameTaken(name))
+                        throw Error(ErrorCode::AlreadyExists, fmt::format("a VM named '{}' already exists", name));
+                    checkCreate(quota.value().limits, usageOf(m_inventory, caller.uid), spec);
+                    // The phase row goes first: a crash from here on is rolled back at the next start.
+                    m_store.insertVm(record);
+                } catch (const Error& e) {
+                    m_audit.failure(caller.uid, name, "create", e);
+                    return done(e);
+                }
+                Vm vm;
+                vm.record = record;
+                vm.state = VmState::Creating;
+                vm.operation = "create";
+                m_inventory.add(std::move(vm));
 
-            auto error = std::make_shared<std::optional<Error>>();
-            m_executor.submit(
-                [&hv = m_hypervisor, record, error] {
-                    try {
-                        hv.define(record);
-                    } catch (const std::exception& e) {
-                        *error = asError(e);
-                    }
-                },
-                [this, caller, uuid = record.uuid, error, done] { finishCreate(caller, uuid, *error, done); });
+                auto error = std::make_shared<std::optional<Error>>();
+                m_executor.submit(
+                    [&hv = m_hypervisor, record, error] {
+                        try {
+                            hv.define(record);
+                        } catch (const std::exception& e) {
+                            *error = asError(e);
+                        }
+                    },
+                    [this, caller, uuid = record.uuid, error, done] { finishCreate(caller, uuid, *error, done); });
+            });
         });
-    });
 }
 
 void VmManager::finishCreate(const Caller& caller, const std::string& uuid, std::optional<Error> error,
@@ -158,12 +163,14 @@ void VmManager::finishCreate(const Caller& caller, const std::string& uuid, std:
         } catch (const Error& e) {
             error = e;
             // The domain exists but the record cannot say so: take the domain back out rather than orphan it.
-            m_executor.submit([&hv = m_hypervisor, uuid] {
-                try {
-                    hv.undefine(uuid);
-                } catch (const std::exception&) { // recovery at the next start undefines it
-                }
-            }, [] {});
+            m_executor.submit(
+                [&hv = m_hypervisor, uuid] {
+                    try {
+                        hv.undefine(uuid);
+                    } catch (const std::exception&) { // recovery at the next start undefines it
+                    }
+                },
+                [] {});
         }
     }
     if (error) {
@@ -665,7 +672,8 @@ void VmManager::handleHypervisorEvent(const HypervisorEvent& event)
         break;
     }
     case HypervisorEvent::Kind::ConnectionLost:
-    case HypervisorEvent::Kind::ConnectionRestored: break;
+    case HypervisorEvent::Kind::ConnectionRestored:
+        break;
     }
 }
 

@@ -1,9 +1,8 @@
 #include "service/Config.h"
 
-#include <ini.h>
-#include <fmt/format.h>
-
 #include <algorithm>
+#include <fmt/format.h>
+#include <ini.h>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -16,13 +15,13 @@ void validate(const Config& c)
 {
     static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error"};
     if (levels.count(c.logLevel) == 0)
-        throw std::runtime_error(fmt::format("log_level must be one of trace, debug, info, warn, error; got '{}'",
-                                             c.logLevel));
+        throw std::runtime_error(
+            fmt::format("log_level must be one of trace, debug, info, warn, error; got '{}'", c.logLevel));
     if (c.stateDir.empty() || c.stateDir.front() != '/')
         throw std::runtime_error(fmt::format("state_dir must be an absolute path, got '{}'", c.stateDir));
     if (c.hypervisor.find("://") == std::string::npos)
-        throw std::runtime_error(fmt::format("hypervisor must be a libvirt URI such as qemu:///system, got '{}'",
-                                             c.hypervisor));
+        throw std::runtime_error(
+            fmt::format("hypervisor must be a libvirt URI such as qemu:///system, got '{}'", c.hypervisor));
     if (c.bus.empty())
         throw std::runtime_error("bus must be system, session or a D-Bus address");
     if (!c.authorizer.empty() && c.authorizer != "polkit" && c.authorizer != "allow-all")
@@ -40,10 +39,10 @@ struct ParseState
 int onEntry(void* user, const char* section, const char* name, const char* value)
 {
     auto* state = static_cast<ParseState*>(user);
-    static const std::set<std::string> known{
-        "Daemon.bus",       "Daemon.hypervisor",  "Daemon.state_dir", "Daemon.log_level",
-        "Daemon.workers",   "Daemon.authorizer",  "Quota.max_vms",    "Quota.max_running",
-        "Quota.max_vcpus",  "Quota.max_memory_mib", "Quota.max_disk_gib"};
+    static const std::set<std::string> known{"Daemon.bus",           "Daemon.hypervisor", "Daemon.state_dir",
+                                             "Daemon.log_level",     "Daemon.workers",    "Daemon.authorizer",
+                                             "Quota.max_vms",        "Quota.max_running", "Quota.max_vcpus",
+                                             "Quota.max_memory_mib", "Quota.max_disk_gib"};
     const std::string key = std::string(section) + "." + name;
     if (known.count(key) == 0) {
         state->error = fmt::format("unknown key '{}' in section [{}]; known: [Daemon] bus, hypervisor, state_dir, "
@@ -63,8 +62,7 @@ void applyFile(const std::string& path, Config& c)
     if (r < 0)
         throw std::runtime_error(fmt::format("cannot read {}", path));
     if (r > 0)
-        throw std::runtime_error(
-            fmt::format("{}:{}: {}", path, r, state.error.empty() ? "syntax error" : state.error));
+        throw std::runtime_error(fmt::format("{}:{}: {}", path, r, state.error.empty() ? "syntax error" : state.error));
     auto take = [&](const char* key, std::string& into) {
         if (auto it = state.values.find(key); it != state.values.end())
             into = it->second;
@@ -117,7 +115,9 @@ void applyFile(const std::string& path, Config& c)
 Config loadConfig(const std::string& path, const ConfigOverrides& overrides)
 {
     Config c;
-    struct stat st{};
+    struct stat st
+    {
+    };
     if (!path.empty() && stat(path.c_str(), &st) == 0)
         applyFile(path, c);
     if (overrides.bus)

@@ -14,15 +14,14 @@
 #include "store/SqliteStore.h"
 #include "virt/LibvirtHypervisor.h"
 
-#include <sdbus-c++/sdbus-c++.h>
-#include <spdlog/spdlog.h>
-#include <systemd/sd-daemon.h>
-
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
+#include <sdbus-c++/sdbus-c++.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 
 namespace hangar::service {
 namespace {
@@ -54,7 +53,8 @@ int runDaemon(const Config& config, const std::string& version)
     ensureStateDir(config.stateDir);
     Loop loop(config.workers);
     store::SqliteStore store(config.stateDir + "/hangar.db");
-    virt::LibvirtHypervisor hypervisor(config.hypervisor, [&loop](std::function<void()> fn) { loop.post(std::move(fn)); });
+    virt::LibvirtHypervisor hypervisor(config.hypervisor,
+                                       [&loop](std::function<void()> fn) { loop.post(std::move(fn)); });
 
     auto connection = connectBus(config.bus);
     loop.attachBus(*connection);

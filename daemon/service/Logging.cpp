@@ -1,11 +1,10 @@
 #include "service/Logging.h"
 
+#include <cstdio>
+#include <cstdlib>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/sinks/systemd_sink.h>
 #include <spdlog/spdlog.h>
-
-#include <cstdio>
-#include <cstdlib>
 #include <sys/stat.h>
 
 #define SD_JOURNAL_SUPPRESS_LOCATION
@@ -28,7 +27,9 @@ bool stderrIsJournal()
     unsigned long long ino = 0;
     if (std::sscanf(stream, "%llu:%llu", &dev, &ino) != 2)
         return false;
-    struct stat st{};
+    struct stat st
+    {
+    };
     if (fstat(STDERR_FILENO, &st) != 0)
         return false;
     return st.st_dev == dev && st.st_ino == ino;
@@ -55,10 +56,9 @@ void JournalEventSink::eventAppended(const EventRecord& e)
     if (stderrIsJournal()) {
         sd_journal_send("MESSAGE=%s %s by uid %u: %s: %s", e.action.c_str(), vm.c_str(), e.uid, e.outcome.c_str(),
                         e.message.c_str(), "MESSAGE_ID=%s", kAuditMessageId, "PRIORITY=%d",
-                        e.outcome == "ok" ? LOG_INFO : LOG_NOTICE, "HANGAR_EVENT_ID=%lld",
-                        static_cast<long long>(e.id), "HANGAR_VM_NAME=%s", e.vmName.c_str(), "HANGAR_VM_UUID=%s",
-                        e.vmUuid.c_str(), "HANGAR_UID=%u", e.uid, "HANGAR_ACTION=%s", e.action.c_str(),
-                        "HANGAR_OUTCOME=%s", e.outcome.c_str(), nullptr);
+                        e.outcome == "ok" ? LOG_INFO : LOG_NOTICE, "HANGAR_EVENT_ID=%lld", static_cast<long long>(e.id),
+                        "HANGAR_VM_NAME=%s", e.vmName.c_str(), "HANGAR_VM_UUID=%s", e.vmUuid.c_str(), "HANGAR_UID=%u",
+                        e.uid, "HANGAR_ACTION=%s", e.action.c_str(), "HANGAR_OUTCOME=%s", e.outcome.c_str(), nullptr);
         return;
     }
     spdlog::info("event {} {} vm={} uuid={} uid={} outcome={}: {}", e.id, e.action, vm,

@@ -1,12 +1,10 @@
 #include "service/Loop.h"
 
-#include <spdlog/spdlog.h>
-
-#include <sdbus-c++/IConnection.h>
-
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <sdbus-c++/IConnection.h>
+#include <spdlog/spdlog.h>
 #include <stdexcept>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -22,8 +20,7 @@ void check(int r, const char* what)
 }
 
 // Callbacks must never unwind into sd-event: one failing callback is logged, the daemon goes on.
-template <typename Fn>
-void guarded(const char* what, Fn&& fn)
+template <typename Fn> void guarded(const char* what, Fn&& fn)
 {
     try {
         fn();
@@ -203,7 +200,10 @@ int Loop::onTimer(sd_event_source*, uint64_t, void* userdata)
     return 0;
 }
 
-void Loop::cancel(TimerId id) { m_timers.erase(id); }
+void Loop::cancel(TimerId id)
+{
+    m_timers.erase(id);
+}
 
 std::int64_t Loop::nowUsec() const
 {
@@ -247,10 +247,19 @@ void Loop::onSignal(int signo, std::function<void()> handler)
     m_signalHandlers.push_back(std::move(owned));
 }
 
-void Loop::enableWatchdog() { check(sd_event_set_watchdog(m_event, 1), "sd_event_set_watchdog"); }
+void Loop::enableWatchdog()
+{
+    check(sd_event_set_watchdog(m_event, 1), "sd_event_set_watchdog");
+}
 
-int Loop::run() { return sd_event_loop(m_event); }
+int Loop::run()
+{
+    return sd_event_loop(m_event);
+}
 
-void Loop::exit(int code) { sd_event_exit(m_event, code); }
+void Loop::exit(int code)
+{
+    sd_event_exit(m_event, code);
+}
 
 } // namespace hangar::service

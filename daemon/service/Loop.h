@@ -12,10 +12,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <systemd/sd-event.h>
 #include <thread>
 #include <vector>
-
-#include <systemd/sd-event.h>
 
 namespace sdbus {
 class IConnection;

@@ -428,9 +428,10 @@ std::vector<EventRecord> SqliteStore::events(const EventFilter& filter)
     if (filter.visibleTo)
         where += " AND (uid = ?5 OR vm_owner = ?5)";
     // Newest first to apply the limit, then turned around: callers read a log top to bottom.
-    Query query(m_db.get(), statement("SELECT id, time_usec, uid, vm_uuid, vm_name, action, outcome, message, vm_owner FROM "
-                                      "(SELECT * FROM events WHERE " +
-                                      where + " ORDER BY id DESC LIMIT ?4) ORDER BY id ASC"));
+    Query query(m_db.get(),
+                statement("SELECT id, time_usec, uid, vm_uuid, vm_name, action, outcome, message, vm_owner FROM "
+                          "(SELECT * FROM events WHERE " +
+                          where + " ORDER BY id DESC LIMIT ?4) ORDER BY id ASC"));
     if (filter.vmUuid)
         query.bind(1, *filter.vmUuid);
     if (filter.uid)
@@ -461,8 +462,9 @@ std::vector<EventRecord> SqliteStore::events(const EventFilter& filter)
 
 std::optional<QuotaLimits> SqliteStore::quota(std::uint32_t uid)
 {
-    Query query(m_db.get(), statement("SELECT max_vms, max_running, max_vcpus, max_memory_mib, max_disk_gib FROM quotas "
-                                      "WHERE uid = ?1"));
+    Query query(m_db.get(),
+                statement("SELECT max_vms, max_running, max_vcpus, max_memory_mib, max_disk_gib FROM quotas "
+                          "WHERE uid = ?1"));
     query.bind(1, static_cast<std::int64_t>(uid));
     if (!query.next("cannot read a quota"))
         return std::nullopt;

@@ -3,7 +3,10 @@
 namespace hangar::virt {
 namespace {
 
-Error invalid(const std::string& what) { return Error(ErrorCode::Busy, "Requested operation is not valid: " + what); }
+Error invalid(const std::string& what)
+{
+    return Error(ErrorCode::Busy, "Requested operation is not valid: " + what);
+}
 
 } // namespace
 

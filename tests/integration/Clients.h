@@ -5,9 +5,8 @@
 #include "hangar/dbus/org.hangar.Hangar1.Manager.proxy.h"
 #include "hangar/dbus/org.hangar.Hangar1.VM.proxy.h"
 
-#include <sdbus-c++/sdbus-c++.h>
-
 #include <mutex>
+#include <sdbus-c++/sdbus-c++.h>
 #include <string>
 #include <vector>
 
@@ -22,7 +21,7 @@ struct SeenEvent
 };
 
 class ManagerClient final : public sdbus::ProxyInterfaces<org::hangar::Hangar1::Manager_proxy,
-                                                           sdbus::ObjectManager_proxy, sdbus::Properties_proxy>
+                                                          sdbus::ObjectManager_proxy, sdbus::Properties_proxy>
 {
 public:
     explicit ManagerClient(sdbus::IConnection& connection)
@@ -68,8 +67,7 @@ private:
     }
     void onPropertiesChanged(const std::string&, const std::map<std::string, sdbus::Variant>&,
                              const std::vector<std::string>&) override
-    {
-    }
+    {}
 
     mutable std::mutex m_mutex;
     std::vector<SeenEvent> m_events;

@@ -3,10 +3,9 @@
 #include "Clients.h"
 #include "Harness.h"
 
-#include <gtest/gtest.h>
-
 #include <cctype>
 #include <csignal>
+#include <gtest/gtest.h>
 #include <memory>
 
 namespace hangar::it {
@@ -61,8 +60,7 @@ protected:
     std::string create(const std::string& name, Dict spec = {}) { return manager->CreateVM(name, spec); }
 
     // The D-Bus error name of what fn throws, or "" when it does not throw.
-    template <typename Fn>
-    static std::string errorOf(Fn&& fn, std::string* message = nullptr)
+    template <typename Fn> static std::string errorOf(Fn&& fn, std::string* message = nullptr)
     {
         try {
             fn();
@@ -108,13 +106,14 @@ TEST_F(DaemonTest, CreateVm_PublishesAnObjectWithItsPropertiesAndOwner)
     EXPECT_EQ(v.Description(), "front <end> & 'co'");
     EXPECT_EQ(v.Owner(), getuid()) << "the owner is the caller's uid, from the bus";
     EXPECT_EQ(v.Host(), "local");
-    EXPECT_EQ(path, "/org/hangar/Hangar1/vm/" + [&] {
-        std::string label;
-        for (char c : v.UUID())
-            if (c != '-')
-                label += c;
-        return label;
-    }());
+    EXPECT_EQ(
+        path, "/org/hangar/Hangar1/vm/" + [&] {
+            std::string label;
+            for (char c : v.UUID())
+                if (c != '-')
+                    label += c;
+            return label;
+        }());
     EXPECT_TRUE(waitFor([&] { return manager->added() == std::vector<std::string>{path}; }));
     EXPECT_EQ(manager->GetVM("web-1"), path);
     EXPECT_EQ(manager->VMCount(), 1U);
@@ -193,7 +192,10 @@ struct BadName
     std::string why;
 };
 
-void PrintTo(const BadName& b, std::ostream* os) { *os << b.why; }
+void PrintTo(const BadName& b, std::ostream* os)
+{
+    *os << b.why;
+}
 
 class DaemonBadNameTest : public DaemonTest, public ::testing::WithParamInterface<BadName>
 {
@@ -209,18 +211,19 @@ TEST_P(DaemonBadNameTest, CreateVm_IsInvalidArgumentAndChangesNothing)
     EXPECT_EQ(manager->VMCount(), 0U);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Names, DaemonBadNameTest,
-    ::testing::Values(BadName{"", "empty"}, BadName{std::string(64, 'x'), "too long"}, BadName{"../x", "traversal"},
-                      BadName{"a/b", "slash"}, BadName{"caf\xc3\xa9", "non-ASCII"}, BadName{"<vm>", "XML"},
-                      BadName{"a&b", "XML"}, BadName{"a'b\"c", "quotes"}, BadName{"-x", "leading dash"},
-                      BadName{"UPPER", "upper case"}, BadName{"a b", "space"}, BadName{"tab\there", "control"}),
-    [](const ::testing::TestParamInfo<BadName>& info) {
-        std::string id;
-        for (char c : info.param.why)
-            id += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-        return id + "_" + std::to_string(info.index);
-    });
+INSTANTIATE_TEST_SUITE_P(Names, DaemonBadNameTest,
+                         ::testing::Values(BadName{"", "empty"}, BadName{std::string(64, 'x'), "too long"},
+                                           BadName{"../x", "traversal"}, BadName{"a/b", "slash"},
+                                           BadName{"caf\xc3\xa9", "non-ASCII"}, BadName{"<vm>", "XML"},
+                                           BadName{"a&b", "XML"}, BadName{"a'b\"c", "quotes"},
+                                           BadName{"-x", "leading dash"}, BadName{"UPPER", "upper case"},
+                                           BadName{"a b", "space"}, BadName{"tab\there", "control"}),
+                         [](const ::testing::TestParamInfo<BadName>& info) {
+                             std::string id;
+                             for (char c : info.param.why)
+                                 id += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+                             return id + "_" + std::to_string(info.index);
+                         });
 
 TEST_F(DaemonTest, CreateVm_SizesOutOfRangeAreInvalidArgumentNamingTheRange)
 {
@@ -270,14 +273,24 @@ TEST_F(DaemonTest, CreateVm_WrongOptionTypesAndUnknownKeysAreInvalidArgument)
     EXPECT_EQ(vmCount(), 0U);
     const std::string path = create("typed");
     std::string message;
-    EXPECT_EQ(errorOf([&] { vm(path).Stop({{"timeout_sec", sdbus::Variant(std::string("5"))}}); }, &message),
+    EXPECT_EQ(errorOf(
+                  [&] {
+                      vm(path).Stop({{"timeout_sec", sdbus::Variant(std::string("5"))}});
+                  },
+                  &message),
               "org.hangar.Hangar1.Error.InvalidArgument");
-    EXPECT_EQ(errorOf([&] { vm(path).Start({{"bogus", sdbus::Variant(true)}}); }),
+    EXPECT_EQ(errorOf([&] {
+                  vm(path).Start({{"bogus", sdbus::Variant(true)}});
+              }),
               "org.hangar.Hangar1.Error.InvalidArgument");
     EXPECT_EQ(vm(path).State(), "stopped");
-    EXPECT_EQ(errorOf([&] { manager->ListVMs({{"state", sdbus::Variant(std::string("flying"))}}); }),
+    EXPECT_EQ(errorOf([&] {
+                  manager->ListVMs({{"state", sdbus::Variant(std::string("flying"))}});
+              }),
               "org.hangar.Hangar1.Error.InvalidArgument");
-    EXPECT_EQ(errorOf([&] { manager->GetEvents({{"limit", sdbus::Variant(uint32_t{0})}}); }),
+    EXPECT_EQ(errorOf([&] {
+                  manager->GetEvents({{"limit", sdbus::Variant(uint32_t{0})}});
+              }),
               "org.hangar.Hangar1.Error.InvalidArgument");
 }
 

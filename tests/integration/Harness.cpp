@@ -220,7 +220,8 @@ PrivateBus::PrivateBus(const std::string& dir)
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
   <type>session</type>
-  <listen>unix:path=)" << socket << R"(</listen>
+  <listen>unix:path=)" << socket
+                          << R"(</listen>
   <auth>EXTERNAL</auth>
   <policy context="default">
     <allow send_destination="*" eavesdrop="true"/>
@@ -252,12 +253,15 @@ Hangard::Hangard(const std::string& busAddress, const std::string& stateDir, con
     if (bind(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
         throw std::runtime_error("cannot bind " + notifyPath);
 
-    std::vector<std::string> argv{hangardPath(), "--bus=" + busAddress, "--hypervisor=test:///default",
-                                  "--state-dir=" + stateDir, "--config=" + stateDir + ".no-such-config",
+    std::vector<std::string> argv{hangardPath(),
+                                  "--bus=" + busAddress,
+                                  "--hypervisor=test:///default",
+                                  "--state-dir=" + stateDir,
+                                  "--config=" + stateDir + ".no-such-config",
                                   "--authorizer=allow-all"};
     argv.insert(argv.end(), extraArgs.begin(), extraArgs.end());
-    m_process = std::make_unique<Child>(argv, std::map<std::string, std::string>{{"NOTIFY_SOCKET", notifyPath}},
-                                        logPath);
+    m_process =
+        std::make_unique<Child>(argv, std::map<std::string, std::string>{{"NOTIFY_SOCKET", notifyPath}}, logPath);
     bool ready = false;
     const auto deadline = Clock::now() + std::chrono::seconds(20);
     while (!ready && Clock::now() < deadline && m_process->running()) {
@@ -277,10 +281,19 @@ Hangard::Hangard(const std::string& busAddress, const std::string& stateDir, con
 
 Hangard::~Hangard() = default;
 
-int Hangard::stop() { return m_process->stop(SIGTERM); }
+int Hangard::stop()
+{
+    return m_process->stop(SIGTERM);
+}
 
-std::string hangardPath() { return HANGARD_PATH; }
-std::string hangarctlPath() { return HANGARCTL_PATH; }
+std::string hangardPath()
+{
+    return HANGARD_PATH;
+}
+std::string hangarctlPath()
+{
+    return HANGARCTL_PATH;
+}
 
 std::string readFile(const std::string& path)
 {

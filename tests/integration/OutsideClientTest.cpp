@@ -2,7 +2,6 @@
 #include "Harness.h"
 
 #include <gtest/gtest.h>
-
 #include <memory>
 #include <regex>
 
@@ -32,8 +31,9 @@ protected:
     }
     RunResult gdbusCall(const std::string& path, const std::string& method, std::vector<std::string> args)
     {
-        std::vector<std::string> argv{"gdbus", "call", "--address", bus->address(), "--dest", "org.hangar.Hangar1",
-                                      "--object-path", path, "--method", method};
+        std::vector<std::string> argv{
+            "gdbus",         "call", "--address", bus->address(), "--dest", "org.hangar.Hangar1",
+            "--object-path", path,   "--method",  method};
         argv.insert(argv.end(), args.begin(), args.end());
         return run(argv);
     }
@@ -47,16 +47,16 @@ TEST_F(OutsideClientTest, Busctl_IntrospectShowsTheDocumentedInterfaces)
 {
     auto r = busctl({"introspect", "org.hangar.Hangar1", "/org/hangar/Hangar1"});
     ASSERT_EQ(r.exitCode, 0) << r.err;
-    for (const char* member : {"org.hangar.Hangar1.Manager", "org.freedesktop.DBus.ObjectManager", ".CreateVM",
-                               ".GetVM", ".ListVMs", ".GetEvents", ".Event", ".Version", ".VMCount",
-                               ".RunningVMCount", ".HypervisorURI", ".GetManagedObjects"})
+    for (const char* member :
+         {"org.hangar.Hangar1.Manager", "org.freedesktop.DBus.ObjectManager", ".CreateVM", ".GetVM", ".ListVMs",
+          ".GetEvents", ".Event", ".Version", ".VMCount", ".RunningVMCount", ".HypervisorURI", ".GetManagedObjects"})
         EXPECT_NE(r.out.find(member), std::string::npos) << member << " missing in\n" << r.out;
 }
 
 TEST_F(OutsideClientTest, Busctl_CreateStartAndReadPropertiesOfAVm)
 {
-    auto create = busctl({"call", "org.hangar.Hangar1", "/org/hangar/Hangar1", "org.hangar.Hangar1.Manager",
-                          "CreateVM", "sa{sv}", "from-busctl", "2", "vcpus", "u", "2", "memory_mib", "t", "256"});
+    auto create = busctl({"call", "org.hangar.Hangar1", "/org/hangar/Hangar1", "org.hangar.Hangar1.Manager", "CreateVM",
+                          "sa{sv}", "from-busctl", "2", "vcpus", "u", "2", "memory_mib", "t", "256"});
     ASSERT_EQ(create.exitCode, 0) << create.err;
     std::smatch m;
     ASSERT_TRUE(std::regex_search(create.out, m, std::regex("o \"(/org/hangar/Hangar1/vm/[0-9a-f]{32})\"")))
@@ -69,26 +69,26 @@ TEST_F(OutsideClientTest, Busctl_CreateStartAndReadPropertiesOfAVm)
     EXPECT_NE(intro.out.find(".Rename"), std::string::npos);
 
     ASSERT_EQ(busctl({"call", "org.hangar.Hangar1", path, "org.hangar.Hangar1.VM", "Start", "a{sv}", "0"}).exitCode, 0);
-    auto state = busctl({"get-property", "org.hangar.Hangar1", path, "org.hangar.Hangar1.VM", "State", "VCPUs",
-                         "MemoryMiB", "Name"});
+    auto state = busctl(
+        {"get-property", "org.hangar.Hangar1", path, "org.hangar.Hangar1.VM", "State", "VCPUs", "MemoryMiB", "Name"});
     ASSERT_EQ(state.exitCode, 0) << state.err;
     EXPECT_EQ(state.out, "s \"running\"\nu 2\nt 256\ns \"from-busctl\"\n");
 
-    auto running = busctl({"get-property", "org.hangar.Hangar1", "/org/hangar/Hangar1", "org.hangar.Hangar1.Manager",
-                           "RunningVMCount"});
+    auto running = busctl(
+        {"get-property", "org.hangar.Hangar1", "/org/hangar/Hangar1", "org.hangar.Hangar1.Manager", "RunningVMCount"});
     EXPECT_EQ(running.out, "u 1\n");
 }
 
 TEST_F(OutsideClientTest, Gdbus_ErrorsCarryTheHangarErrorNameAndMessage)
 {
-    auto busy = gdbusCall("/org/hangar/Hangar1", "org.hangar.Hangar1.Manager.CreateVM",
-                          {"a/b", "{'vcpus': <uint32 1>}"});
+    auto busy =
+        gdbusCall("/org/hangar/Hangar1", "org.hangar.Hangar1.Manager.CreateVM", {"a/b", "{'vcpus': <uint32 1>}"});
     EXPECT_NE(busy.exitCode, 0);
     EXPECT_NE(busy.err.find("org.hangar.Hangar1.Error.InvalidArgument"), std::string::npos) << busy.err;
     EXPECT_NE(busy.err.find("invalid name 'a/b'"), std::string::npos) << busy.err;
 
-    auto wrongType = gdbusCall("/org/hangar/Hangar1", "org.hangar.Hangar1.Manager.CreateVM",
-                               {"typed", "{'vcpus': <'two'>}"});
+    auto wrongType =
+        gdbusCall("/org/hangar/Hangar1", "org.hangar.Hangar1.Manager.CreateVM", {"typed", "{'vcpus': <'two'>}"});
     EXPECT_NE(wrongType.err.find("org.hangar.Hangar1.Error.InvalidArgument"), std::string::npos) << wrongType.err;
     EXPECT_NE(wrongType.err.find("must be of type u (uint32), got s (string)"), std::string::npos) << wrongType.err;
 

@@ -85,8 +85,8 @@ public:
             return;
         }
         if (denied.count(action))
-            return done(Error(ErrorCode::PermissionDenied, std::string("not authorized for ") +
-                                                               std::string(actionId(action))));
+            return done(
+                Error(ErrorCode::PermissionDenied, std::string("not authorized for ") + std::string(actionId(action))));
         done(std::nullopt);
     }
 

@@ -1,15 +1,14 @@
 // Quotas in core: which limits apply to whom, what exceeding one says, and that checking and reserving cannot be
 // overtaken by parallel requests.
-#include "CoreFakes.h"
-
-#include "core/AuditLog.h"
 #include "core/Quota.h"
+
+#include "CoreFakes.h"
+#include "core/AuditLog.h"
 #include "core/VmManager.h"
 #include "store/SqliteStore.h"
 #include "virt/FakeHypervisor.h"
 
 #include <gtest/gtest.h>
-
 #include <set>
 
 namespace hangar {

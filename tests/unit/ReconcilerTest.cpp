@@ -1,10 +1,10 @@
 // Start-up recovery and reconciliation: what a crash left half-done is finished or rolled back by its recorded
 // phase, and the records and the hypervisor's domains are brought to agree.
-#include "CoreFakes.h"
+#include "core/Reconciler.h"
 
+#include "CoreFakes.h"
 #include "core/AuditLog.h"
 #include "core/Inventory.h"
-#include "core/Reconciler.h"
 #include "store/SqliteStore.h"
 #include "virt/FakeHypervisor.h"
 

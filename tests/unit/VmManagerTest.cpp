@@ -1,15 +1,14 @@
 // Behaviour of core's VmManager, with a fake hypervisor, a programmable authorizer, a driven executor and the
 // real SQLite store in memory.
-#include "CoreFakes.h"
+#include "core/VmManager.h"
 
+#include "CoreFakes.h"
 #include "core/AuditLog.h"
 #include "core/Inventory.h"
-#include "core/VmManager.h"
 #include "store/SqliteStore.h"
 #include "virt/FakeHypervisor.h"
 
 #include <gtest/gtest.h>
-
 #include <optional>
 
 namespace hangar {
@@ -22,8 +21,7 @@ using testing::RecordingObserver;
 constexpr std::uint32_t kAlice = 1001;
 constexpr std::uint32_t kBob = 1002;
 
-template <typename T>
-struct Capture
+template <typename T> struct Capture
 {
     std::optional<Outcome<T>> outcome;
     Done<T> done()
@@ -62,8 +60,7 @@ protected:
         return r.ok() ? r.outcome->value() : std::string();
     }
 
-    template <typename Fn>
-    Capture<std::monostate> call(Fn fn)
+    template <typename Fn> Capture<std::monostate> call(Fn fn)
     {
         Capture<std::monostate> r;
         fn(r.done());
@@ -88,7 +85,10 @@ protected:
         return r.code();
     }
 
-    std::vector<EventRecord> allEvents() { return store.events(EventFilter{std::nullopt, std::nullopt, std::nullopt, 1000, std::nullopt}); }
+    std::vector<EventRecord> allEvents()
+    {
+        return store.events(EventFilter{std::nullopt, std::nullopt, std::nullopt, 1000, std::nullopt});
+    }
 
     store::SqliteStore store{":memory:"};
     virt::FakeHypervisor hypervisor;
@@ -152,8 +152,8 @@ TEST_P(CreateVmBadName, IsInvalidArgumentAndChangesNothing)
 }
 
 INSTANTIATE_TEST_SUITE_P(Names, CreateVmBadName,
-                         ::testing::Values("", std::string(64, 'a'), "../x", "a/b", "caf\xc3\xa9", "<vm>", "a&b",
-                                           "x'y", "-lead", "Upper", "with space", "a.b", "new\nline"));
+                         ::testing::Values("", std::string(64, 'a'), "../x", "a/b", "caf\xc3\xa9", "<vm>", "a&b", "x'y",
+                                           "-lead", "Upper", "with space", "a.b", "new\nline"));
 
 TEST_F(VmManagerTest, CreateVm_RejectsOutOfRangeSizesWithTheAllowedRange)
 {
@@ -254,8 +254,8 @@ TEST_F(VmManagerTest, Lifecycle_StartPauseResumeStopFollowTheHypervisor)
     EXPECT_TRUE(call([&](auto d) { manager.reboot(caller(kAlice), uuid, d); }).ok());
     EXPECT_TRUE(call([&](auto d) { manager.stop(caller(kAlice), uuid, {}, d); }).ok());
     EXPECT_EQ(inventory.find(uuid)->state, VmState::Stopped);
-    EXPECT_EQ(observer.states, (std::vector<std::string>{"life:stopped", "life:running", "life:paused",
-                                                         "life:running", "life:stopped"}));
+    EXPECT_EQ(observer.states, (std::vector<std::string>{"life:stopped", "life:running", "life:paused", "life:running",
+                                                         "life:stopped"}));
     EXPECT_EQ(observer.counts.back().running, 0U);
 }
 
@@ -386,8 +386,7 @@ TEST_F(VmManagerTest, Rename_ToATakenOrInvalidNameChangesNothing)
     const auto a = create("a");
     create("b");
     EXPECT_EQ(call([&](auto d) { manager.rename(caller(kAlice), a, "b", d); }).code(), ErrorCode::AlreadyExists);
-    EXPECT_EQ(call([&](auto d) { manager.rename(caller(kAlice), a, "../etc", d); }).code(),
-              ErrorCode::InvalidArgument);
+    EXPECT_EQ(call([&](auto d) { manager.rename(caller(kAlice), a, "../etc", d); }).code(), ErrorCode::InvalidArgument);
     EXPECT_EQ(inventory.find(a)->record.name, "a");
     EXPECT_EQ(hypervisor.metadata(a)->name, "a");
 }
