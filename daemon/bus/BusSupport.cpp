@@ -64,4 +64,14 @@ void OptionReader::finish() const
     }
 }
 
+Done<> replier(sdbus::Result<>&& result)
+{
+    return [reply = replyWith(std::move(result))](Outcome<> outcome) {
+        if (outcome.ok())
+            reply->returnResults();
+        else
+            reply->returnError(toBusError(outcome.error()));
+    };
+}
+
 } // namespace hangar::bus

@@ -81,4 +81,7 @@ template <typename... R> auto replyWith(sdbus::Result<R...>&& result)
     return std::make_shared<sdbus::Result<R...>>(std::move(result));
 }
 
+// The completion of a core operation without results, answering the D-Bus call it came from.
+Done<> replier(sdbus::Result<>&& result);
+
 } // namespace hangar::bus

@@ -193,12 +193,7 @@ void ManagerObject::SetQuota(sdbus::Result<>&& result, uint32_t uid, std::map<st
     } catch (const Error& e) {
         return result.returnError(toBusError(e));
     }
-    m_quotas.set(caller, uid, change, [reply = replyWith(std::move(result))](Outcome<> outcome) {
-        if (outcome.ok())
-            reply->returnResults();
-        else
-            reply->returnError(toBusError(outcome.error()));
-    });
+    m_quotas.set(caller, uid, change, replier(std::move(result)));
 }
 
 } // namespace hangar::bus

@@ -7,16 +7,6 @@ namespace {
 
 constexpr const char* kInterface = org::hangar::Hangar1::VM_adaptor::INTERFACE_NAME;
 
-Done<> replier(sdbus::Result<>&& result)
-{
-    return [reply = replyWith(std::move(result))](Outcome<> outcome) {
-        if (outcome.ok())
-            reply->returnResults();
-        else
-            reply->returnError(toBusError(outcome.error()));
-    };
-}
-
 } // namespace
 
 VmObject::VmObject(sdbus::IConnection& connection, VmManager& manager, Inventory& inventory, std::string uuid)

@@ -2,7 +2,9 @@
 
 namespace hangar {
 
-void AuditLog::success(std::uint32_t uid, const VmRecord* vm, std::string action, std::string message)
+namespace {
+
+EventRecord about(std::uint32_t uid, const VmRecord* vm, std::string action)
 {
     EventRecord e;
     e.uid = uid;
@@ -12,6 +14,14 @@ void AuditLog::success(std::uint32_t uid, const VmRecord* vm, std::string action
         e.vmOwner = vm->owner;
     }
     e.action = std::move(action);
+    return e;
+}
+
+} // namespace
+
+void AuditLog::success(std::uint32_t uid, const VmRecord* vm, std::string action, std::string message)
+{
+    EventRecord e = about(uid, vm, std::move(action));
     e.outcome = "ok";
     e.message = std::move(message);
     append(std::move(e));
@@ -19,14 +29,7 @@ void AuditLog::success(std::uint32_t uid, const VmRecord* vm, std::string action
 
 void AuditLog::failure(std::uint32_t uid, const VmRecord* vm, std::string action, const Error& error)
 {
-    EventRecord e;
-    e.uid = uid;
-    if (vm) {
-        e.vmUuid = vm->uuid;
-        e.vmName = vm->name;
-        e.vmOwner = vm->owner;
-    }
-    e.action = std::move(action);
+    EventRecord e = about(uid, vm, std::move(action));
     e.outcome = std::string(errorCodeName(error.code()));
     e.message = error.what();
     append(std::move(e));
@@ -34,10 +37,8 @@ void AuditLog::failure(std::uint32_t uid, const VmRecord* vm, std::string action
 
 void AuditLog::failure(std::uint32_t uid, const std::string& vmName, std::string action, const Error& error)
 {
-    EventRecord e;
-    e.uid = uid;
+    EventRecord e = about(uid, nullptr, std::move(action));
     e.vmName = vmName;
-    e.action = std::move(action);
     e.outcome = std::string(errorCodeName(error.code()));
     e.message = error.what();
     append(std::move(e));

@@ -364,49 +364,38 @@ void VmManager::cancelStopDeadline(Vm& vm)
     }
 }
 
-void VmManager::reboot(const Caller& caller, const std::string& uuid, Done<> done)
+VmManager::Operation VmManager::transition(std::string verb, VmState from, std::string_view requirement,
+                                           void (Hypervisor::*call)(const std::string&))
 {
     Operation op;
-    op.verb = "reboot";
-    op.check = [](const Vm& vm) {
-        if (vm.state != VmState::Running)
-            throw busy(vm, fmt::format("is {}; only a running VM can be rebooted", stateName(vm.state)));
+    op.verb = std::move(verb);
+    op.check = [from, requirement](const Vm& vm) {
+        if (vm.state != from)
+            throw busy(vm, fmt::format("is {}; {}", stateName(vm.state), requirement));
     };
-    op.work = [](Hypervisor& hv, const std::string& id) {
-        hv.reboot(id);
+    op.work = [call](Hypervisor& hv, const std::string& id) {
+        (hv.*call)(id);
         return hv.state(id);
     };
-    run(caller, uuid, std::move(op), std::move(done));
+    return op;
+}
+
+void VmManager::reboot(const Caller& caller, const std::string& uuid, Done<> done)
+{
+    run(caller, uuid, transition("reboot", VmState::Running, "only a running VM can be rebooted", &Hypervisor::reboot),
+        std::move(done));
 }
 
 void VmManager::pause(const Caller& caller, const std::string& uuid, Done<> done)
 {
-    Operation op;
-    op.verb = "pause";
-    op.check = [](const Vm& vm) {
-        if (vm.state != VmState::Running)
-            throw busy(vm, fmt::format("is {}; only a running VM can be paused", stateName(vm.state)));
-    };
-    op.work = [](Hypervisor& hv, const std::string& id) {
-        hv.suspend(id);
-        return hv.state(id);
-    };
-    run(caller, uuid, std::move(op), std::move(done));
+    run(caller, uuid, transition("pause", VmState::Running, "only a running VM can be paused", &Hypervisor::suspend),
+        std::move(done));
 }
 
 void VmManager::resume(const Caller& caller, const std::string& uuid, Done<> done)
 {
-    Operation op;
-    op.verb = "resume";
-    op.check = [](const Vm& vm) {
-        if (vm.state != VmState::Paused)
-            throw busy(vm, fmt::format("is {}; only a paused VM can be resumed", stateName(vm.state)));
-    };
-    op.work = [](Hypervisor& hv, const std::string& id) {
-        hv.resume(id);
-        return hv.state(id);
-    };
-    run(caller, uuid, std::move(op), std::move(done));
+    run(caller, uuid, transition("resume", VmState::Paused, "only a paused VM can be resumed", &Hypervisor::resume),
+        std::move(done));
 }
 
 // --- delete -----------------------------------------------------------------------------------------------------

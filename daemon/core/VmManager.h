@@ -87,6 +87,9 @@ private:
         bool startsVm = false; // subject to the owner's max_running when the owner asks
     };
 
+    // An operation allowed in exactly one state, carried out by one hypervisor call.
+    static Operation transition(std::string verb, VmState from, std::string_view requirement,
+                                void (Hypervisor::*call)(const std::string&));
     void run(const Caller& caller, const std::string& uuid, Operation op, Done<> done);
     void proceed(const Caller& caller, const std::string& uuid, const Operation& op,
                  const std::optional<QuotaLimits>& limits, Done<> done);

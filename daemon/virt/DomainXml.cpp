@@ -1,6 +1,7 @@
 #include "virt/DomainXml.h"
 
 #include "core/Error.h"
+#include "core/Validation.h"
 
 #include <algorithm>
 #include <array>
@@ -167,27 +168,11 @@ void requireXmlText(const char* field, const std::string& value)
 
 } // namespace
 
-bool isCanonicalUuid(std::string_view s)
-{
-    if (s.size() != 36)
-        return false;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        const char c = s[i];
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (c != '-')
-                return false;
-        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-            return false;
-        }
-    }
-    return true;
-}
-
 namespace {
 
 void validateRecord(const VmRecord& vm)
 {
-    if (!isCanonicalUuid(vm.uuid))
+    if (!looksLikeUuid(vm.uuid))
         throw Error(ErrorCode::InvalidArgument, "uuid must be in lower-case 8-4-4-4-12 form, got '" + vm.uuid + "'");
     if (vm.name.empty())
         throw Error(ErrorCode::InvalidArgument, "name must not be empty");

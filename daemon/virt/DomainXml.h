@@ -26,8 +26,6 @@ struct DomainXmlOptions
 // "hangar-" + uuid.
 std::string domainName(const std::string& uuid);
 
-// Whether s is a UUID in the canonical lower-case 8-4-4-4-12 form Hangar uses everywhere.
-bool isCanonicalUuid(std::string_view s);
 
 // The full <domain> definition of vm, to pass to virDomainDefineXML.
 // Error(InvalidArgument) for an unknown domain type or text that XML cannot carry (invalid UTF-8, control characters).

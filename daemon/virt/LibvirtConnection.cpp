@@ -197,7 +197,7 @@ std::shared_ptr<LibvirtSession> LibvirtConnection::openSession()
                                                     genericCallback(onLifecycle), relay.get(), freeRelay);
     if (id < 0)
         throw Error(ErrorCode::BackendFailure, "cannot subscribe to domain events: " + lastFailure().message);
-    relay.release(); // libvirt owns it now and frees it through freeRelay
+    static_cast<void>(relay.release()); // libvirt owns it now and frees it through freeRelay
     session->m_lifecycleCallback = id;
 
     if (virConnectRegisterCloseCallback(raw, LibvirtSession::onClose, session.get(), nullptr) == 0)
@@ -261,7 +261,7 @@ void LibvirtConnection::adopt(std::shared_ptr<LibvirtSession> fresh)
         const std::lock_guard order(m_eventOrderMutex);
         std::unique_lock lock(m_mutex);
         if (!m_stopping) {
-            m_session = fresh;
+            m_session = std::move(fresh);
             lock.unlock();
             logger()->info("reconnected to {}", m_uri);
             m_relay->post({HypervisorEvent::Kind::ConnectionRestored, {}, DomainState::Stopped});

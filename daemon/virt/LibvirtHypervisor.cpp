@@ -1,5 +1,7 @@
 #include "virt/LibvirtHypervisor.h"
 
+#include "core/Validation.h"
+
 #include "virt/DomainXml.h"
 #include "virt/EventRelay.h"
 #include "virt/LibvirtConnection.h"
@@ -19,7 +21,7 @@ constexpr std::initializer_list<DomainState> kActive{
 
 void requireUuid(const std::string& uuid)
 {
-    if (!isCanonicalUuid(uuid))
+    if (!looksLikeUuid(uuid))
         throw Error(ErrorCode::InvalidArgument, "uuid must be in lower-case 8-4-4-4-12 form, got '" + uuid + "'");
 }
 

@@ -1,9 +1,11 @@
 #include "virt/LibvirtSupport.h"
 
+#include <array>
 #include <csignal>
 #include <libvirt/virterror.h>
 #include <mutex>
 #include <spdlog/spdlog.h>
+#include <utility>
 
 namespace hangar::virt {
 namespace {
@@ -16,6 +18,42 @@ void logLibvirtError(void*, virErrorPtr error)
         return;
     logger()->debug("libvirt error {} (domain {}): {}", error->code, error->domain,
                     error->message ? error->message : "(no message)");
+}
+
+constexpr std::array<std::pair<int, ErrorCode>, 4> kErrorCodes{{
+    {VIR_ERR_OPERATION_INVALID, ErrorCode::Busy},
+    {VIR_ERR_NO_SUPPORT, ErrorCode::NotSupported},
+    {VIR_ERR_OPERATION_DENIED, ErrorCode::PermissionDenied},
+    {VIR_ERR_ACCESS_DENIED, ErrorCode::PermissionDenied},
+}};
+
+constexpr std::array<std::pair<int, DomainState>, 7> kDomainStates{{
+    {VIR_DOMAIN_RUNNING, DomainState::Running},
+    {VIR_DOMAIN_BLOCKED, DomainState::Running}, // blocked on I/O is still running to a user
+    {VIR_DOMAIN_PAUSED, DomainState::Paused},
+    {VIR_DOMAIN_SHUTDOWN, DomainState::ShuttingDown},
+    {VIR_DOMAIN_SHUTOFF, DomainState::Stopped},
+    {VIR_DOMAIN_CRASHED, DomainState::Crashed},
+    {VIR_DOMAIN_PMSUSPENDED, DomainState::Suspended},
+}};
+
+constexpr std::array<std::pair<int, DomainState>, 8> kEventStates{{
+    {VIR_DOMAIN_EVENT_DEFINED, DomainState::Stopped},
+    {VIR_DOMAIN_EVENT_STOPPED, DomainState::Stopped},
+    {VIR_DOMAIN_EVENT_STARTED, DomainState::Running},
+    {VIR_DOMAIN_EVENT_RESUMED, DomainState::Running},
+    {VIR_DOMAIN_EVENT_SUSPENDED, DomainState::Paused},
+    {VIR_DOMAIN_EVENT_SHUTDOWN, DomainState::ShuttingDown},
+    {VIR_DOMAIN_EVENT_PMSUSPENDED, DomainState::Suspended},
+    {VIR_DOMAIN_EVENT_CRASHED, DomainState::Crashed},
+}};
+
+template <typename V, std::size_t N> std::optional<V> lookup(const std::array<std::pair<int, V>, N>& table, int key)
+{
+    for (const auto& [k, v] : table)
+        if (k == key)
+            return v;
+    return std::nullopt;
 }
 
 } // namespace
@@ -71,64 +109,22 @@ LibvirtFailure lastFailure()
 
 Error toError(const LibvirtFailure& failure, const std::string& uuid, std::string_view what)
 {
+    if (failure.code == VIR_ERR_NO_DOMAIN)
+        return Error(ErrorCode::NotFound, "no domain with UUID " + uuid);
     const std::string subject = uuid.empty() ? std::string() : " domain " + uuid;
     const std::string context = "cannot " + std::string(what) + subject + ": " + failure.message;
-    switch (failure.code) {
-    case VIR_ERR_NO_DOMAIN:
-        return Error(ErrorCode::NotFound, "no domain with UUID " + uuid);
-    case VIR_ERR_OPERATION_INVALID:
-        return Error(ErrorCode::Busy, context);
-    case VIR_ERR_NO_SUPPORT:
-        return Error(ErrorCode::NotSupported, context);
-    case VIR_ERR_OPERATION_DENIED:
-    case VIR_ERR_ACCESS_DENIED:
-        return Error(ErrorCode::PermissionDenied, context);
-    default:
-        return Error(ErrorCode::BackendFailure, context);
-    }
+    return Error(lookup(kErrorCodes, failure.code).value_or(ErrorCode::BackendFailure), context);
 }
 
 DomainState toDomainState(int state)
 {
-    switch (state) {
-    case VIR_DOMAIN_RUNNING:
-    case VIR_DOMAIN_BLOCKED:
-        return DomainState::Running; // blocked on I/O is still running to a user
-    case VIR_DOMAIN_PAUSED:
-        return DomainState::Paused;
-    case VIR_DOMAIN_SHUTDOWN:
-        return DomainState::ShuttingDown;
-    case VIR_DOMAIN_CRASHED:
-        return DomainState::Crashed;
-    case VIR_DOMAIN_PMSUSPENDED:
-        return DomainState::Suspended;
-    case VIR_DOMAIN_SHUTOFF:
-    case VIR_DOMAIN_NOSTATE:
-    default:
-        return DomainState::Stopped;
-    }
+    // NOSTATE and anything newer than this code count as stopped: nothing runs that Hangar could act on.
+    return lookup(kDomainStates, state).value_or(DomainState::Stopped);
 }
 
 std::optional<DomainState> stateFromLifecycleEvent(int event)
 {
-    switch (event) {
-    case VIR_DOMAIN_EVENT_DEFINED:
-    case VIR_DOMAIN_EVENT_STOPPED:
-        return DomainState::Stopped;
-    case VIR_DOMAIN_EVENT_STARTED:
-    case VIR_DOMAIN_EVENT_RESUMED:
-        return DomainState::Running;
-    case VIR_DOMAIN_EVENT_SUSPENDED:
-        return DomainState::Paused;
-    case VIR_DOMAIN_EVENT_SHUTDOWN:
-        return DomainState::ShuttingDown;
-    case VIR_DOMAIN_EVENT_PMSUSPENDED:
-        return DomainState::Suspended;
-    case VIR_DOMAIN_EVENT_CRASHED:
-        return DomainState::Crashed;
-    default:
-        return std::nullopt;
-    }
+    return lookup(kEventStates, event);
 }
 
 } // namespace hangar::virt

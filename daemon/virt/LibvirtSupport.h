@@ -32,6 +32,7 @@ using DomainPtr = std::unique_ptr<virDomain, DomainDeleter>;
 // Strings and arrays libvirt hands over for the caller to free().
 struct FreeDeleter
 {
+    // NOLINTNEXTLINE(cppcoreguidelines-no-malloc,cppcoreguidelines-owning-memory): libvirt's contract is free()
     void operator()(void* p) const { std::free(p); }
 };
 using CString = std::unique_ptr<char, FreeDeleter>;

@@ -97,7 +97,7 @@ public:
     ~TempDir() { std::filesystem::remove_all(m_path); }
     std::filesystem::path file(const std::string& name, const std::string& content) const
     {
-        const auto path = m_path / name;
+        auto path = m_path / name;
         std::ofstream(path) << content;
         return path;
     }

@@ -6,6 +6,7 @@
 
 #include "core/Error.h"
 #include "virt/LibvirtConnection.h"
+#include "virt/LibvirtSupport.h"
 
 #include <algorithm>
 #include <atomic>
@@ -202,19 +203,15 @@ protected:
         const std::unique_ptr<virDomain, DomainFreer> dom(virDomainLookupByUUIDString(m_raw.get(), uuid.c_str()));
         if (!dom)
             return "(no domain)";
-        char* text = virDomainGetMetadata(dom.get(), type, nullptr, flags);
-        std::string result = text ? text : "(none)";
-        free(text);
-        return result;
+        const CString text(virDomainGetMetadata(dom.get(), type, nullptr, flags));
+        return text ? text.get() : "(none)";
     }
 
     std::string rawXml(const std::string& uuid)
     {
         const std::unique_ptr<virDomain, DomainFreer> dom(virDomainLookupByUUIDString(m_raw.get(), uuid.c_str()));
-        char* text = dom ? virDomainGetXMLDesc(dom.get(), VIR_DOMAIN_XML_INACTIVE) : nullptr;
-        std::string result = text ? text : "(none)";
-        free(text);
-        return result;
+        const CString text(dom ? virDomainGetXMLDesc(dom.get(), VIR_DOMAIN_XML_INACTIVE) : nullptr);
+        return text ? text.get() : "(none)";
     }
 
     FakeLoop m_loop; // before the hypervisor, which posts to it
@@ -490,10 +487,12 @@ TEST_F(LibvirtHypervisorTest, ConcurrentCallsFromWorkerThreads_AllSucceed)
 {
     constexpr int kThreads = 4;
     std::vector<VmRecord> vms;
+    vms.reserve(kThreads);
     for (int i = 0; i < kThreads; ++i)
         vms.push_back(record("vm-" + std::to_string(i)));
     std::atomic<int> failures = 0;
     std::vector<std::thread> threads;
+    threads.reserve(vms.size());
     for (const auto& vm : vms) {
         threads.emplace_back([&, vm] {
             try {
@@ -529,7 +528,7 @@ TEST(LibvirtConnection, RetryDelay_DoublesFromOneSecondUpToThirty)
 TEST(LibvirtHypervisor, UnsupportedDriver_ThrowsNotSupported)
 {
     try {
-        LibvirtHypervisor hypervisor("lxc:///system", [](std::function<void()>) {});
+        LibvirtHypervisor hypervisor("lxc:///system", [](const std::function<void()>&) {});
         FAIL() << "constructed";
     } catch (const Error& e) {
         EXPECT_EQ(e.code(), ErrorCode::NotSupported);
@@ -610,11 +609,13 @@ public:
         const std::string log = (m_dir / "libvirtd.log").string();
         std::vector<std::string> args = {kBinary, "-f", conf, "--pid-file", pidFile};
         std::vector<char*> argv;
+        argv.reserve(args.size() + 1);
         for (auto& a : args)
             argv.push_back(a.data());
         argv.push_back(nullptr);
         std::vector<std::string> env = {driverDir, "PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
         std::vector<char*> envp;
+        envp.reserve(env.size() + 1);
         for (auto& e : env)
             envp.push_back(e.data());
         envp.push_back(nullptr);
