@@ -139,16 +139,22 @@ void Reconciler::apply(Plan& plan, ReconcileReport& report)
                               fmt::format("cannot list the domains of {}: {}", m_hypervisor.uri(), *plan.listError)));
         return;
     }
-    for (const auto& record : plan.rolledBack) {
-        m_store.deleteVm(record.uuid);
-        ++report.rolledBack;
-        m_audit.success(0, &record, "recover", "creation was interrupted; rolled back");
-    }
-    for (const auto& record : plan.finished) {
-        m_store.deleteVm(record.uuid);
-        ++report.finished;
-        m_audit.success(0, &record, "recover", "deletion was interrupted; finished");
-    }
+    // A row that cannot be removed now stays in its phase and is recovered again at the next start; the failure
+    // is recorded, and start-up goes on.
+    auto forget = [this](const VmRecord& record, std::size_t& counter, const char* message) {
+        try {
+            m_store.deleteVm(record.uuid);
+        } catch (const Error& e) {
+            m_audit.failure(0, &record, "recover", e);
+            return;
+        }
+        ++counter;
+        m_audit.success(0, &record, "recover", message);
+    };
+    for (const auto& record : plan.rolledBack)
+        forget(record, report.rolledBack, "creation was interrupted; rolled back");
+    for (const auto& record : plan.finished)
+        forget(record, report.finished, "deletion was interrupted; finished");
     for (const auto& [uuid, state] : plan.states)
         if (Vm* vm = m_inventory.find(uuid); vm && !vm->operation)
             m_inventory.setState(*vm, toVmState(state));
