@@ -3,6 +3,7 @@
 // stdout/stderr, and returns the process exit code (see ExitCode in Errors.h).
 #pragma once
 
+#include "AuthAgent.h"
 #include "Connection.h"
 #include "Errors.h"
 
@@ -23,7 +24,15 @@ struct GlobalOptions
     bool noAskPassword = false; // --no-ask-password
 };
 
-// What every command needs: the options, the connection (opened on first use), and the shared error reporting.
+// Which advice follows a PermissionDenied from hangard: what the denied user should ask an administrator for.
+enum class DenialHint
+{
+    Vms,    // the groups that grant creating and managing VMs
+    Quotas, // the group that grants reading and setting other users' quotas
+};
+
+// What every command needs: the options, the connection (opened on first use), the authentication agent (started on
+// first need), and the shared error reporting.
 class Context
 {
 public:
@@ -33,21 +42,31 @@ public:
     bool json() const { return m_options.json; }
     Connection& connection();
 
-    // The a{sv} for a state-changing call: carries auth.no_user_interaction when --no-ask-password was given.
+    // The a{sv} for a call polkit checks: carries auth.no_user_interaction = true when --no-ask-password was given,
+    // and nothing otherwise, so polkit may ask for a password.
     Options authOptions() const;
-    // Allows for a polkit password prompt (or a slow hypervisor) before a state-changing call times out.
-    void allowSlowCalls();
+    // Call before every state-changing call (and any other call polkit may have to authorize interactively, such
+    // as reading another user's quota). Allows for a password prompt (or a slow hypervisor) before the call times
+    // out, and the first time, when stdin is a terminal and --no-ask-password was not given, starts pkttyagent for
+    // this process (AuthAgent) so polkit has someone to ask. The agent is stopped when the Context goes.
+    void prepareAuthorizedCall();
 
     // Prints "cannot <doing> VM '<name>': <message> (<Error>)" and returns the exit code for it. When the error means
     // the daemon is gone, throws UnreachableError instead: the remaining names would fail the same way.
+    // After the first PermissionDenied, a second line says how to get the right (see DenialHint).
     ExitCode reportVmError(const std::string& doing, const std::string& name, const sdbus::Error& error);
-    // For calls not about one VM (list, events).
-    ExitCode reportError(const std::string& doing, const sdbus::Error& error);
+    // For calls not about one VM (list, events, quota).
+    ExitCode reportError(const std::string& doing, const sdbus::Error& error, DenialHint hint = DenialHint::Vms);
     [[noreturn]] void throwUnreachable(const sdbus::Error& error);
 
 private:
+    void hintOnDenial(const sdbus::Error& error, DenialHint hint);
+
     GlobalOptions m_options;
     std::unique_ptr<Connection> m_connection;
+    std::unique_ptr<AuthAgent> m_agent; // stopped when the Context goes, on every return and exception path
+    bool m_agentConsidered = false;     // prepareAuthorizedCall() decided about the agent already
+    bool m_denialHinted = false;        // the PermissionDenied hint was printed already: once per run is enough
 };
 
 // With several names, the exit code is the shared one if all failures agree, else the generic 1.
@@ -100,6 +119,23 @@ struct EventsOptions
     bool follow = false;
 };
 
+struct QuotaShowOptions
+{
+    std::optional<std::string> user; // name or uid; default: the caller
+};
+
+struct QuotaSetOptions
+{
+    std::string user; // name or uid
+    std::optional<std::uint32_t> vms;
+    std::optional<std::uint32_t> running;
+    std::optional<std::uint32_t> cpus;
+    std::optional<std::string> memory;
+    std::optional<std::string> disk;
+    std::vector<std::string> unset; // vms, running, cpus, memory, disk
+    bool reset = false;
+};
+
 ExitCode runList(Context& context, const ListOptions& options);
 ExitCode runStatus(Context& context, const std::string& name);
 ExitCode runCreate(Context& context, const CreateOptions& options);
@@ -108,6 +144,8 @@ ExitCode runAction(Context& context, Action action, const std::vector<std::strin
 ExitCode runStop(Context& context, const std::vector<std::string>& names, const StopOptions& options);
 ExitCode runRename(Context& context, const std::string& oldName, const std::string& newName);
 ExitCode runEvents(Context& context, const EventsOptions& options);
+ExitCode runQuotaShow(Context& context, const QuotaShowOptions& options);
+ExitCode runQuotaSet(Context& context, const QuotaSetOptions& options);
 
 // Shared by status and create: every property of one VM, as printed by `status --json`.
 nlohmann::json vmJson(Context& context, const sdbus::ObjectPath& path);

@@ -243,6 +243,12 @@ nlohmann::json variantToJson(const sdbus::Variant& value)
         return arrayToJson<std::uint32_t>(value);
     if (type == "at")
         return arrayToJson<std::uint64_t>(value);
+    if (type == "a{sv}") {
+        nlohmann::json object = nlohmann::json::object();
+        for (const auto& [key, item] : value.get<std::map<std::string, sdbus::Variant>>())
+            object[key] = variantToJson(item);
+        return object;
+    }
     return "<value of D-Bus type " + type + ">";
 }
 

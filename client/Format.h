@@ -51,8 +51,8 @@ private:
     std::vector<std::vector<std::string>> m_rows;
 };
 
-// D-Bus value -> JSON value; numbers stay numbers, arrays of basic types become arrays. Types hangarctl does not
-// know are rendered as a string naming their signature rather than dropped.
+// D-Bus value -> JSON value; numbers stay numbers, arrays of basic types become arrays, a{sv} becomes an object.
+// Types hangarctl does not know are rendered as a string naming their signature rather than dropped.
 nlohmann::json variantToJson(const sdbus::Variant& value);
 // D-Bus value -> one line of text for `status` (used for properties hangarctl does not know by name).
 std::string variantToText(const sdbus::Variant& value);

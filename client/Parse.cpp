@@ -6,7 +6,10 @@
 #include <cctype>
 #include <ctime>
 #include <optional>
+#include <pwd.h>
 #include <regex>
+#include <unistd.h>
+#include <vector>
 
 namespace hangar::client {
 namespace {
@@ -227,6 +230,26 @@ std::uint64_t parseMemoryMiB(const std::string& text)
 std::uint64_t parseDiskGiB(const std::string& text)
 {
     return parseSize(text, SizeKind{"disk", 3, 3, "GiB", "20G or 1T"});
+}
+
+std::uint32_t parseUser(const std::string& text)
+{
+    // All digits is a uid, as for chown and systemd; (uid_t)-1 is no one's.
+    if (!text.empty() && text.size() <= 10 && text.find_first_not_of("0123456789") == std::string::npos) {
+        const std::uint64_t uid = std::stoull(text);
+        if (uid < UINT32_MAX)
+            return static_cast<std::uint32_t>(uid);
+        throw UsageError("invalid uid '" + text + "': uids go up to " + std::to_string(UINT32_MAX - 1));
+    }
+    if (text.empty())
+        throw UsageError("invalid user '': expected a user name or a uid");
+    long suggested = sysconf(_SC_GETPW_R_SIZE_MAX);
+    std::vector<char> buffer(suggested > 0 ? static_cast<std::size_t>(suggested) : 16384);
+    passwd entry{};
+    passwd* found = nullptr;
+    if (getpwnam_r(text.c_str(), &entry, buffer.data(), buffer.size(), &found) != 0 || !found)
+        throw UsageError("unknown user '" + text + "': give a user name the user database knows, or a uid");
+    return static_cast<std::uint32_t>(found->pw_uid);
 }
 
 std::uint64_t parseSince(const std::string& text, std::chrono::system_clock::time_point now)

@@ -267,7 +267,7 @@ void StopWait::report(Target& target, bool ok, ExitCode code, const std::string&
 
 ExitCode runStop(Context& context, const std::vector<std::string>& names, const StopOptions& options)
 {
-    context.allowSlowCalls();
+    context.prepareAuthorizedCall();
     if (!options.wait)
         return stopWithoutWaiting(context, names, options);
     StopWait wait(context, options);

@@ -201,7 +201,7 @@ ExitCode runCreate(Context& context, const CreateOptions& options)
 
     sdbus::ObjectPath path;
     try {
-        context.allowSlowCalls();
+        context.prepareAuthorizedCall();
         path = context.connection().manager().CreateVM(options.name, spec);
     } catch (const sdbus::Error& e) {
         return context.reportVmError("create", options.name, e);
@@ -228,7 +228,7 @@ ExitCode runAction(Context& context, Action action, const std::vector<std::strin
     const ActionInfo info = infoFor(action);
     ExitCode result = ExitCode::Ok;
     nlohmann::json report = nlohmann::json::array();
-    context.allowSlowCalls();
+    context.prepareAuthorizedCall();
     for (const auto& name : names) {
         try {
             VmProxy vm(context.connection().bus(), context.connection().vmPath(name));
@@ -250,7 +250,7 @@ ExitCode runAction(Context& context, Action action, const std::vector<std::strin
 ExitCode runRename(Context& context, const std::string& oldName, const std::string& newName)
 {
     try {
-        context.allowSlowCalls();
+        context.prepareAuthorizedCall();
         VmProxy vm(context.connection().bus(), context.connection().vmPath(oldName));
         vm.Rename(newName, context.authOptions());
     } catch (const sdbus::Error& e) {

@@ -13,7 +13,7 @@ namespace {
 constexpr const char* kFooter = R"(Exit codes:
   0  success
   1  hangard refused or failed the operation (e.g. Busy, InvalidArgument, AlreadyExists)
-  2  usage error: bad command line, size or time
+  2  usage error: bad command line, size, time or user
   3  cannot reach hangard: no bus, or nothing owns org.hangar.Hangar1 on it, or no reply
   4  no such VM (NotFound)
   5  permission denied (polkit or the bus policy)
@@ -21,7 +21,9 @@ constexpr const char* kFooter = R"(Exit codes:
 130  interrupted by SIGINT/SIGTERM while waiting
 With several names, each is processed in order; the exit code is the failures' shared code, or 1 if they differ.
 
-Environment: HANGAR_BUS sets the bus when --bus is not given.)";
+Environment: HANGAR_BUS sets the bus when --bus is not given.
+Authentication: when stdin is a terminal, a call that polkit must authorize starts pkttyagent so polkit can ask for
+a password here; --no-ask-password turns that off.)";
 
 // CLI::PositiveNumber would print its range up to DBL_MAX; the daemon checks the upper bound with a better message.
 const CLI::Validator kAtLeastOne(
@@ -46,6 +48,8 @@ struct CommandLine
     std::string oldName;
     std::string newName;
     EventsOptions events;
+    QuotaShowOptions quotaShow;
+    QuotaSetOptions quotaSet;
 };
 
 struct Subcommands
@@ -61,6 +65,8 @@ struct Subcommands
     CLI::App* remove;
     CLI::App* rename;
     CLI::App* events;
+    CLI::App* quota;
+    CLI::App* quotaSet;
 };
 
 CLI::App* addNamesCommand(CLI::App& app, const char* name, const char* description, CommandLine& line)
@@ -68,6 +74,36 @@ CLI::App* addNamesCommand(CLI::App& app, const char* name, const char* descripti
     CLI::App* command = app.add_subcommand(name, description);
     command->add_option("NAME", line.names, "VM names, processed in order")->required();
     return command;
+}
+
+void defineQuotaCommands(CLI::App& app, Subcommands& s, CommandLine& line)
+{
+    s.quota = app.add_subcommand("quota", "Show a user's quota (default: yours), or set it");
+    s.quota->require_subcommand(0, 1);
+    CLI::App* show = s.quota->add_subcommand("show", "Show a user's limits, usage and where the limits come from");
+    show->add_option("USER", line.quotaShow.user, "user name or uid (default: you)");
+
+    QuotaSetOptions& set = line.quotaSet;
+    s.quotaSet = s.quota->add_subcommand("set", "Set a user's limits (needs org.hangar.hangar1.manage-hosts)");
+    s.quotaSet->add_option("USER", set.user, "user name or uid")->required();
+    std::vector<CLI::Option*> changes{
+        s.quotaSet->add_option("--vms", set.vms, "at most N VMs (0: none)"),
+        s.quotaSet->add_option("--running", set.running, "at most N VMs running at once"),
+        s.quotaSet->add_option("--cpus", set.cpus, "at most N vCPUs over all the user's VMs"),
+        s.quotaSet->add_option("--memory", set.memory,
+                               "at most this much memory over all VMs: 16G, 512M, ...; a plain number is MiB"),
+        s.quotaSet->add_option("--disk", set.disk,
+                               "at most this much disk over all VMs: 100G, 1T, ...; a plain number is GiB"),
+        s.quotaSet
+            ->add_option("--unset", set.unset,
+                         "remove these limits (unlimited): vms, running, cpus, memory, disk; several at once with "
+                         "spaces or commas")
+            ->delimiter(',')
+            ->check(CLI::IsMember({"vms", "running", "cpus", "memory", "disk"}))};
+    CLI::Option* reset = s.quotaSet->add_flag(
+        "--reset", set.reset, "remove the user's own quota: the defaults apply again (not with other options)");
+    for (CLI::Option* change : changes)
+        reset->excludes(change);
 }
 
 Subcommands defineCommands(CLI::App& app, CommandLine& line)
@@ -120,6 +156,7 @@ Subcommands defineCommands(CLI::App& app, CommandLine& line)
     s.events->add_option("--limit", line.events.limit, "at most N, the newest (1-10000, default: the daemon's, 100)")
         ->check(CLI::Range(1u, 10000u));
     s.events->add_flag("-f,--follow", line.events.follow, "keep printing events as they happen, until interrupted");
+    defineQuotaCommands(app, s, line);
     return s;
 }
 
@@ -146,6 +183,11 @@ ExitCode dispatch(const CLI::App& app, const Subcommands& s, CommandLine& line)
         return runAction(context, Action::Delete, line.names, line.action);
     if (app.got_subcommand(s.rename))
         return runRename(context, line.oldName, line.newName);
+    if (app.got_subcommand(s.quota)) {
+        if (s.quota->got_subcommand(s.quotaSet))
+            return runQuotaSet(context, line.quotaSet);
+        return runQuotaShow(context, line.quotaShow);
+    }
     return runEvents(context, line.events);
 }
 
