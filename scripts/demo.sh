@@ -14,6 +14,7 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)" --target hangard hangarctl >/dev/null
 
 work=$(mktemp -d /tmp/hangar-demo.XXXXXX)
+bus="unix:path=$work/bus"
 pids=()
 cleanup() {
   local pid
@@ -30,9 +31,10 @@ trap cleanup EXIT
 echo "==> starting a private D-Bus bus and hangard (hypervisor test:///default, state in $work/state)"
 dbus-daemon --session --nofork --nopidfile --address="unix:path=$work/bus" >"$work/dbus.log" 2>&1 &
 pids+=($!)
-bus="unix:path=$work/bus"
-for _ in $(seq 100); do [[ -S "$work/bus" ]] && break; sleep 0.05; done
-[[ -S "$work/bus" ]] || { echo "dbus-daemon did not start:" >&2; cat "$work/dbus.log" >&2; exit 1; }
+# The socket file appears before dbus-daemon listens: ready is when a client gets an answer.
+bus_ready() { busctl --address="$bus" list >/dev/null 2>&1; }
+for _ in $(seq 100); do bus_ready && break; sleep 0.05; done
+bus_ready || { echo "dbus-daemon did not start:" >&2; cat "$work/dbus.log" >&2; exit 1; }
 
 "$repo/build/daemon/hangard" --bus="$bus" --hypervisor=test:///default --state-dir="$work/state" \
   --config="$work/no-config" --authorizer=allow-all >"$work/hangard.log" 2>&1 &
@@ -43,10 +45,9 @@ ctl() {
   "$repo/build/client/hangarctl" --bus="$bus" "$@"
 }
 # Ready when the manager answers (hangard owns its name only once the inventory is loaded).
-for _ in $(seq 100); do
-  "$repo/build/client/hangarctl" --bus="$bus" list >/dev/null 2>&1 && break
-  sleep 0.05
-done
+hangard_ready() { "$repo/build/client/hangarctl" --bus="$bus" list >/dev/null 2>&1; }
+for _ in $(seq 200); do hangard_ready && break; sleep 0.05; done
+hangard_ready || { echo "hangard did not start:" >&2; cat "$work/hangard.log" >&2; exit 1; }
 
 echo "==> a hangarctl session"
 ctl create web-1 --cpus 2 --memory 1G --disk 20G --description "front end"

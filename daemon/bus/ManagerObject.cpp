@@ -20,6 +20,7 @@ ManagerObject::ManagerObject(sdbus::IConnection& connection, VmManager& manager,
 ManagerObject::~ManagerObject()
 {
     m_vms.clear();
+    m_retired.clear();
     unregisterAdaptor();
 }
 

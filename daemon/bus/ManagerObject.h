@@ -22,6 +22,8 @@ struct ManagerInfo
 {
     std::string version;
     std::string hypervisorUri;
+    // Runs a closure on a later turn of the loop (to destroy retired VM objects outside their own call chain).
+    std::function<void(std::function<void()>)> defer;
 };
 
 class ManagerObject final : public sdbus::AdaptorInterfaces<org::hangar::Hangar1::Manager_adaptor,
@@ -71,6 +73,8 @@ private:
     Inventory& m_inventory;
     ManagerInfo m_info;
     std::map<std::string, std::unique_ptr<VmObject>> m_vms; // by uuid
+    // Removed VMs whose objects still owe replies; keyed by object address (a uuid may come back, e.g. adoption).
+    std::map<const VmObject*, std::unique_ptr<VmObject>> m_retired;
 };
 
 } // namespace hangar::bus

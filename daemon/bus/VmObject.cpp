@@ -18,8 +18,35 @@ VmObject::VmObject(sdbus::IConnection& connection, VmManager& manager, Inventory
 
 VmObject::~VmObject()
 {
-    emitInterfacesRemovedSignal({kInterface});
+    if (!m_retired)
+        emitInterfacesRemovedSignal({kInterface});
     unregisterAdaptor();
+}
+
+void VmObject::retire(std::function<void()> onIdle)
+{
+    emitInterfacesRemovedSignal({kInterface});
+    m_retired = true;
+    m_onIdle = std::move(onIdle);
+    if (m_inFlight == 0)
+        m_onIdle();
+}
+
+Done<> VmObject::tracked(sdbus::Result<>&& result)
+{
+    ++m_inFlight;
+    auto reply = replier(std::move(result));
+    return [this, reply](Outcome<> outcome) {
+        reply(std::move(outcome));
+        callFinished();
+    };
+}
+
+void VmObject::callFinished()
+{
+    --m_inFlight;
+    if (m_retired && m_inFlight == 0)
+        m_onIdle(); // only schedules the destruction: this object is still in use up the stack
 }
 
 void VmObject::propertiesChanged(VmFields fields)
@@ -58,7 +85,7 @@ void VmObject::simpleCall(sdbus::Result<>&& result, const std::map<std::string, 
     } catch (const Error& e) {
         return result.returnError(toBusError(e));
     }
-    call(caller, replier(std::move(result)));
+    call(caller, tracked(std::move(result)));
 }
 
 void VmObject::Start(sdbus::Result<>&& result, std::map<std::string, sdbus::Variant> options)
@@ -94,7 +121,7 @@ void VmObject::Stop(sdbus::Result<>&& result, std::map<std::string, sdbus::Varia
     } catch (const Error& e) {
         return result.returnError(toBusError(e));
     }
-    m_manager.stop(caller, m_uuid, stop, replier(std::move(result)));
+    m_manager.stop(caller, m_uuid, stop, tracked(std::move(result)));
 }
 
 void VmObject::Delete(sdbus::Result<>&& result, std::map<std::string, sdbus::Variant> options)
@@ -109,7 +136,7 @@ void VmObject::Delete(sdbus::Result<>&& result, std::map<std::string, sdbus::Var
     } catch (const Error& e) {
         return result.returnError(toBusError(e));
     }
-    m_manager.remove(caller, m_uuid, del, replier(std::move(result)));
+    m_manager.remove(caller, m_uuid, del, tracked(std::move(result)));
 }
 
 void VmObject::Rename(sdbus::Result<>&& result, std::string name, std::map<std::string, sdbus::Variant> options)

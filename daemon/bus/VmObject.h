@@ -1,6 +1,8 @@
 // The D-Bus face of one VM: org.hangar.Hangar1.VM at /org/hangar/Hangar1/vm/<uuid label>. Properties are read
-// from core's Inventory on demand, methods are handed to core's VmManager and answered asynchronously. Created and
-// destroyed by ManagerObject as VMs come and go, which emits InterfacesAdded / InterfacesRemoved.
+// from core's Inventory on demand, methods are handed to core's VmManager and answered asynchronously. Created by
+// ManagerObject when a VM appears; when it goes, ManagerObject retires the object (InterfacesRemoved at once) and
+// destroys it only once every call in flight on it has been answered: sd-bus seals a reply against the method
+// table of the object it was called on, so that table must outlive the reply.
 #pragma once
 
 #include "core/Inventory.h"
@@ -23,6 +25,8 @@ public:
     VmObject& operator=(VmObject&&) = delete;
 
     void propertiesChanged(VmFields fields);
+    // The VM is gone: announce it now; onIdle runs when no call on this object awaits its reply (maybe at once).
+    void retire(std::function<void()> onIdle);
 
 private:
     void Start(sdbus::Result<>&& result, std::map<std::string, sdbus::Variant> options) override;
@@ -45,6 +49,9 @@ private:
     std::string Host() override;
 
     const Vm& vm() const;
+    // A reply for an asynchronous call, counted as in flight until it is sent.
+    Done<> tracked(sdbus::Result<>&& result);
+    void callFinished();
     // Reads the options every method accepts, then runs call(caller) and replies from its completion.
     template <typename Call>
     void simpleCall(sdbus::Result<>&& result, const std::map<std::string, sdbus::Variant>& options, Call call);
@@ -52,6 +59,9 @@ private:
     VmManager& m_manager;
     Inventory& m_inventory;
     std::string m_uuid;
+    unsigned m_inFlight = 0;
+    bool m_retired = false;
+    std::function<void()> m_onIdle;
 };
 
 } // namespace hangar::bus

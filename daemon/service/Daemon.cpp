@@ -97,8 +97,10 @@ int runDaemon(const Config& config, const std::string& version)
     sd_notify(0, "STATUS=Reconciling the inventory with the hypervisor");
     reconciler.startup([&](const ReconcileReport& report) {
         try {
-            managerObject = std::make_unique<bus::ManagerObject>(*connection, manager, quotas, inventory,
-                                                                 bus::ManagerInfo{version, config.hypervisor});
+            managerObject = std::make_unique<bus::ManagerObject>(
+                *connection, manager, quotas, inventory,
+                bus::ManagerInfo{version, config.hypervisor,
+                                 [&loop](std::function<void()> fn) { loop.post(std::move(fn)); }});
             inventory.setObserver(managerObject.get());
             audit.addSink(managerObject.get());
             connection->requestName(bus::kBusName);

@@ -233,7 +233,17 @@ PrivateBus::PrivateBus(const std::string& dir)
     m_process = std::make_unique<Child>(
         std::vector<std::string>{"/usr/bin/dbus-daemon", "--config-file=" + config, "--nofork", "--nopidfile"},
         std::map<std::string, std::string>{}, dir + "/dbus-daemon.log");
-    if (!waitFor([&] { return std::filesystem::exists(socket); }))
+    // The socket file appears at bind(), before dbus-daemon listens: ready means a connect() succeeds.
+    auto accepting = [&socket] {
+        const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        std::strncpy(addr.sun_path, socket.c_str(), sizeof addr.sun_path - 1);
+        const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+        close(fd);
+        return ok;
+    };
+    if (!waitFor(accepting))
         throw std::runtime_error("dbus-daemon did not create " + socket + ": " + readFile(dir + "/dbus-daemon.log"));
     chmod(socket.c_str(), 0777);
     m_address = "unix:path=" + socket;

@@ -6,7 +6,6 @@
 #include "PolkitHarness.h"
 
 #include <gtest/gtest.h>
-
 #include <iostream>
 #include <memory>
 #include <stdexcept>
@@ -21,15 +20,46 @@ enum class DaemonUser
     Service, // the unprivileged system user hangar, as in production
 };
 
-inline std::string toString(DaemonUser user) { return user == DaemonUser::Root ? "AsRoot" : "AsHangarUser"; }
+inline std::string toString(DaemonUser user)
+{
+    return user == DaemonUser::Root ? "AsRoot" : "AsHangarUser";
+}
+inline void PrintTo(DaemonUser user, std::ostream* os)
+{
+    *os << toString(user);
+}
 
 // GVariant text for gdbus call.
-inline std::string str(const std::string& s) { return "'" + s + "'"; }
+inline std::string str(const std::string& s)
+{
+    return "'" + s + "'";
+}
 inline const std::string kNoOptions = "@a{sv} {}";
 
-inline std::string manageAll() { return "org.hangar.hangar1.manage-all-vms"; }
-inline std::string createVmAction() { return "org.hangar.hangar1.create-vm"; }
-inline std::string manageHosts() { return "org.hangar.hangar1.manage-hosts"; }
+inline std::string manageAll()
+{
+    return "org.hangar.hangar1.manage-all-vms";
+}
+inline std::string createVmAction()
+{
+    return "org.hangar.hangar1.create-vm";
+}
+inline std::string manageHosts()
+{
+    return "org.hangar.hangar1.manage-hosts";
+}
+
+// A polkit rule (JavaScript, ECMAScript 5 for Duktape): when user asks for actionId, run body, which returns a
+// polkit.Result; every other request is left to the next rule.
+inline std::string ruleFor(const TestUser& user, const std::string& actionId, const std::string& body)
+{
+    return "polkit.addRule(function(action, subject) {\n"
+           "    if (action.id == \"" +
+           actionId + "\" && subject.user == \"" + user.name + "\") {\n        " + body +
+           "\n    }\n"
+           "    return polkit.Result.NOT_HANDLED;\n"
+           "});\n";
+}
 
 class PolkitFixture : public ::testing::Test
 {
@@ -88,7 +118,8 @@ protected:
         return path;
     }
     // A VM method as root, who polkit always authorizes: to arrange a state, not to test anything.
-    void arrange(const std::string& path, const std::string& member, const std::vector<std::string>& args = {kNoOptions})
+    void arrange(const std::string& path, const std::string& member,
+                 const std::vector<std::string>& args = {kNoOptions})
     {
         const CallResult r = vm(users.root, path, member, args);
         if (!r.ok())

@@ -18,7 +18,6 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <thread>
 #include <unistd.h>
 
 namespace hangar::it::polkit {
@@ -60,8 +59,14 @@ void mustRun(const std::vector<std::string>& argv)
     }
 }
 
-bool userExists(const std::string& name) { return getpwnam(name.c_str()) != nullptr; }
-bool groupExists(const std::string& name) { return getgrnam(name.c_str()) != nullptr; }
+bool userExists(const std::string& name)
+{
+    return getpwnam(name.c_str()) != nullptr;
+}
+bool groupExists(const std::string& name)
+{
+    return getgrnam(name.c_str()) != nullptr;
+}
 
 TestUser lookUp(const std::string& name)
 {
@@ -83,6 +88,18 @@ std::string resolveExecutable(const std::string& exe)
     return exe;
 }
 
+// The bus is ready when a client can connect: the socket file appears at bind(), before dbus-daemon listens.
+bool acceptsConnections(const std::string& socketPath)
+{
+    const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, socketPath.c_str(), sizeof addr.sun_path - 1);
+    const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    close(fd);
+    return ok;
+}
+
 std::uint64_t processStartTime(pid_t pid)
 {
     const std::string stat = readFile("/proc/" + std::to_string(pid) + "/stat");
@@ -97,12 +114,6 @@ std::uint64_t processStartTime(pid_t pid)
             return std::stoull(field);
     }
     throw std::runtime_error("no starttime in /proc/" + std::to_string(pid) + "/stat");
-}
-
-bool supportsAuthorizerOption()
-{
-    static const bool supported = run({hangardBinary(), "--help"}).out.find("--authorizer") != std::string::npos;
-    return supported;
 }
 
 } // namespace
@@ -135,8 +146,8 @@ const TestUsers& testUsers()
             mustRun({"groupadd", "--system", group});
     }
     if (!userExists("hangar")) {
-        std::vector<std::string> argv{"useradd", "--system", "--no-create-home", "--home-dir", "/var/lib/hangar",
-                                      "--shell", "/usr/sbin/nologin"};
+        std::vector<std::string> argv{"useradd",         "--system", "--no-create-home", "--home-dir",
+                                      "/var/lib/hangar", "--shell",  "/usr/sbin/nologin"};
         if (groupExists("hangar"))
             argv.insert(argv.end(), {"--gid", "hangar"});
         else
@@ -262,8 +273,21 @@ void Process::release()
     m_gate = -1;
 }
 
-std::string Process::out() const { return readFile(m_outPath); }
-std::string Process::err() const { return readFile(m_errPath); }
+std::string Process::out() const
+{
+    return readFile(m_outPath);
+}
+std::string Process::err() const
+{
+    return readFile(m_errPath);
+}
+
+std::vector<std::string> behindGate(const std::vector<std::string>& argv)
+{
+    std::vector<std::string> out{"/bin/sh", "-c", "read -r go && exec \"$0\" \"$@\""};
+    out.insert(out.end(), argv.begin(), argv.end());
+    return out;
+}
 
 // ---- The bus, polkitd, hangard ----------------------------------------------------------------------------------
 
@@ -277,12 +301,14 @@ SystemBus::SystemBus(const std::string& dir) : m_dir(dir)
 
     // Mirrors /usr/share/dbus-1/system.conf, minus what does not fit a bus started by a test: <user> (it stays
     // root), <fork>, <pidfile>, <syslog>, activation (<standard_system_servicedirs/>, <servicehelper>).
-    std::ofstream(dir + "/system.conf") << R"(<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+    std::ofstream(dir + "/system.conf")
+        << R"(<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
   <type>system</type>
   <auth>EXTERNAL</auth>
-  <listen>unix:path=)" << socket << R"(</listen>
+  <listen>unix:path=)"
+        << socket << R"(</listen>
   <policy context="default">
     <allow user="*"/>
     <deny own="*"/>
@@ -314,25 +340,28 @@ SystemBus::SystemBus(const std::string& dir) : m_dir(dir)
   </policy>
   <includedir>/usr/share/dbus-1/system.d</includedir>
   <includedir>/etc/dbus-1/system.d</includedir>
-  <includedir>)" << policyDir << R"(</includedir>
+  <includedir>)"
+        << policyDir << R"(</includedir>
 </busconfig>
 )";
     m_process = std::make_unique<Child>(std::vector<std::string>{"/usr/bin/dbus-daemon",
                                                                  "--config-file=" + dir + "/system.conf", "--nofork",
                                                                  "--nopidfile"},
                                         std::map<std::string, std::string>{}, dir + "/dbus-daemon.log");
-    if (!waitFor([&] { return fs::exists(socket) || !m_process->running(); }) || !fs::exists(socket))
-        throw std::runtime_error("dbus-daemon did not create " + socket + ": " + log());
+    if (!waitFor([&] { return acceptsConnections(socket) || !m_process->running(); }) || !acceptsConnections(socket))
+        throw std::runtime_error("dbus-daemon does not accept connections on " + socket + ": " + log());
     chmod(socket.c_str(), 0777);
     m_address = "unix:path=" + socket;
 }
 
-std::string SystemBus::log() const { return readFile(m_dir + "/dbus-daemon.log"); }
+std::string SystemBus::log() const
+{
+    return readFile(m_dir + "/dbus-daemon.log");
+}
 
 Polkitd::Polkitd(const std::string& busAddress, const std::string& dir)
     : m_busAddress(busAddress), m_logPath(dir + "/polkitd.log")
-{
-}
+{}
 
 void Polkitd::start()
 {
@@ -356,7 +385,10 @@ void Polkitd::stop()
         throw std::runtime_error("org.freedesktop.PolicyKit1 still has an owner after polkitd stopped");
 }
 
-std::string Polkitd::log() const { return readFile(m_logPath); }
+std::string Polkitd::log() const
+{
+    return readFile(m_logPath);
+}
 
 RulesFile::RulesFile(const std::string& name, const std::string& text) : m_path("/etc/polkit-1/rules.d/" + name)
 {
@@ -366,7 +398,10 @@ RulesFile::RulesFile(const std::string& name, const std::string& text) : m_path(
     chmod(m_path.c_str(), 0644);
 }
 
-RulesFile::~RulesFile() { unlink(m_path.c_str()); }
+RulesFile::~RulesFile()
+{
+    unlink(m_path.c_str());
+}
 
 std::string hangardBinary()
 {
@@ -408,10 +443,9 @@ HangardProcess::HangardProcess(const std::string& busAddress, const std::string&
         throw std::runtime_error("cannot bind " + notifyPath);
     chmod(notifyPath.c_str(), 0777);
 
-    std::vector<std::string> argv{hangardBinary(), "--bus=" + busAddress, "--hypervisor=test:///default",
-                                  "--state-dir=" + stateDir, "--config=" + configPath};
-    if (supportsAuthorizerOption())
-        argv.push_back("--authorizer=polkit");
+    // --authorizer=polkit is the default for a bus address; said anyway, so the tests never run on allow-all.
+    std::vector<std::string> argv{hangardBinary(),           "--bus=" + busAddress,    "--hypervisor=test:///default",
+                                  "--state-dir=" + stateDir, "--config=" + configPath, "--authorizer=polkit"};
     std::map<std::string, std::string> env{{"NOTIFY_SOCKET", notifyPath}};
     if (options.asServiceUser) {
         // Not asUser(): the daemon keeps its environment (NOTIFY_SOCKET); HOME as systemd would set it.
@@ -441,9 +475,15 @@ HangardProcess::HangardProcess(const std::string& busAddress, const std::string&
 
 HangardProcess::~HangardProcess() = default;
 
-int HangardProcess::stop() { return m_process->stop(SIGTERM); }
+int HangardProcess::stop()
+{
+    return m_process->stop(SIGTERM);
+}
 
-std::string HangardProcess::log() const { return readFile(m_logPath); }
+std::string HangardProcess::log() const
+{
+    return readFile(m_logPath);
+}
 
 // ---- Clients -------------------------------------------------------------------------------------------------------
 
@@ -500,8 +540,8 @@ std::vector<EventRow> parseEvents(const std::string& gdbusOutput)
     // (id, time_usec, uid, vm_uuid, vm_name, action, outcome, message); GVariant text names the type of the first
     // row's numbers only, and quotes a string with "..." when it contains a '.
     static const std::string str = R"(('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"))";
-    static const std::regex row(R"(\((?:uint64 )?\d+, (?:uint64 )?\d+, (?:uint32 )?(\d+), )" + str + ", " + str +
-                                ", " + str + ", " + str + ", " + str + R"(\))");
+    static const std::regex row(R"(\((?:uint64 )?\d+, (?:uint64 )?\d+, (?:uint32 )?(\d+), )" + str + ", " + str + ", " +
+                                str + ", " + str + ", " + str + R"(\))");
     auto unquote = [](const std::string& s) { return s.substr(1, s.size() - 2); };
     std::vector<EventRow> rows;
     for (auto it = std::sregex_iterator(gdbusOutput.begin(), gdbusOutput.end(), row); it != std::sregex_iterator();
@@ -533,8 +573,7 @@ std::optional<std::uint64_t> quotaNumber(const std::string& gdbusOutput, const s
 
 RootView::RootView(const std::string& busAddress)
     : m_connection(sdbus::createSessionBusConnectionWithAddress(busAddress))
-{
-}
+{}
 
 sdbus::Variant RootView::property(const std::string& path, const std::string& interface, const std::string& name)
 {
@@ -547,7 +586,10 @@ sdbus::Variant RootView::property(const std::string& path, const std::string& in
     return value;
 }
 
-std::uint32_t RootView::vmCount() { return property(kManagerPath, kManager, "VMCount").get<std::uint32_t>(); }
+std::uint32_t RootView::vmCount()
+{
+    return property(kManagerPath, kManager, "VMCount").get<std::uint32_t>();
+}
 
 std::uint32_t RootView::runningVmCount()
 {
@@ -591,10 +633,22 @@ bool RootView::objectExists(const std::string& path)
     return false;
 }
 
-std::string RootView::state(const std::string& path) { return property(path, kVm, "State").get<std::string>(); }
-std::string RootView::name(const std::string& path) { return property(path, kVm, "Name").get<std::string>(); }
-std::string RootView::uuid(const std::string& path) { return property(path, kVm, "UUID").get<std::string>(); }
-std::uint32_t RootView::owner(const std::string& path) { return property(path, kVm, "Owner").get<std::uint32_t>(); }
+std::string RootView::state(const std::string& path)
+{
+    return property(path, kVm, "State").get<std::string>();
+}
+std::string RootView::name(const std::string& path)
+{
+    return property(path, kVm, "Name").get<std::string>();
+}
+std::string RootView::uuid(const std::string& path)
+{
+    return property(path, kVm, "UUID").get<std::string>();
+}
+std::uint32_t RootView::owner(const std::string& path)
+{
+    return property(path, kVm, "Owner").get<std::uint32_t>();
+}
 
 std::vector<EventRow> RootView::eventsAbout(const std::string& uuid)
 {
@@ -613,8 +667,7 @@ std::vector<EventRow> RootView::eventsAbout(const std::string& uuid)
     return out;
 }
 
-std::string RootView::waitForState(const std::string& path, const std::string& want,
-                                   std::chrono::milliseconds deadline)
+std::string RootView::waitForState(const std::string& path, const std::string& want, std::chrono::milliseconds deadline)
 {
     std::string seen;
     waitFor(
@@ -646,18 +699,18 @@ AuthAgent::AuthAgent(const std::string& busAddress)
         .implementedAs([this](sdbus::Result<>&& result, const std::string& actionId, const std::string&,
                               const std::string&, const std::map<std::string, std::string>& details,
                               const std::string& cookie, const std::vector<Subject>&) {
-            m_pending.emplace(std::move(result));
-            m_cookie = cookie;
-            m_action = actionId;
-            m_details = details;
+            m_pending.push_back(Pending{std::move(result), cookie, actionId, details});
         });
     m_object->registerMethod("CancelAuthentication")
         .onInterface(kAgentInterface)
         .withInputParamNames("cookie")
         .implementedAs([this](const std::string& cookie) {
-            if (m_pending && cookie == m_cookie) {
-                m_pending->returnError(sdbus::Error("org.freedesktop.PolicyKit1.Error.Cancelled", "cancelled"));
-                m_pending.reset();
+            for (auto it = m_pending.begin(); it != m_pending.end(); ++it) {
+                if (it->cookie == cookie) {
+                    it->result.returnError(sdbus::Error("org.freedesktop.PolicyKit1.Error.Cancelled", "cancelled"));
+                    m_pending.erase(it);
+                    return;
+                }
             }
         });
     m_object->finishRegistration();
@@ -666,11 +719,12 @@ AuthAgent::AuthAgent(const std::string& busAddress)
 
 AuthAgent::~AuthAgent()
 {
-    try {
-        if (m_pending)
-            m_pending->returnError(sdbus::Error("org.freedesktop.PolicyKit1.Error.Cancelled", "test ended"));
-    } catch (const sdbus::Error&) {
-        // The bus may be gone already.
+    for (auto& p : m_pending) {
+        try {
+            p.result.returnError(sdbus::Error("org.freedesktop.PolicyKit1.Error.Cancelled", "test ended"));
+        } catch (const sdbus::Error&) {
+            // The bus may be gone already.
+        }
     }
 }
 
@@ -681,40 +735,55 @@ void AuthAgent::registerForProcess(pid_t pid)
                            {"start-time", sdbus::Variant(processStartTime(pid))}}};
     m_authority->callMethod("RegisterAuthenticationAgent")
         .onInterface(kAuthorityInterface)
-        .withArguments(subject, std::string("C"), sdbus::ObjectPath(kAgentPath));
+        .withArguments(subject, std::string("C"), std::string(kAgentPath)); // polkit takes the path as s
 }
 
-bool AuthAgent::waitForRequest(std::chrono::milliseconds deadline)
+bool AuthAgent::serveUntil(const std::function<bool()>& cond, std::chrono::milliseconds deadline)
 {
     const auto end = Clock::now() + deadline;
     while (true) {
         while (m_connection->processPendingRequest()) {
         }
-        if (m_pending)
+        if (cond())
             return true;
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now()).count();
         if (left <= 0)
             return false;
         const auto data = m_connection->getEventLoopPollData();
         pollfd p{data.fd, data.events, 0};
+        // Short polls: cond may also depend on things other than this connection (processes ending).
         int timeout = data.getPollTimeout();
-        if (timeout < 0 || timeout > left)
-            timeout = static_cast<int>(left);
+        if (timeout < 0 || timeout > 10)
+            timeout = 10;
         poll(&p, 1, timeout);
     }
 }
 
-void AuthAgent::approve(uid_t uid)
+const std::string& AuthAgent::requestedAction() const
 {
-    if (!m_pending)
-        throw std::logic_error("approve() without a pending authentication");
+    if (m_pending.empty())
+        throw std::logic_error("no pending authentication");
+    return m_pending.front().action;
+}
+
+const std::map<std::string, std::string>& AuthAgent::requestDetails() const
+{
+    if (m_pending.empty())
+        throw std::logic_error("no pending authentication");
+    return m_pending.front().details;
+}
+
+void AuthAgent::approveAll(uid_t uid)
+{
     // The uid argument is the agent's (root registered it); the identity is who authenticated.
     const Subject identity{"unix-user", {{"uid", sdbus::Variant(static_cast<std::uint32_t>(uid))}}};
-    m_authority->callMethod("AuthenticationAgentResponse2")
-        .onInterface(kAuthorityInterface)
-        .withArguments(std::uint32_t{0}, m_cookie, identity);
-    m_pending->returnResults();
-    m_pending.reset();
+    for (auto& p : m_pending) {
+        m_authority->callMethod("AuthenticationAgentResponse2")
+            .onInterface(kAuthorityInterface)
+            .withArguments(std::uint32_t{0}, p.cookie, identity);
+        p.result.returnResults();
+    }
+    m_pending.clear();
     while (m_connection->processPendingRequest()) {
     }
 }

@@ -9,13 +9,13 @@
 
 #include "../Harness.h"
 
-#include <sdbus-c++/sdbus-c++.h>
-
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <sdbus-c++/sdbus-c++.h>
 #include <string>
 #include <sys/types.h>
 #include <vector>
@@ -86,6 +86,10 @@ private:
     std::string m_outPath, m_errPath;
 };
 
+// argv behind a gate: a shell that waits for a line on stdin (start it as a gated Process, then release() it) and
+// then execs argv, so the PID stays the same throughout (an agent can be registered for it before it calls).
+std::vector<std::string> behindGate(const std::vector<std::string>& argv);
+
 // ---- The bus, polkitd, hangard ----------------------------------------------------------------------------------
 
 // dbus-daemon as a system bus: <type>system</type>, the stock default-deny policy, the stock system.d directories
@@ -133,8 +137,8 @@ private:
 
 struct HangardOptions
 {
-    bool asServiceUser = false;   // run as user hangar (setpriv) instead of root
-    std::string config;           // text of the --config file (INI); empty = an empty file
+    bool asServiceUser = false; // run as user hangar (setpriv) instead of root
+    std::string config;         // text of the --config file (INI); empty = an empty file
 };
 
 // hangard on the private bus with libvirt's test driver and polkit as authorizer. Returns from the constructor
@@ -197,7 +201,7 @@ struct EventRow
 // The rows of a GetEvents reply as gdbus prints them.
 std::vector<EventRow> parseEvents(const std::string& gdbusOutput);
 
-// A number in one section ("quota" or "usage") of a GetQuota reply as gdbus prints it.
+// A number in one section ("limits" or "usage") of a GetQuota reply as gdbus prints it.
 std::optional<std::uint64_t> quotaNumber(const std::string& gdbusOutput, const std::string& section,
                                          const std::string& key);
 
@@ -241,10 +245,10 @@ private:
 
 // ---- A polkit authentication agent -------------------------------------------------------------------------------
 
-// An authentication agent registered by root for one process (as `pkttyagent --process PID` does), so a test can
-// keep an interactive authorization pending as long as it wants and then answer it, without PAM: root tells
-// polkitd the identity authenticated (AuthenticationAgentResponse2), as polkit's setuid helper would.
-// Single-threaded: its connection is served only inside pumpUntil(), on the test's thread.
+// An authentication agent registered by root for processes (as `pkttyagent --process PID` does), so a test can keep
+// interactive authorizations pending as long as it wants and then answer them, without PAM: root tells polkitd the
+// identity authenticated (AuthenticationAgentResponse2), as polkit's setuid helper would.
+// Single-threaded: its connection is served only inside waitForRequests() and approveAll(), on the test's thread.
 class AuthAgent
 {
 public:
@@ -254,20 +258,32 @@ public:
     AuthAgent& operator=(const AuthAgent&) = delete;
 
     void registerForProcess(pid_t pid);
-    // Serves the agent's connection until polkitd asked for authentication or the deadline passed.
-    bool waitForRequest(std::chrono::milliseconds deadline);
-    const std::string& requestedAction() const { return m_action; }
-    const std::map<std::string, std::string>& requestDetails() const { return m_details; }
-    // Tells polkitd that uid authenticated, then ends the pending BeginAuthentication.
-    void approve(uid_t uid);
+    // Serves the agent's connection until cond holds or the deadline passed.
+    bool serveUntil(const std::function<bool()>& cond, std::chrono::milliseconds deadline);
+    // Serves until polkitd asked for count authentications (pending at once), or the deadline passed.
+    bool waitForRequests(std::size_t count, std::chrono::milliseconds deadline)
+    {
+        return serveUntil([this, count] { return m_pending.size() >= count; }, deadline);
+    }
+    std::size_t pendingCount() const { return m_pending.size(); }
+    // The action and details polkitd sent with the first pending request.
+    const std::string& requestedAction() const;
+    const std::map<std::string, std::string>& requestDetails() const;
+    // Tells polkitd that uid authenticated, for every pending request, then ends them.
+    void approveAll(uid_t uid);
 
 private:
+    struct Pending
+    {
+        sdbus::Result<> result;
+        std::string cookie, action;
+        std::map<std::string, std::string> details;
+    };
+
     std::unique_ptr<sdbus::IConnection> m_connection;
     std::unique_ptr<sdbus::IObject> m_object;
     std::unique_ptr<sdbus::IProxy> m_authority;
-    std::optional<sdbus::Result<>> m_pending;
-    std::string m_cookie, m_action;
-    std::map<std::string, std::string> m_details;
+    std::vector<Pending> m_pending;
 };
 
 } // namespace hangar::it::polkit

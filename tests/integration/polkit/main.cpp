@@ -5,12 +5,11 @@
 //   - root inside: create the test users in the private /etc, then run the tests.
 #include "PolkitHarness.h"
 
-#include <gtest/gtest.h>
-
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <gtest/gtest.h>
 #include <iostream>
 #include <string>
 #include <unistd.h>

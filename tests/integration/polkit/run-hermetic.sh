@@ -14,8 +14,9 @@
 #   - an installed org.hangar.Hangar1.conf in /usr/share/dbus-1/system.d, if any, is covered by the repository's.
 # The command is a child of PID 1 of the new PID namespace (this script's inner stage). When that ends, or when
 # unshare is killed (--kill-child), the kernel kills every process left in the namespace and the mounts disappear
-# with it: nothing the tests started or made outlives the run. Afterwards the outer stage checks that the host's
-# user database did not change.
+# with it: nothing the tests started or made outlives the run. Afterwards the outer stage removes the (empty) mount
+# point and checks that the host's user database did not change. Only a SIGKILL of this script itself leaves that
+# empty directory behind in /tmp.
 #
 # Not root: the command runs as it is; the test binary then skips (or fails when CI=true).
 set -euo pipefail
@@ -30,14 +31,9 @@ fi
 
 if [[ ${HANGAR_HERMETIC_STAGE:-} == inner ]]; then
     unset HANGAR_HERMETIC_STAGE
-    root=$(mktemp -d /tmp/hangar-polkit-tests-XXXXXX)
+    root=$HANGAR_HERMETIC_MOUNT_POINT
+    unset HANGAR_HERMETIC_MOUNT_POINT
     mount -t tmpfs -o mode=0755 hangar-polkit-tests "$root"
-    cleanup() {
-        cd /
-        umount --lazy --recursive "$root" 2>/dev/null || true
-        rmdir "$root" 2>/dev/null || true
-    }
-    trap cleanup EXIT
 
     # The private /etc. The marker tells the test binary that /etc is the copy (it refuses to add users otherwise).
     cp -a /etc "$root/etc"
@@ -79,13 +75,18 @@ fi
 snapshot() { cat /etc/passwd /etc/group /etc/shadow /etc/gshadow 2>/dev/null | sha256sum; }
 before=$(snapshot)
 
-HANGAR_HERMETIC_STAGE=inner unshare --mount --propagation private --pid --fork --kill-child --mount-proc \
-    "$BASH" "$0" "$@" &
+# The tmpfs's mount point: an empty directory on the host, removed here once the namespace (and its mount) is gone.
+mount_point=$(mktemp -d /tmp/hangar-polkit-tests-XXXXXX)
+HANGAR_HERMETIC_MOUNT_POINT=$mount_point HANGAR_HERMETIC_STAGE=inner \
+    unshare --mount --propagation private --pid --fork --kill-child --mount-proc "$BASH" "$0" "$@" &
 ns=$!
 # ctest's timeout or a Ctrl-C: kill unshare, and with it (--kill-child) the whole namespace.
 trap 'kill -KILL "$ns" 2>/dev/null || true' TERM INT HUP
 status=0
 wait "$ns" || status=$?
+# After a signal, wait returned early: let unshare finish dying before the mount point is removed.
+while kill -0 "$ns" 2>/dev/null; do wait "$ns" || true; done
+rmdir "$mount_point" 2>/dev/null || echo "run-hermetic.sh: could not remove $mount_point" >&2
 
 if [[ $(snapshot) != "$before" ]]; then
     echo "run-hermetic.sh: the host's user database changed during the run; it must not" >&2
