@@ -41,8 +41,9 @@ void ensureStateDir(const std::string& dir)
     std::filesystem::create_directories(dir, ec);
     if (ec)
         throw std::runtime_error("cannot create state directory " + dir + ": " + ec.message());
-    // Owner only: the database holds every user's inventory and audit trail.
-    if (chmod(dir.c_str(), 0750) != 0 && errno != EPERM)
+    // Owner only: the database holds every user's inventory and audit trail, and the service user's group
+    // (hangar) is also the group that grants guests their rights, so the group must not see in here either.
+    if (chmod(dir.c_str(), 0700) != 0 && errno != EPERM)
         throw std::runtime_error("cannot set the mode of " + dir + ": " + std::strerror(errno));
 }
 
