@@ -5,6 +5,7 @@
 
 #include "core/Error.h"
 #include "core/Outcome.h"
+#include "core/Stats.h"
 #include "core/Types.h"
 
 #include <initializer_list>
@@ -80,6 +81,9 @@ template <typename... R> auto replyWith(sdbus::Result<R...>&& result)
 {
     return std::make_shared<sdbus::Result<R...>>(std::move(result));
 }
+
+// GetStats' dictionary: only the figures that are known.
+std::map<std::string, sdbus::Variant> statsDict(const VmStats& stats);
 
 // The completion of a core operation without results, answering the D-Bus call it came from.
 Done<> replier(sdbus::Result<>&& result);

@@ -8,9 +8,9 @@
 namespace hangar::bus {
 
 ManagerObject::ManagerObject(sdbus::IConnection& connection, VmManager& manager, QuotaManager& quotas,
-                             Inventory& inventory, ManagerInfo info)
+                             Inventory& inventory, const StatsSampler& stats, ManagerInfo info)
     : AdaptorInterfaces(connection, kManagerPath), m_connection(connection), m_manager(manager), m_quotas(quotas),
-      m_inventory(inventory), m_info(std::move(info))
+      m_inventory(inventory), m_stats(stats), m_info(std::move(info))
 {
     registerAdaptor();
     for (const Vm* vm : m_inventory.all())
@@ -26,7 +26,7 @@ ManagerObject::~ManagerObject()
 
 void ManagerObject::vmAdded(const Vm& vm)
 {
-    m_vms[vm.record.uuid] = std::make_unique<VmObject>(m_connection, m_manager, m_inventory, vm.record.uuid);
+    m_vms[vm.record.uuid] = std::make_unique<VmObject>(m_connection, m_manager, m_inventory, m_stats, vm.record.uuid);
 }
 
 void ManagerObject::vmRemoved(const Vm& vm)
@@ -64,6 +64,9 @@ void ManagerObject::CreateVM(sdbus::Result<sdbus::ObjectPath>&& result, std::str
         request.memoryMiB = reader.take<std::uint64_t>("memory_mib");
         request.diskGiB = reader.take<std::uint64_t>("disk_gib");
         request.description = reader.take<std::string>("description");
+        request.kernel = reader.take<std::string>("kernel");
+        request.initrd = reader.take<std::string>("initrd");
+        request.cmdline = reader.take<std::string>("cmdline");
         reader.finish();
     } catch (const Error& e) {
         return result.returnError(toBusError(e));
@@ -174,6 +177,14 @@ void ManagerObject::GetQuota(sdbus::Result<std::map<std::string, sdbus::Variant>
                                                   {"usage", sdbus::Variant(usage)},
                                                   {"source", sdbus::Variant(std::string(quotaSourceName(r.source)))}});
     });
+}
+
+std::vector<sdbus::Struct<sdbus::ObjectPath, std::map<std::string, sdbus::Variant>>> ManagerObject::GetAllStats()
+{
+    std::vector<sdbus::Struct<sdbus::ObjectPath, std::map<std::string, sdbus::Variant>>> rows;
+    for (const auto& [uuid, stats] : m_stats.all())
+        rows.emplace_back(sdbus::ObjectPath(vmPath(uuid)), statsDict(stats));
+    return rows;
 }
 
 void ManagerObject::SetQuota(sdbus::Result<>&& result, uint32_t uid, std::map<std::string, sdbus::Variant> limits)

@@ -34,7 +34,7 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::hangar::Hangar1
 public:
     // Publishes the manager and one VmObject per VM already in the inventory.
     ManagerObject(sdbus::IConnection& connection, VmManager& manager, QuotaManager& quotas, Inventory& inventory,
-                  ManagerInfo info);
+                  const StatsSampler& stats, ManagerInfo info);
     ~ManagerObject() override;
     ManagerObject(const ManagerObject&) = delete;
     ManagerObject& operator=(const ManagerObject&) = delete;
@@ -61,6 +61,7 @@ private:
     void GetQuota(sdbus::Result<std::map<std::string, sdbus::Variant>>&& result, uint32_t uid,
                   std::map<std::string, sdbus::Variant> options) override;
     void SetQuota(sdbus::Result<>&& result, uint32_t uid, std::map<std::string, sdbus::Variant> limits) override;
+    std::vector<sdbus::Struct<sdbus::ObjectPath, std::map<std::string, sdbus::Variant>>> GetAllStats() override;
 
     std::string Version() override { return m_info.version; }
     uint32_t VMCount() override { return m_inventory.counts().vms; }
@@ -71,6 +72,7 @@ private:
     VmManager& m_manager;
     QuotaManager& m_quotas;
     Inventory& m_inventory;
+    const StatsSampler& m_stats;
     ManagerInfo m_info;
     std::map<std::string, std::unique_ptr<VmObject>> m_vms; // by uuid
     // Removed VMs whose objects still owe replies; keyed by object address (a uuid may come back, e.g. adoption).

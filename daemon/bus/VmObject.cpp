@@ -9,8 +9,10 @@ constexpr const char* kInterface = org::hangar::Hangar1::VM_adaptor::INTERFACE_N
 
 } // namespace
 
-VmObject::VmObject(sdbus::IConnection& connection, VmManager& manager, Inventory& inventory, std::string uuid)
-    : AdaptorInterfaces(connection, vmPath(uuid)), m_manager(manager), m_inventory(inventory), m_uuid(std::move(uuid))
+VmObject::VmObject(sdbus::IConnection& connection, VmManager& manager, Inventory& inventory, const StatsSampler& stats,
+                   std::string uuid)
+    : AdaptorInterfaces(connection, vmPath(uuid)), m_manager(manager), m_inventory(inventory), m_stats(stats),
+      m_uuid(std::move(uuid))
 {
     registerAdaptor();
     emitInterfacesAddedSignal({kInterface});
@@ -42,6 +44,21 @@ Done<> VmObject::tracked(sdbus::Result<>&& result)
     };
 }
 
+Done<SharedFd> VmObject::trackedFd(sdbus::Result<sdbus::UnixFd>&& result)
+{
+    ++m_inFlight;
+    return [this, reply = replyWith(std::move(result))](Outcome<SharedFd> outcome) {
+        if (outcome.ok()) {
+            // The message takes a duplicate; ours is closed when the last copy of the SharedFd goes, at the end
+            // of this completion at the latest.
+            reply->returnResults(sdbus::UnixFd(outcome.value()->get()));
+        } else {
+            reply->returnError(toBusError(outcome.error()));
+        }
+        callFinished();
+    };
+}
+
 void VmObject::callFinished()
 {
     --m_inFlight;
@@ -62,6 +79,10 @@ void VmObject::propertiesChanged(VmFields fields)
         names.insert(names.end(), {"VCPUs", "MemoryMiB", "DiskGiB", "Description"});
     if (has(fields, VmField::Host))
         names.emplace_back("Host");
+    if (has(fields, VmField::GraphicsAddress))
+        names.emplace_back("GraphicsAddress");
+    if (has(fields, VmField::Addresses))
+        names.emplace_back("Addresses");
     if (!names.empty())
         emitPropertiesChangedSignal(kInterface, names);
 }
@@ -145,6 +166,34 @@ void VmObject::Rename(sdbus::Result<>&& result, std::string name, std::map<std::
                [this, name](const Caller& c, Done<> d) { m_manager.rename(c, m_uuid, name, d); });
 }
 
+void VmObject::OpenConsole(sdbus::Result<sdbus::UnixFd>&& result, std::map<std::string, sdbus::Variant> options)
+{
+    Caller caller = currentCaller(getObject());
+    bool force = false;
+    try {
+        OptionReader reader(options, "option");
+        reader.takeAuthOptions(caller);
+        force = reader.take<bool>("force").value_or(false);
+        reader.finish();
+    } catch (const Error& e) {
+        return result.returnError(toBusError(e));
+    }
+    m_manager.openConsole(caller, m_uuid, force, trackedFd(std::move(result)));
+}
+
+void VmObject::OpenGraphics(sdbus::Result<sdbus::UnixFd>&& result, std::map<std::string, sdbus::Variant> options)
+{
+    Caller caller = currentCaller(getObject());
+    try {
+        OptionReader reader(options, "option");
+        reader.takeAuthOptions(caller);
+        reader.finish();
+    } catch (const Error& e) {
+        return result.returnError(toBusError(e));
+    }
+    m_manager.openGraphics(caller, m_uuid, trackedFd(std::move(result)));
+}
+
 std::string VmObject::Name()
 {
     return vm().record.name;
@@ -184,6 +233,22 @@ uint64_t VmObject::CreatedAt()
 std::string VmObject::Host()
 {
     return vm().record.host;
+}
+std::string VmObject::GraphicsAddress()
+{
+    return vm().graphicsAddress;
+}
+
+std::vector<std::string> VmObject::Addresses()
+{
+    return vm().addresses;
+}
+
+std::map<std::string, sdbus::Variant> VmObject::GetStats()
+{
+    vm(); // NotFound for a VM that is gone
+    const auto stats = m_stats.stats(m_uuid);
+    return stats ? statsDict(*stats) : std::map<std::string, sdbus::Variant>{};
 }
 
 } // namespace hangar::bus

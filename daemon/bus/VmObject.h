@@ -6,6 +6,7 @@
 #pragma once
 
 #include "core/Inventory.h"
+#include "core/Stats.h"
 #include "core/VmManager.h"
 #include "hangar/dbus/org.hangar.Hangar1.VM.adaptor.h"
 
@@ -17,7 +18,8 @@ class VmObject final : public sdbus::AdaptorInterfaces<org::hangar::Hangar1::VM_
                                                        sdbus::Properties_adaptor>
 {
 public:
-    VmObject(sdbus::IConnection& connection, VmManager& manager, Inventory& inventory, std::string uuid);
+    VmObject(sdbus::IConnection& connection, VmManager& manager, Inventory& inventory, const StatsSampler& stats,
+             std::string uuid);
     ~VmObject();
     VmObject(const VmObject&) = delete;
     VmObject& operator=(const VmObject&) = delete;
@@ -36,6 +38,8 @@ private:
     void Resume(sdbus::Result<>&& result, std::map<std::string, sdbus::Variant> options) override;
     void Delete(sdbus::Result<>&& result, std::map<std::string, sdbus::Variant> options) override;
     void Rename(sdbus::Result<>&& result, std::string name, std::map<std::string, sdbus::Variant> options) override;
+    void OpenConsole(sdbus::Result<sdbus::UnixFd>&& result, std::map<std::string, sdbus::Variant> options) override;
+    void OpenGraphics(sdbus::Result<sdbus::UnixFd>&& result, std::map<std::string, sdbus::Variant> options) override;
 
     std::string Name() override;
     std::string UUID() override;
@@ -47,10 +51,15 @@ private:
     std::string Description() override;
     uint64_t CreatedAt() override;
     std::string Host() override;
+    std::string GraphicsAddress() override;
+    std::vector<std::string> Addresses() override;
+    std::map<std::string, sdbus::Variant> GetStats() override;
 
     const Vm& vm() const;
     // A reply for an asynchronous call, counted as in flight until it is sent.
     Done<> tracked(sdbus::Result<>&& result);
+    // The same for a call answered with a file descriptor.
+    Done<SharedFd> trackedFd(sdbus::Result<sdbus::UnixFd>&& result);
     void callFinished();
     // Reads the options every method accepts, then runs call(caller) and replies from its completion.
     template <typename Call>
@@ -58,6 +67,7 @@ private:
 
     VmManager& m_manager;
     Inventory& m_inventory;
+    const StatsSampler& m_stats;
     std::string m_uuid;
     unsigned m_inFlight = 0;
     bool m_retired = false;

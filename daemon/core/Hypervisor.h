@@ -6,6 +6,7 @@
 #pragma once
 
 #include "core/Types.h"
+#include "core/UniqueFd.h"
 
 #include <functional>
 #include <optional>
@@ -72,6 +73,17 @@ public:
     virtual void updateMetadata(const VmRecord& vm) = 0;
     // Every domain on the host, Hangar's or not.
     virtual std::vector<DomainInfo> listDomains() = 0;
+
+    // One end of a socket bridged to the running domain's serial console until either side closes. Only one
+    // console per domain: Error(Busy) while one is open, unless force, which closes the other first.
+    // Error(NotSupported) where the driver has no consoles.
+    virtual UniqueFd openConsole(const std::string& uuid, bool force) = 0;
+    // A socket connected to the running domain's VNC server; any number may be open. Error(NotSupported) where
+    // the driver cannot hand one over.
+    virtual UniqueFd openGraphics(const std::string& uuid) = 0;
+    // "vnc://127.0.0.1:5900" from the running domain's live definition; "" when it has no graphics port (not
+    // running, or a driver that allocates none).
+    virtual std::string graphicsAddress(const std::string& uuid) = 0;
 
     // Registers the receiver of hypervisor events. The implementation calls it on the daemon's loop thread only,
     // never on its own threads.

@@ -87,6 +87,8 @@ void Inventory::setState(Vm& vm, VmState state)
     if (m_observer)
         m_observer->vmChanged(vm, static_cast<VmFields>(VmField::State));
     notifyCounts();
+    for (const auto& listener : m_stateListeners)
+        listener(vm);
 }
 
 void Inventory::rename(Vm& vm, const std::string& newName)
@@ -98,6 +100,24 @@ void Inventory::rename(Vm& vm, const std::string& newName)
     m_byName[newName] = vm.record.uuid;
     if (m_observer)
         m_observer->vmChanged(vm, static_cast<VmFields>(VmField::Name));
+}
+
+void Inventory::setAddresses(Vm& vm, std::vector<std::string> addresses)
+{
+    if (vm.addresses == addresses)
+        return;
+    vm.addresses = std::move(addresses);
+    if (m_observer)
+        m_observer->vmChanged(vm, static_cast<VmFields>(VmField::Addresses));
+}
+
+void Inventory::setGraphicsAddress(Vm& vm, std::string address)
+{
+    if (vm.graphicsAddress == address)
+        return;
+    vm.graphicsAddress = std::move(address);
+    if (m_observer)
+        m_observer->vmChanged(vm, static_cast<VmFields>(VmField::GraphicsAddress));
 }
 
 void Inventory::changed(Vm& vm, VmFields fields)

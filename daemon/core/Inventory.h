@@ -7,6 +7,7 @@
 #include "core/Types.h"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -23,6 +24,8 @@ enum class VmField : std::uint32_t
     Owner = 1U << 2U,
     Spec = 1U << 3U, // VCPUs, MemoryMiB, DiskGiB, Description
     Host = 1U << 4U,
+    Addresses = 1U << 5U,
+    GraphicsAddress = 1U << 6U,
 };
 using VmFields = std::uint32_t;
 constexpr VmFields operator|(VmField a, VmField b)
@@ -40,6 +43,8 @@ struct Vm
     VmState state = VmState::Creating;
     std::optional<std::string> operation;          // the operation in flight, if any ("start", ...)
     std::optional<Executor::TimerId> stopDeadline; // Stop's timeout_sec timer
+    std::vector<std::string> addresses;            // the guest's IP addresses, as the hypervisor last reported
+    std::string graphicsAddress;                   // "vnc://host:port" while it runs, else "" (core/VmAccess)
 };
 
 struct InventoryCounts
@@ -80,6 +85,11 @@ public:
     void remove(const std::string& uuid);
     void setState(Vm& vm, VmState state);
     void rename(Vm& vm, const std::string& newName);
+    void setAddresses(Vm& vm, std::vector<std::string> addresses);
+    void setGraphicsAddress(Vm& vm, std::string address);
+    // Called after every change of a VM's state, whatever caused it, after the observer heard of it: for what core
+    // itself derives from the state (the graphics address). Listeners must not remove VMs.
+    void addStateListener(std::function<void(Vm&)> listener) { m_stateListeners.push_back(std::move(listener)); }
     // Announce a change made directly to vm.record (fields other than name).
     void changed(Vm& vm, VmFields fields);
 
@@ -89,6 +99,7 @@ private:
     std::map<std::string, std::unique_ptr<Vm>> m_byUuid; // unique_ptr: Vm addresses stay stable
     std::map<std::string, std::string> m_byName;         // name -> uuid
     InventoryObserver* m_observer = nullptr;
+    std::vector<std::function<void(Vm&)>> m_stateListeners;
     InventoryCounts m_lastCounts;
 };
 

@@ -17,6 +17,12 @@ struct VmSpec
     std::uint64_t memoryMiB = 512;
     std::uint64_t diskGiB = 10;
     std::string description;
+    // Direct kernel boot: file names inside the daemon's boot directory ([Guest] boot_dir), never paths, so a caller
+    // cannot make QEMU read an arbitrary host file. Empty kernel = no direct kernel boot (then initrd and cmdline
+    // are empty too).
+    std::string kernel;
+    std::string initrd;
+    std::string cmdline;
 
     bool operator==(const VmSpec&) const = default;
 };

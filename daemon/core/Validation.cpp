@@ -16,6 +16,29 @@ bool isNameChar(char c)
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
 }
 
+bool isAlnum(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+bool isBootFileChar(char c)
+{
+    return isAlnum(c) || c == '.' || c == '_' || c == '-';
+}
+
+// The kernel command line goes to the guest as it is; printable ASCII keeps it one line that every tool can show.
+void validateCmdline(const std::string& cmdline)
+{
+    if (cmdline.size() > Limits::kMaxCmdlineChars)
+        throw Error(ErrorCode::InvalidArgument, fmt::format("cmdline must be at most {} characters, got {}",
+                                                            Limits::kMaxCmdlineChars, cmdline.size()));
+    for (unsigned char c : cmdline)
+        if (c < 0x20 || c > 0x7E)
+            throw Error(ErrorCode::InvalidArgument,
+                        fmt::format("cmdline must be printable ASCII (no control characters, no newline), got {}",
+                                    quoteForMessage(cmdline)));
+}
+
 template <typename T> T checkRange(std::string_view key, std::optional<T> value, T fallback, T min, T max)
 {
     if (!value)
@@ -64,6 +87,31 @@ void validateName(std::string_view name)
                                 quoteForMessage(name), kMaxNameLength));
 }
 
+void validateBootFileName(std::string_view key, std::string_view name)
+{
+    // The first character being a letter or digit already rules out ".", ".." and hidden files; ".." anywhere is
+    // refused as well, so no reader of these names ever has to wonder.
+    const bool ok = !name.empty() && name.size() <= Limits::kMaxBootFileNameLength && isAlnum(name.front()) &&
+                    std::all_of(name.begin(), name.end(), isBootFileChar) && name.find("..") == std::string_view::npos;
+    if (!ok)
+        throw Error(ErrorCode::InvalidArgument,
+                    fmt::format("invalid {} {}: a file name in the boot directory, 1 to {} characters of A-Z, a-z, "
+                                "0-9, '.', '_' and '-', starting with a letter or digit, without '..' (not a path)",
+                                key, quoteForMessage(name), Limits::kMaxBootFileNameLength));
+}
+
+void validateKernelBoot(const VmSpec& spec)
+{
+    if (!spec.kernel.empty())
+        validateBootFileName("kernel", spec.kernel);
+    if (!spec.initrd.empty())
+        validateBootFileName("initrd", spec.initrd);
+    validateCmdline(spec.cmdline);
+    // QEMU refuses -initrd and -append without -kernel; say so before anything is defined.
+    if (spec.kernel.empty() && (!spec.initrd.empty() || !spec.cmdline.empty()))
+        throw Error(ErrorCode::InvalidArgument, "initrd and cmdline need a kernel: give the kernel key too");
+}
+
 VmSpec validateSpec(const VmSpecRequest& request)
 {
     const VmSpec defaults;
@@ -83,6 +131,10 @@ VmSpec validateSpec(const VmSpecRequest& request)
                             "description must not contain control characters other than tab and newline");
         spec.description = d;
     }
+    spec.kernel = request.kernel.value_or("");
+    spec.initrd = request.initrd.value_or("");
+    spec.cmdline = request.cmdline.value_or("");
+    validateKernelBoot(spec);
     return spec;
 }
 

@@ -21,6 +21,8 @@ struct Limits
     static constexpr std::uint64_t kMinDiskGiB = 1;
     static constexpr std::uint64_t kMaxDiskGiB = 65536; // 64 TiB
     static constexpr std::size_t kMaxDescriptionChars = 1024;
+    static constexpr std::size_t kMaxBootFileNameLength = 128;
+    static constexpr std::size_t kMaxCmdlineChars = 1024;
     static constexpr std::uint32_t kMaxStopTimeoutSec = 86400;
     static constexpr std::uint32_t kMaxEventLimit = 10000;
 };
@@ -32,12 +34,21 @@ struct VmSpecRequest
     std::optional<std::uint64_t> memoryMiB;
     std::optional<std::uint64_t> diskGiB;
     std::optional<std::string> description;
+    std::optional<std::string> kernel;
+    std::optional<std::string> initrd;
+    std::optional<std::string> cmdline;
 };
 
 // A short, printable rendering of untrusted text for error messages.
 std::string quoteForMessage(std::string_view text);
 
 void validateName(std::string_view name);
+// A file name inside the boot directory (spec keys kernel and initrd): like a VM name, but upper case, '.' and '_'
+// are allowed too: [A-Za-z0-9][A-Za-z0-9._-]{0,127}, without "..". Never a path: no '/'. key names the spec key.
+void validateBootFileName(std::string_view key, std::string_view name);
+// The direct-kernel-boot fields of a spec: valid file names, a cmdline of at most 1024 printable ASCII characters,
+// and no initrd or cmdline without a kernel. Empty strings are "not set".
+void validateKernelBoot(const VmSpec& spec);
 VmSpec validateSpec(const VmSpecRequest& request);
 bool looksLikeUuid(std::string_view text);
 

@@ -62,10 +62,14 @@ VmState toVmState(DomainState state)
 }
 
 VmManager::VmManager(Inventory& inventory, Store& store, Hypervisor& hypervisor, Authorizer& authorizer,
-                     Executor& executor, AuditLog& audit, QuotaManager& quotas, std::string hostLabel)
+                     Executor& executor, AuditLog& audit, QuotaManager& quotas, std::string hostLabel,
+                     BootDirectory bootDir)
     : m_inventory(inventory), m_store(store), m_hypervisor(hypervisor), m_authorizer(authorizer), m_executor(executor),
-      m_audit(audit), m_quotas(quotas), m_hostLabel(std::move(hostLabel))
-{}
+      m_audit(audit), m_quotas(quotas), m_hostLabel(std::move(hostLabel)), m_bootDir(std::move(bootDir)),
+      m_access(inventory, hypervisor, authorizer, executor, audit)
+{
+    m_inventory.addStateListener([this](Vm& vm) { m_access.stateChanged(vm); });
+}
 
 template <typename T>
 void VmManager::fail(std::uint32_t uid, const VmRecord* vm, const std::string& verb, const Error& error,
@@ -104,6 +108,13 @@ void VmManager::create(const Caller& caller, const std::string& name, const VmSp
             if (denied) {
                 m_audit.failure(caller.uid, name, "create", *denied);
                 return done(*denied);
+            }
+            // After authorization, so that who may not create cannot probe what the boot directory holds.
+            try {
+                m_bootDir.requireFiles(spec);
+            } catch (const Error& e) {
+                m_audit.failure(caller.uid, name, "create", e);
+                return done(e);
             }
             m_quotas.effectiveFor(caller, [this, caller, name, spec, done](Outcome<EffectiveQuota> quota) {
                 // From here to the reservation nothing yields to the loop: the quota check and the new row that
@@ -183,9 +194,10 @@ void VmManager::finishCreate(const Caller& caller, const std::string& uuid, std:
         return fail(caller.uid, &record, "create", *error, done);
     }
     m_inventory.setState(*vm, VmState::Stopped);
+    const auto& spec = vm->record.spec;
     m_audit.success(caller.uid, &vm->record, "create",
-                    fmt::format("created with {} vCPU, {} MiB memory, {} GiB disk", vm->record.spec.vcpus,
-                                vm->record.spec.memoryMiB, vm->record.spec.diskGiB));
+                    fmt::format("created with {} vCPU, {} MiB memory, {} GiB disk{}", spec.vcpus, spec.memoryMiB,
+                                spec.diskGiB, spec.kernel.empty() ? "" : ", booting kernel " + spec.kernel));
     done(uuid);
 }
 

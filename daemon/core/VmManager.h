@@ -7,6 +7,7 @@
 
 #include "core/AuditLog.h"
 #include "core/Authorizer.h"
+#include "core/BootDirectory.h"
 #include "core/Executor.h"
 #include "core/Hypervisor.h"
 #include "core/Inventory.h"
@@ -14,6 +15,7 @@
 #include "core/Quota.h"
 #include "core/Store.h"
 #include "core/Validation.h"
+#include "core/VmAccess.h"
 
 #include <functional>
 #include <optional>
@@ -53,8 +55,9 @@ VmState toVmState(DomainState state);
 class VmManager
 {
 public:
+    // bootDir is where the kernel and initrd a spec names are looked up (empty: direct kernel boot unavailable).
     VmManager(Inventory& inventory, Store& store, Hypervisor& hypervisor, Authorizer& authorizer, Executor& executor,
-              AuditLog& audit, QuotaManager& quotas, std::string hostLabel);
+              AuditLog& audit, QuotaManager& quotas, std::string hostLabel, BootDirectory bootDir = {});
 
     // Done receives the new VM's UUID.
     void create(const Caller& caller, const std::string& name, const VmSpecRequest& spec, Done<std::string> done);
@@ -65,6 +68,15 @@ public:
     void resume(const Caller& caller, const std::string& uuid, Done<> done);
     void remove(const Caller& caller, const std::string& uuid, DeleteOptions options, Done<> done);
     void rename(const Caller& caller, const std::string& uuid, const std::string& newName, Done<> done);
+    // A socket to the VM's serial console or VNC server (core/VmAccess.h).
+    void openConsole(const Caller& caller, const std::string& uuid, bool force, Done<SharedFd> done)
+    {
+        m_access.openConsole(caller, uuid, force, std::move(done));
+    }
+    void openGraphics(const Caller& caller, const std::string& uuid, Done<SharedFd> done)
+    {
+        m_access.openGraphics(caller, uuid, std::move(done));
+    }
 
     // Throws Error(InvalidArgument) for a malformed name, Error(NotFound) for an unknown one.
     const Vm& getByName(const std::string& name) const;
@@ -115,6 +127,8 @@ private:
     AuditLog& m_audit;
     QuotaManager& m_quotas;
     std::string m_hostLabel;
+    BootDirectory m_bootDir;
+    VmAccess m_access;
 };
 
 } // namespace hangar

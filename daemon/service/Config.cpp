@@ -28,6 +28,11 @@ void validate(const Config& c)
         throw std::runtime_error(fmt::format("authorizer must be polkit or allow-all, got '{}'", c.authorizer));
     if (c.workers < 1 || c.workers > 64)
         throw std::runtime_error(fmt::format("workers must be 1..64, got {}", c.workers));
+    if (c.domainType != "auto" && c.domainType != "kvm" && c.domainType != "qemu")
+        throw std::runtime_error(fmt::format("domain_type must be auto, kvm or qemu, got '{}'", c.domainType));
+    // libvirt wants absolute kernel paths, and a relative one would depend on libvirtd's working directory.
+    if (c.bootDir.empty() || c.bootDir.front() != '/')
+        throw std::runtime_error(fmt::format("boot_dir must be an absolute path, got '{}'", c.bootDir));
 }
 
 struct ParseState
@@ -39,16 +44,18 @@ struct ParseState
 int onEntry(void* user, const char* section, const char* name, const char* value)
 {
     auto* state = static_cast<ParseState*>(user);
-    static const std::set<std::string> known{"Daemon.bus",           "Daemon.hypervisor", "Daemon.state_dir",
-                                             "Daemon.log_level",     "Daemon.workers",    "Daemon.authorizer",
-                                             "Quota.max_vms",        "Quota.max_running", "Quota.max_vcpus",
-                                             "Quota.max_memory_mib", "Quota.max_disk_gib"};
+    static const std::set<std::string> known{"Daemon.bus",        "Daemon.hypervisor",    "Daemon.state_dir",
+                                             "Daemon.log_level",  "Daemon.workers",       "Daemon.stats_interval_sec",
+                                             "Daemon.authorizer", "Quota.max_vms",        "Quota.max_running",
+                                             "Quota.max_vcpus",   "Quota.max_memory_mib", "Quota.max_disk_gib",
+                                             "Daemon.domain_type", "Guest.boot_dir"};
     const std::string key = std::string(section) + "." + name;
     if (known.count(key) == 0) {
-        state->error = fmt::format("unknown key '{}' in section [{}]; known: [Daemon] bus, hypervisor, state_dir, "
-                                   "log_level, workers, authorizer; [Quota] max_vms, max_running, max_vcpus, "
-                                   "max_memory_mib, max_disk_gib",
-                                   name, section);
+        state->error =
+            fmt::format("unknown key '{}' in section [{}]; known: [Daemon] bus, hypervisor, state_dir, "
+                        "log_level, workers, authorizer, stats_interval_sec, domain_type; [Guest] boot_dir; "
+                        "[Quota] max_vms, max_running, max_vcpus, max_memory_mib, max_disk_gib",
+                        name, section);
         return 0;
     }
     state->values[key] = value;
@@ -72,6 +79,8 @@ void applyFile(const std::string& path, Config& c)
     take("Daemon.state_dir", c.stateDir);
     take("Daemon.log_level", c.logLevel);
     take("Daemon.authorizer", c.authorizer);
+    take("Daemon.domain_type", c.domainType);
+    take("Guest.boot_dir", c.bootDir);
     auto number = [&](const char* key, std::uint64_t max) -> std::optional<std::uint64_t> {
         auto it = state.values.find(key);
         if (it == state.values.end())
@@ -92,6 +101,11 @@ void applyFile(const std::string& path, Config& c)
             return std::nullopt;
         return static_cast<std::uint32_t>(*v);
     };
+    if (auto interval = number("Daemon.stats_interval_sec", 3600)) {
+        if (*interval < 1)
+            throw std::runtime_error(fmt::format("{}: stats_interval_sec must be 1..3600, got 0", path));
+        c.statsIntervalSec = static_cast<unsigned>(*interval);
+    }
     c.quotaDefaults.maxVms = u32(number("Quota.max_vms", UINT32_MAX));
     c.quotaDefaults.maxRunning = u32(number("Quota.max_running", UINT32_MAX));
     c.quotaDefaults.maxVcpus = u32(number("Quota.max_vcpus", UINT32_MAX));
@@ -130,6 +144,9 @@ Config loadConfig(const std::string& path, const ConfigOverrides& overrides)
         c.logLevel = *overrides.logLevel;
     if (overrides.authorizer)
         c.authorizer = *overrides.authorizer;
+    // Follows --state-dir when the file does not set it.
+    if (c.bootDir.empty())
+        c.bootDir = c.stateDir + "/boot";
     validate(c);
     return c;
 }

@@ -16,10 +16,13 @@ struct Config
     std::string stateDir = "/var/lib/hangar";
     std::string logLevel = "info";
     unsigned workers = 4;
+    unsigned statsIntervalSec = 5; // how often running VMs' figures are sampled
     // "polkit" or "allow-all"; empty means: allow-all on the session bus (which admits only its own user),
     // polkit on any other bus.
     std::string authorizer;
     QuotaLimits quotaDefaults; // the [Quota] section: limits for users without their own
+    std::string domainType = "auto"; // auto | kvm | qemu: <domain type> of new guests (auto: detect KVM)
+    std::string bootDir;             // [Guest] boot_dir; empty in the file means <stateDir>/boot
 };
 
 // What the command line gave; unset fields leave the file's (or the default) value.

@@ -8,11 +8,14 @@
 #include "core/Inventory.h"
 #include "core/Quota.h"
 #include "core/Reconciler.h"
+#include "core/Stats.h"
 #include "core/VmManager.h"
+#include "service/BootDir.h"
 #include "service/Logging.h"
 #include "service/Loop.h"
 #include "store/SqliteStore.h"
 #include "virt/LibvirtHypervisor.h"
+#include "virt/LibvirtStatsSource.h"
 
 #include <cerrno>
 #include <csignal>
@@ -52,10 +55,12 @@ void ensureStateDir(const std::string& dir)
 int runDaemon(const Config& config, const std::string& version)
 {
     ensureStateDir(config.stateDir);
+    prepareBootDir(config.bootDir, config.hypervisor.rfind("test:", 0) != 0);
     Loop loop(config.workers);
     store::SqliteStore store(config.stateDir + "/hangar.db");
-    virt::LibvirtHypervisor hypervisor(config.hypervisor,
-                                       [&loop](std::function<void()> fn) { loop.post(std::move(fn)); });
+    virt::LibvirtHypervisor hypervisor(
+        config.hypervisor, [&loop](std::function<void()> fn) { loop.post(std::move(fn)); },
+        virt::LibvirtOptions{config.domainType, config.bootDir});
 
     auto connection = connectBus(config.bus);
     loop.attachBus(*connection);
@@ -75,7 +80,10 @@ int runDaemon(const Config& config, const std::string& version)
     JournalEventSink journal;
     audit.addSink(&journal);
     QuotaManager quotas(inventory, store, *authorizer, audit, config.quotaDefaults);
-    VmManager manager(inventory, store, hypervisor, *authorizer, loop, audit, quotas, "local");
+    virt::LibvirtStatsSource statsSource(config.hypervisor);
+    StatsSampler stats(inventory, statsSource, loop, std::chrono::seconds(config.statsIntervalSec));
+    VmManager manager(inventory, store, hypervisor, *authorizer, loop, audit, quotas, "local",
+                      BootDirectory(config.bootDir));
     Reconciler reconciler(inventory, store, hypervisor, loop, audit);
     hypervisor.subscribe([&](const HypervisorEvent& event) {
         manager.handleHypervisorEvent(event);
@@ -99,7 +107,7 @@ int runDaemon(const Config& config, const std::string& version)
     reconciler.startup([&](const ReconcileReport& report) {
         try {
             managerObject = std::make_unique<bus::ManagerObject>(
-                *connection, manager, quotas, inventory,
+                *connection, manager, quotas, inventory, stats,
                 bus::ManagerInfo{version, config.hypervisor,
                                  [&loop](std::function<void()> fn) { loop.post(std::move(fn)); }});
             inventory.setObserver(managerObject.get());
@@ -120,7 +128,9 @@ int runDaemon(const Config& config, const std::string& version)
                    config.hypervisor.c_str());
     });
 
+    stats.start();
     const int r = loop.run();
+    stats.stop();
     if (r < 0 && exitCode == 0) {
         spdlog::error("event loop failed: {}", std::strerror(-r));
         exitCode = 1;

@@ -63,12 +63,19 @@ constexpr std::array kMigrations{
         UPDATE events SET vm_owner = (SELECT owner FROM vms WHERE vms.uuid = events.vm_uuid) WHERE vm_uuid != '';
         CREATE INDEX events_vm_owner ON events(vm_owner);
     )sql"},
+    // v3: direct kernel boot. File names inside the daemon's boot directory and the kernel command line; '' = not
+    // set, which is what every VM from v2 gets.
+    std::string_view{R"sql(
+        ALTER TABLE vms ADD COLUMN kernel TEXT NOT NULL DEFAULT '';
+        ALTER TABLE vms ADD COLUMN initrd TEXT NOT NULL DEFAULT '';
+        ALTER TABLE vms ADD COLUMN cmdline TEXT NOT NULL DEFAULT '';
+    )sql"},
 };
 
 constexpr auto kSchemaVersion = static_cast<std::int64_t>(kMigrations.size());
 
-constexpr std::string_view kVmColumns =
-    "uuid, name, owner, vcpus, memory_mib, disk_gib, description, created_at_usec, host, phase";
+constexpr std::string_view kVmColumns = "uuid, name, owner, vcpus, memory_mib, disk_gib, description, created_at_usec, "
+                                        "host, phase, kernel, initrd, cmdline";
 
 Error backendFailure(sqlite3* db, std::string_view what)
 {
@@ -193,6 +200,9 @@ void bindVm(Query& query, const VmRecord& vm)
     query.bind(8, vm.createdAtUsec);
     query.bind(9, vm.host);
     query.bind(10, phaseName(vm.phase));
+    query.bind(11, vm.spec.kernel);
+    query.bind(12, vm.spec.initrd);
+    query.bind(13, vm.spec.cmdline);
 }
 
 VmRecord readVm(const Query& query)
@@ -213,6 +223,9 @@ VmRecord readVm(const Query& query)
         throw Error(ErrorCode::BackendFailure,
                     "store: VM '" + vm.name + "' (" + vm.uuid + ") has unknown phase '" + phase + "' in the database");
     vm.phase = *parsed;
+    vm.spec.kernel = query.text(10);
+    vm.spec.initrd = query.text(11);
+    vm.spec.cmdline = query.text(12);
     return vm;
 }
 
@@ -359,7 +372,7 @@ void SqliteStore::insertVm(const VmRecord& vm)
     int rc = SQLITE_OK;
     {
         Query query(m_db.get(), statement("INSERT INTO vms (" + std::string(kVmColumns) +
-                                          ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"));
+                                          ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"));
         bindVm(query, vm);
         rc = query.stepCode();
         if (rc != SQLITE_DONE && !isUniqueViolation(rc))
@@ -377,7 +390,7 @@ void SqliteStore::updateVm(const VmRecord& vm)
 {
     Query query(m_db.get(), statement("UPDATE vms SET name = ?2, owner = ?3, vcpus = ?4, memory_mib = ?5, "
                                       "disk_gib = ?6, description = ?7, created_at_usec = ?8, host = ?9, "
-                                      "phase = ?10 WHERE uuid = ?1"));
+                                      "phase = ?10, kernel = ?11, initrd = ?12, cmdline = ?13 WHERE uuid = ?1"));
     bindVm(query, vm);
     const int rc = query.stepCode();
     // uuid is the key being matched, so a unique violation can only be the name.

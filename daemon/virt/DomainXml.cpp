@@ -2,173 +2,15 @@
 
 #include "core/Error.h"
 #include "core/Validation.h"
+#include "virt/XmlSupport.h"
 
-#include <algorithm>
-#include <array>
-#include <cctype>
 #include <charconv>
-#include <climits>
-#include <filesystem>
-#include <fstream>
-#include <libxml/parser.h>
 #include <libxml/tree.h>
-#include <libxml/xmlwriter.h>
-#include <memory>
-#include <mutex>
-#include <sstream>
 
 namespace hangar::virt {
 namespace {
 
-// libxml2 wants xmlInitParser once, before any thread uses it.
-void initLibxml()
-{
-    static std::once_flag once;
-    std::call_once(once, [] { xmlInitParser(); });
-}
-
-const xmlChar* xc(const char* s)
-{
-    return reinterpret_cast<const xmlChar*>(s);
-}
-const xmlChar* xc(const std::string& s)
-{
-    return xc(s.c_str());
-}
-std::string_view sv(const xmlChar* s)
-{
-    return s ? std::string_view(reinterpret_cast<const char*>(s)) : "";
-}
-
-struct BufferDeleter
-{
-    void operator()(xmlBufferPtr b) const { xmlBufferFree(b); }
-};
-struct WriterDeleter
-{
-    void operator()(xmlTextWriterPtr w) const { xmlFreeTextWriter(w); }
-};
-struct DocDeleter
-{
-    void operator()(xmlDocPtr d) const { xmlFreeDoc(d); }
-};
-
-// A thin RAII wrapper whose only job is to turn libxml2's return codes into exceptions.
-class XmlWriter
-{
-public:
-    XmlWriter() : m_buffer(xmlBufferCreate())
-    {
-        initLibxml();
-        if (!m_buffer)
-            fail();
-        m_writer.reset(xmlNewTextWriterMemory(m_buffer.get(), 0));
-        if (!m_writer)
-            fail();
-        check(xmlTextWriterSetIndent(m_writer.get(), 1));
-        check(xmlTextWriterSetIndentString(m_writer.get(), xc("  ")));
-    }
-
-    void start(const char* name) { check(xmlTextWriterStartElement(m_writer.get(), xc(name))); }
-    // Declares the namespace on this element; children use the prefix alone.
-    void startNs(const std::string& prefix, const char* name, const std::string& nsUri)
-    {
-        check(xmlTextWriterStartElementNS(m_writer.get(), xc(prefix), xc(name), xc(nsUri)));
-    }
-    void attribute(const char* name, const std::string& value)
-    {
-        check(xmlTextWriterWriteAttribute(m_writer.get(), xc(name), xc(value)));
-    }
-    void text(const std::string& value) { check(xmlTextWriterWriteString(m_writer.get(), xc(value))); }
-    void end() { check(xmlTextWriterEndElement(m_writer.get())); }
-    void element(const char* name, const std::string& value)
-    {
-        check(xmlTextWriterWriteElement(m_writer.get(), xc(name), xc(value)));
-    }
-    void elementNs(const std::string& prefix, const char* name, const std::string& value)
-    {
-        check(xmlTextWriterWriteElementNS(m_writer.get(), xc(prefix), xc(name), nullptr, xc(value)));
-    }
-
-    std::string finish()
-    {
-        check(xmlTextWriterEndDocument(m_writer.get()));
-        m_writer.reset(); // flushes into the buffer
-        return std::string(sv(xmlBufferContent(m_buffer.get())));
-    }
-
-private:
-    [[noreturn]] static void fail()
-    {
-        throw Error(ErrorCode::BackendFailure, "cannot write domain XML: out of memory");
-    }
-    static void check(int rc)
-    {
-        if (rc < 0)
-            throw Error(ErrorCode::BackendFailure, "cannot write domain XML: libxml2 writer failed");
-    }
-
-    std::unique_ptr<xmlBuffer, BufferDeleter> m_buffer;
-    std::unique_ptr<xmlTextWriter, WriterDeleter> m_writer;
-};
-
-// XML 1.0 cannot carry most control characters even escaped, and the writer passes bytes through unchecked, so
-// text is checked here: a description pasted with a stray \x1b must be refused with a message, not produce a
-// definition libvirt rejects with a parser error.
-bool isXmlChar(char32_t c)
-{
-    return c == 0x9 || c == 0xA || c == 0xD || (c >= 0x20 && c <= 0xD7FF) || (c >= 0xE000 && c <= 0xFFFD) ||
-           (c >= 0x10000 && c <= 0x10FFFF);
-}
-
-bool isValidXmlText(std::string_view s)
-{
-    std::size_t i = 0;
-    while (i < s.size()) {
-        const auto b0 = static_cast<unsigned char>(s[i]);
-        std::size_t len = 0;
-        char32_t c = 0;
-        if (b0 < 0x80) {
-            len = 1;
-            c = b0;
-        } else if ((b0 & 0xE0) == 0xC0) {
-            len = 2;
-            c = b0 & 0x1F;
-        } else if ((b0 & 0xF0) == 0xE0) {
-            len = 3;
-            c = b0 & 0x0F;
-        } else if ((b0 & 0xF8) == 0xF0) {
-            len = 4;
-            c = b0 & 0x07;
-        } else {
-            return false;
-        }
-        if (i + len > s.size())
-            return false;
-        for (std::size_t k = 1; k < len; ++k) {
-            const auto b = static_cast<unsigned char>(s[i + k]);
-            if ((b & 0xC0) != 0x80)
-                return false;
-            c = (c << 6) | (b & 0x3F);
-        }
-        constexpr std::array<char32_t, 5> kMinForLength{0, 0, 0x80, 0x800, 0x10000};
-        if (c < kMinForLength[len] || (c >= 0xD800 && c <= 0xDFFF) || !isXmlChar(c))
-            return false; // overlong, surrogate, or not allowed in XML
-        i += len;
-    }
-    return true;
-}
-
-void requireXmlText(const char* field, const std::string& value)
-{
-    if (!isValidXmlText(value))
-        throw Error(ErrorCode::InvalidArgument,
-                    std::string(field) + " must be valid UTF-8 text without control characters");
-}
-
-} // namespace
-
-namespace {
+using xml::sv;
 
 void validateRecord(const VmRecord& vm)
 {
@@ -176,17 +18,19 @@ void validateRecord(const VmRecord& vm)
         throw Error(ErrorCode::InvalidArgument, "uuid must be in lower-case 8-4-4-4-12 form, got '" + vm.uuid + "'");
     if (vm.name.empty())
         throw Error(ErrorCode::InvalidArgument, "name must not be empty");
-    requireXmlText("name", vm.name);
+    xml::requireText("name", vm.name);
     // The name is the domain's <title>, which libvirt requires to be a single line.
     if (vm.name.find_first_of("\r\n") != std::string::npos)
         throw Error(ErrorCode::InvalidArgument, "name must be a single line");
-    requireXmlText("description", vm.spec.description);
+    xml::requireText("description", vm.spec.description);
+    // The names become paths under the boot directory: the same check as at creation, whoever built the record.
+    validateKernelBoot(vm.spec);
 }
 
 // In the domain XML the element and its children are bound to Hangar's namespace. For virDomainSetMetadata it must
 // be bare: libvirt declares the namespace itself (from its key and uri arguments) and binds every unbound element to
 // it, and it refuses a fragment that already declares the prefix ("failed to create a new XML namespace").
-void writeMetadata(XmlWriter& w, const VmRecord& vm, bool bound)
+void writeMetadata(xml::Writer& w, const VmRecord& vm, bool bound)
 {
     const std::string prefix(kMetadataPrefix);
     const auto field = [&](const char* name, const std::string& value) {
@@ -206,21 +50,85 @@ void writeMetadata(XmlWriter& w, const VmRecord& vm, bool bound)
     field("memory-mib", std::to_string(vm.spec.memoryMiB));
     field("disk-gib", std::to_string(vm.spec.diskGiB));
     field("description", vm.spec.description);
+    // Only when set, so a block without kernel boot reads the same to a hangard that predates it.
+    if (!vm.spec.kernel.empty()) {
+        field("kernel", vm.spec.kernel);
+        if (!vm.spec.initrd.empty())
+            field("initrd", vm.spec.initrd);
+        if (!vm.spec.cmdline.empty())
+            field("cmdline", vm.spec.cmdline);
+    }
     w.end();
 }
 
-// The text of an element that holds only text. nullopt when it holds anything else — notably an entity reference,
-// which xmlNodeGetContent would expand.
-std::optional<std::string> elementText(xmlNodePtr node)
+void writeOs(xml::Writer& w, const VmSpec& spec, const std::string& bootDir)
 {
-    std::string text;
-    for (xmlNodePtr child = node->children; child; child = child->next) {
-        if (child->type == XML_TEXT_NODE || child->type == XML_CDATA_SECTION_NODE)
-            text += sv(child->content);
-        else if (child->type != XML_COMMENT_NODE)
-            return std::nullopt;
+    w.start("os");
+    w.start("type");
+    w.attribute("arch", "x86_64");
+    w.text("hvm");
+    w.end();
+    if (!spec.kernel.empty()) {
+        if (bootDir.empty() || bootDir.front() != '/')
+            throw Error(ErrorCode::InvalidArgument, "the VM boots kernel '" + spec.kernel +
+                                                        "', but the boot directory '" + bootDir +
+                                                        "' is not an absolute path");
+        w.element("kernel", bootDir + "/" + spec.kernel);
+        if (!spec.initrd.empty())
+            w.element("initrd", bootDir + "/" + spec.initrd);
+        if (!spec.cmdline.empty())
+            w.element("cmdline", spec.cmdline);
     }
-    return text;
+    w.end();
+}
+
+void writeDevices(xml::Writer& w, GuestNetwork network)
+{
+    const std::string listen(kGraphicsListen);
+    w.start("devices");
+    if (network == GuestNetwork::Default) {
+        w.start("interface");
+        w.attribute("type", "network");
+        w.start("source");
+        w.attribute("network", std::string(kDefaultNetwork));
+        w.end();
+    } else {
+        w.start("interface");
+        w.attribute("type", "user");
+    }
+    w.start("model");
+    w.attribute("type", "virtio");
+    w.end();
+    w.end();
+    // The serial port is the console OpenConsole bridges to (virDomainOpenConsole finds it as console 0); a pty
+    // because that is what libvirt's console streams attach to.
+    w.start("serial");
+    w.attribute("type", "pty");
+    w.start("target");
+    w.attribute("port", "0");
+    w.end();
+    w.end();
+    w.start("console");
+    w.attribute("type", "pty");
+    w.start("target");
+    w.attribute("type", "serial");
+    w.attribute("port", "0");
+    w.end();
+    w.end();
+    // Loopback only: people reach it through OpenGraphics (an fd from QEMU) or an SSH tunnel, never from the
+    // network. force-shared: "many clients may hold graphics", so a viewer asking for exclusive access (TigerVNC
+    // does by default) must not throw the others out.
+    w.start("graphics");
+    w.attribute("type", "vnc");
+    w.attribute("autoport", "yes");
+    w.attribute("listen", listen);
+    w.attribute("sharePolicy", "force-shared");
+    w.start("listen");
+    w.attribute("type", "address");
+    w.attribute("address", listen);
+    w.end();
+    w.end();
+    w.end();
 }
 
 // virDomainGetMetadata returns the element with its namespace stripped (the caller already named the namespace
@@ -244,32 +152,6 @@ template <typename T> std::optional<T> parseNumber(std::string_view s)
     return value;
 }
 
-bool hasVirtualizationFlag(const std::string& cpuinfoPath)
-{
-    std::ifstream in(cpuinfoPath);
-    std::string line;
-    while (std::getline(in, line)) {
-        // x86 lists CPU features on "flags\t\t: fpu vme ..." lines, one per logical CPU.
-        if (line.rfind("flags", 0) != 0)
-            continue;
-        const auto colon = line.find(':');
-        if (colon == std::string::npos)
-            continue;
-        std::istringstream flags(line.substr(colon + 1));
-        std::string flag;
-        while (flags >> flag)
-            if (flag == "vmx" || flag == "svm")
-                return true;
-    }
-    return false;
-}
-
-std::string lower(std::string s)
-{
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return s;
-}
-
 } // namespace
 
 std::string domainName(const std::string& uuid)
@@ -283,7 +165,7 @@ std::string buildDomainXml(const VmRecord& vm, const DomainXmlOptions& opts)
         throw Error(ErrorCode::InvalidArgument, "domain type must be test, qemu or kvm, got '" + opts.domainType + "'");
     validateRecord(vm);
 
-    XmlWriter w;
+    xml::Writer w;
     w.start("domain");
     w.attribute("type", opts.domainType);
     w.element("name", domainName(vm.uuid));
@@ -299,17 +181,19 @@ std::string buildDomainXml(const VmRecord& vm, const DomainXmlOptions& opts)
     w.start("metadata");
     writeMetadata(w, vm, true);
     w.end();
-    w.start("os");
-    w.start("type");
-    w.attribute("arch", "x86_64");
-    w.text("hvm");
-    w.end();
-    w.end();
+    writeOs(w, vm.spec, opts.bootDir);
     // Without ACPI a guest cannot honour a shutdown request, so Stop() without force would never end the domain.
     w.start("features");
-    w.start("acpi");
+    w.empty("acpi");
     w.end();
-    w.end();
+    // The host's CPU model minus what cannot be virtualized: only KVM runs guest code on the host CPU. TCG
+    // emulates its own default model, and host-model there would ask QEMU for features it cannot emulate.
+    if (opts.domainType == "kvm") {
+        w.start("cpu");
+        w.attribute("mode", "host-model");
+        w.end();
+    }
+    writeDevices(w, opts.network);
     w.end();
     return w.finish();
 }
@@ -317,36 +201,26 @@ std::string buildDomainXml(const VmRecord& vm, const DomainXmlOptions& opts)
 std::string buildMetadataXml(const VmRecord& vm)
 {
     validateRecord(vm);
-    XmlWriter w;
+    xml::Writer w;
     writeMetadata(w, vm, false);
     return w.finish();
 }
 
-std::optional<VmRecord> parseMetadataXml(const std::string& xml, const std::string& uuid)
+std::optional<VmRecord> parseMetadataXml(const std::string& text, const std::string& uuid)
 {
-    if (xml.empty() || xml.size() > static_cast<std::size_t>(INT_MAX))
-        return std::nullopt;
-    initLibxml();
-    // No XML_PARSE_NOENT (entities stay references), no DTD loading, no network; errors are the caller's nullopt,
-    // not lines on stderr.
-    const std::unique_ptr<xmlDoc, DocDeleter> doc(
-        xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "hangar-metadata.xml", nullptr,
-                      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
+    const auto doc = xml::parseUntrusted(text, "hangar-metadata.xml");
     if (!doc)
-        return std::nullopt;
-    // libvirt never produces a DTD inside metadata; one here can only be an attempt to smuggle in entities.
-    if (doc->intSubset || doc->extSubset)
         return std::nullopt;
     const xmlNodePtr root = xmlDocGetRootElement(doc.get());
     if (!root || sv(root->name) != "vm" || !isOurs(root))
         return std::nullopt;
 
-    std::optional<std::string> name, owner, created, vcpus, memory, disk, description;
+    std::optional<std::string> name, owner, created, vcpus, memory, disk, description, kernel, initrd, cmdline;
     for (xmlNodePtr child = root->children; child; child = child->next) {
         if (child->type != XML_ELEMENT_NODE || !isOurs(child))
             continue; // later versions may add fields; unknown ones are not an error
-        auto text = elementText(child);
-        if (!text)
+        auto value = xml::elementText(child);
+        if (!value)
             return std::nullopt;
         const auto field = sv(child->name);
         auto* slot = field == "name"          ? &name
@@ -356,12 +230,15 @@ std::optional<VmRecord> parseMetadataXml(const std::string& xml, const std::stri
                      : field == "memory-mib"  ? &memory
                      : field == "disk-gib"    ? &disk
                      : field == "description" ? &description
+                     : field == "kernel"      ? &kernel
+                     : field == "initrd"      ? &initrd
+                     : field == "cmdline"     ? &cmdline
                                               : nullptr;
         if (!slot)
             continue;
         if (*slot)
             return std::nullopt; // a field twice is not something Hangar wrote
-        *slot = std::move(*text);
+        *slot = std::move(*value);
     }
     if (!name || name->empty() || !owner || !created || !vcpus || !memory || !disk)
         return std::nullopt;
@@ -382,57 +259,44 @@ std::optional<VmRecord> parseMetadataXml(const std::string& xml, const std::stri
     vm.spec.memoryMiB = *memoryValue;
     vm.spec.diskGiB = *diskValue;
     vm.spec.description = description.value_or("");
+    vm.spec.kernel = kernel.value_or("");
+    vm.spec.initrd = initrd.value_or("");
+    vm.spec.cmdline = cmdline.value_or("");
+    // Anyone who can edit the domain can edit this block; a kernel "../../etc/shadow" adopted into the inventory
+    // would be defined again from it one day. Such a block is unreadable, not trusted.
+    try {
+        validateKernelBoot(vm.spec);
+    } catch (const Error&) {
+        return std::nullopt;
+    }
     vm.host = "local";
     vm.phase = VmPhase::Ready;
     return vm;
 }
 
-std::string uriDriver(const std::string& uri)
+std::string graphicsAddressFromXml(const std::string& domainXml)
 {
-    const auto colon = uri.find(':');
-    if (colon == std::string::npos)
+    const auto doc = xml::parseUntrusted(domainXml, "domain.xml");
+    if (!doc)
         return {};
-    const auto scheme = uri.substr(0, colon);
-    return lower(scheme.substr(0, scheme.find('+')));
-}
-
-bool uriIsRemote(const std::string& uri)
-{
-    const auto sep = uri.find("://");
-    if (sep == std::string::npos)
-        return false;
-    auto authority = uri.substr(sep + 3);
-    authority = authority.substr(0, authority.find_first_of("/?"));
-    if (const auto at = authority.rfind('@'); at != std::string::npos)
-        authority = authority.substr(at + 1);
-    if (authority.empty())
-        return false;
-    std::string host = authority;
-    if (host.front() == '[') // [::1]:16509
-        host = host.substr(1, host.find(']') - 1);
-    else
-        host = host.substr(0, host.find(':'));
-    host = lower(host);
-    return !(host.empty() || host == "localhost" || host == "127.0.0.1" || host == "::1");
-}
-
-std::string detectDomainType(const std::string& uri)
-{
-    return detectDomainType(uri, "/dev/kvm", "/proc/cpuinfo");
-}
-
-std::string detectDomainType(const std::string& uri, const std::string& devKvmPath, const std::string& cpuinfoPath)
-{
-    const auto driver = uriDriver(uri);
-    if (driver == "test")
-        return "test";
-    if (driver != "qemu")
-        throw Error(ErrorCode::NotSupported,
-                    "libvirt URI '" + uri + "' uses driver '" + driver + "'; Hangar supports qemu and test");
-    std::error_code ec;
-    if (std::filesystem::exists(devKvmPath, ec) && hasVirtualizationFlag(cpuinfoPath))
-        return "kvm";
-    return "qemu";
+    const xmlNodePtr devices = xml::child(xmlDocGetRootElement(doc.get()), "devices");
+    for (xmlNodePtr g = devices ? devices->children : nullptr; g; g = g->next) {
+        if (g->type != XML_ELEMENT_NODE || sv(g->name) != "graphics" || xml::attribute(g, "type") != "vnc")
+            continue;
+        const auto port = parseNumber<int>(xml::attribute(g, "port").value_or(""));
+        if (!port || *port <= 0 || *port > 65535)
+            return {};
+        std::string host = xml::attribute(g, "listen").value_or("");
+        if (host.empty())
+            if (const xmlNodePtr listen = xml::child(g, "listen"); listen && xml::attribute(listen, "type") == "address")
+                host = xml::attribute(listen, "address").value_or("");
+        if (host.empty())
+            host = "localhost";
+        if (host.find(':') != std::string::npos)
+            host = "[" + host + "]";
+        return "vnc://" + host + ":" + std::to_string(*port);
+    }
+    return {};
 }
 
 } // namespace hangar::virt

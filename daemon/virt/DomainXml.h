@@ -3,7 +3,9 @@
 // spec — so the inventory can be rebuilt from libvirt alone after the database is lost. The domain's libvirt name
 // is "hangar-<uuid>", derived from the immutable UUID, so a Hangar rename never renames the domain (a libvirt
 // rename needs the domain stopped and breaks whatever else refers to it); the Hangar name is the domain's <title>.
-// Everything is written with libxml2's xmlTextWriter and parsed with libxml2, never pasted or scanned by hand.
+// The definition carries what a real QEMU needs to boot a guest and let people reach it: direct kernel boot, a
+// serial console, VNC graphics and a network interface. Everything is written with libxml2's xmlTextWriter and
+// parsed with libxml2, never pasted or scanned by hand.
 #pragma once
 
 #include "core/Types.h"
@@ -18,17 +20,31 @@ inline constexpr std::string_view kMetadataNamespace = "https://hangar.dev/xmlns
 inline constexpr std::string_view kMetadataPrefix = "hangar";
 inline constexpr std::string_view kDomainNamePrefix = "hangar-";
 
+inline constexpr std::string_view kDefaultNetwork = "default";
+inline constexpr std::string_view kGraphicsListen = "127.0.0.1";
+
+// Where the guest's network interface goes.
+enum class GuestNetwork
+{
+    Default, // libvirt's NAT network kDefaultNetwork (the host has it, and it is active)
+    User,    // QEMU's user-mode networking: needs nothing on the host, reaches out but cannot be reached
+};
+
 struct DomainXmlOptions
 {
     std::string domainType = "qemu"; // "test", "qemu" (TCG) or "kvm"; see detectDomainType
+    std::string bootDir;             // absolute; where spec.kernel and spec.initrd are (BootDirectory)
+    GuestNetwork network = GuestNetwork::User;
 };
 
 // "hangar-" + uuid.
 std::string domainName(const std::string& uuid);
 
-
-// The full <domain> definition of vm, to pass to virDomainDefineXML.
-// Error(InvalidArgument) for an unknown domain type or text that XML cannot carry (invalid UTF-8, control characters).
+// The full <domain> definition of vm, to pass to virDomainDefineXML: the Hangar metadata block; direct kernel
+// boot from opts.bootDir when the spec names a kernel; <cpu mode="host-model"> for kvm; a virtio network
+// interface (opts.network); a serial console; VNC graphics on 127.0.0.1 with a port libvirt picks, shared by
+// every client. Error(InvalidArgument) for an unknown domain type, a kernel without a boot directory, or text that
+// XML cannot carry (invalid UTF-8, control characters).
 std::string buildDomainXml(const VmRecord& vm, const DomainXmlOptions& opts);
 
 // Only the metadata element, for virDomainSetMetadata(VIR_DOMAIN_METADATA_ELEMENT, xml, kMetadataPrefix,
@@ -44,6 +60,11 @@ std::string buildMetadataXml(const VmRecord& vm);
 // host "local".
 std::optional<VmRecord> parseMetadataXml(const std::string& xml, const std::string& uuid);
 
+// "vnc://<listen>:<port>" of the first VNC graphics device in a running domain's live definition (virDomainGetXMLDesc
+// with no flags); "" when there is none or it has no port yet (port -1: not running, or a driver that allocates
+// none). An IPv6 listen address is bracketed. Malformed XML gives "".
+std::string graphicsAddressFromXml(const std::string& domainXml);
+
 // The <domain type> to use on the libvirt connection uri: "test" for test://, and for qemu:// "kvm" only when
 // /dev/kvm exists and the CPU advertises vmx or svm — /dev/kvm alone is not enough (nested sandboxes provide the
 // node without hardware virtualization, and libvirt's capabilities still advertise kvm there). For a qemu URI that
@@ -52,6 +73,11 @@ std::optional<VmRecord> parseMetadataXml(const std::string& xml, const std::stri
 std::string detectDomainType(const std::string& uri);
 // The same with the probed files named, for tests.
 std::string detectDomainType(const std::string& uri, const std::string& devKvmPath, const std::string& cpuinfoPath);
+
+// The type to define domains with, from the configured [Daemon] domain_type ("auto", "kvm" or "qemu") and what
+// the host was detected to run. A test driver host always gets "test": it accepts nothing else.
+// Error(InvalidArgument) for another configured value.
+std::string chooseDomainType(const std::string& configured, const std::string& detected);
 
 // The driver part of a libvirt URI ("qemu" for "qemu+ssh://h/system") and whether it names a remote host.
 std::string uriDriver(const std::string& uri);

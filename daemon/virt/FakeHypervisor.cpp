@@ -1,11 +1,32 @@
 #include "virt/FakeHypervisor.h"
 
+#include <cerrno>
+#include <sys/socket.h>
+
 namespace hangar::virt {
 namespace {
 
 Error invalid(const std::string& what)
 {
     return Error(ErrorCode::Busy, "Requested operation is not valid: " + what);
+}
+
+// Returns the caller's end; guestEnd receives the other.
+UniqueFd makePair(UniqueFd& guestEnd)
+{
+    int pair[2] = {-1, -1};
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
+        throw Error(ErrorCode::BackendFailure, "socketpair failed");
+    guestEnd.reset(pair[1]);
+    return UniqueFd(pair[0]);
+}
+
+// Whether the guest's end of a socket is still connected to someone (the peer has not closed).
+bool peerOpen(int fd)
+{
+    char byte = 0;
+    const ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
 }
 
 } // namespace
@@ -177,6 +198,53 @@ int FakeHypervisor::calls(const std::string& method) const
     std::lock_guard lock(m_mutex);
     auto it = m_calls.find(method);
     return it == m_calls.end() ? 0 : it->second;
+}
+
+UniqueFd FakeHypervisor::openConsole(const std::string& uuid, bool force)
+{
+    std::lock_guard lock(m_mutex);
+    enter("openConsole");
+    if (get(uuid).state == DomainState::Stopped)
+        throw invalid("domain is not running");
+    auto it = m_consoles.find(uuid);
+    if (it != m_consoles.end() && peerOpen(it->second.get()) && !force)
+        throw Error(ErrorCode::Busy, "the console of domain " + uuid + " is open in another session");
+    UniqueFd guest;
+    UniqueFd caller = makePair(guest);
+    m_consoles[uuid] = std::move(guest); // a forced open ends the previous session: its peer reads EOF
+    return caller;
+}
+
+UniqueFd FakeHypervisor::openGraphics(const std::string& uuid)
+{
+    std::lock_guard lock(m_mutex);
+    enter("openGraphics");
+    if (get(uuid).state == DomainState::Stopped)
+        throw invalid("domain is not running");
+    UniqueFd guest;
+    UniqueFd caller = makePair(guest);
+    m_graphics.push_back(std::move(guest));
+    return caller;
+}
+
+std::string FakeHypervisor::graphicsAddress(const std::string& uuid)
+{
+    std::lock_guard lock(m_mutex);
+    enter("graphicsAddress");
+    return get(uuid).state == DomainState::Stopped ? std::string() : m_graphicsAddress;
+}
+
+int FakeHypervisor::consoleGuestEnd(const std::string& uuid) const
+{
+    std::lock_guard lock(m_mutex);
+    auto it = m_consoles.find(uuid);
+    return it == m_consoles.end() ? -1 : it->second.get();
+}
+
+void FakeHypervisor::closeConsoleOutside(const std::string& uuid)
+{
+    std::lock_guard lock(m_mutex);
+    m_consoles.erase(uuid);
 }
 
 } // namespace hangar::virt

@@ -29,6 +29,10 @@ public:
     void updateMetadata(const VmRecord& vm) override;
     std::vector<DomainInfo> listDomains() override;
     void subscribe(std::function<void(const HypervisorEvent&)> sink) override { m_sink = std::move(sink); }
+    // A socketpair per console and graphics connection; the fake keeps the "guest" end (guestEnd()).
+    UniqueFd openConsole(const std::string& uuid, bool force) override;
+    UniqueFd openGraphics(const std::string& uuid) override;
+    std::string graphicsAddress(const std::string& uuid) override;
 
     // Test controls.
     // The next call of `method` ("define", "start", ...) throws error.
@@ -43,6 +47,11 @@ public:
     bool has(const std::string& uuid) const;
     std::optional<VmRecord> metadata(const std::string& uuid) const;
     int calls(const std::string& method) const;
+    // The guest's end of the console opened last for uuid (-1 if none); closing it ends that console.
+    int consoleGuestEnd(const std::string& uuid) const;
+    void closeConsoleOutside(const std::string& uuid);
+    // What graphicsAddress() reports for an active domain ("" like the test driver, which allocates no port).
+    void setGraphicsAddress(std::string address) { m_graphicsAddress = std::move(address); }
 
 private:
     struct Domain
@@ -58,6 +67,9 @@ private:
     std::map<std::string, Error> m_failures;
     std::map<std::string, int> m_calls;
     bool m_shutdownCompletes = true;
+    std::map<std::string, UniqueFd> m_consoles;  // uuid -> guest end
+    std::vector<UniqueFd> m_graphics;            // guest ends of every graphics connection
+    std::string m_graphicsAddress = "vnc://127.0.0.1:5900";
     std::function<void(const HypervisorEvent&)> m_sink = [](const HypervisorEvent&) {};
 };
 

@@ -2,12 +2,14 @@
 
 #include "core/Validation.h"
 
+#include "virt/ConsoleBridge.h"
 #include "virt/DomainXml.h"
 #include "virt/EventRelay.h"
 #include "virt/LibvirtConnection.h"
 #include "virt/LibvirtSupport.h"
 
 #include <algorithm>
+#include <fcntl.h>
 #include <initializer_list>
 
 namespace hangar::virt {
@@ -109,23 +111,45 @@ void setMetadata(const Call& call, virDomainPtr dom, int type, const char* value
     call.fail();
 }
 
+// libvirt's NAT network when the host has it running, else QEMU's user-mode networking, which needs nothing from
+// the host: a network that exists but is not active (dnsmasq or the bridge could not start, as in many containers)
+// would keep the guest from starting at all.
+GuestNetwork chooseNetwork(virConnectPtr conn)
+{
+    const std::string name(kDefaultNetwork);
+    const NetworkPtr network(virNetworkLookupByName(conn, name.c_str()));
+    if (!network) {
+        logger()->debug("no network '{}' ({}): guests get user-mode networking", name, lastFailure().message);
+        return GuestNetwork::User;
+    }
+    if (virNetworkIsActive(network.get()) != 1) {
+        logger()->debug("network '{}' is not active: guests get user-mode networking", name);
+        return GuestNetwork::User;
+    }
+    return GuestNetwork::Default;
+}
+
 } // namespace
 
-LibvirtHypervisor::LibvirtHypervisor(std::string uri, std::function<void(std::function<void()>)> postToLoop)
-    : m_uri(std::move(uri))
+LibvirtHypervisor::LibvirtHypervisor(std::string uri, std::function<void(std::function<void()>)> postToLoop,
+                                     LibvirtOptions options)
+    : m_uri(std::move(uri)), m_options(std::move(options))
 {
     if (!postToLoop)
         throw Error(ErrorCode::InvalidArgument, "LibvirtHypervisor needs a postToLoop function");
     if (const auto driver = uriDriver(m_uri); driver != "qemu" && driver != "test")
         throw Error(ErrorCode::NotSupported,
                     "libvirt URI '" + m_uri + "' uses driver '" + driver + "'; Hangar supports qemu and test");
+    chooseDomainType(m_options.domainType, "qemu"); // refuse a bad setting now, not at the first define
     m_relay = std::make_shared<EventRelay>(std::move(postToLoop));
+    m_consoles = std::make_unique<ConsoleRegistry>();
     m_connection = LibvirtConnection::create(m_uri, m_relay);
 }
 
 LibvirtHypervisor::~LibvirtHypervisor()
 {
     m_relay->close();
+    m_consoles->closeAll(); // their streams keep the connection open otherwise
     m_connection->shutdown();
 }
 
@@ -147,7 +171,11 @@ void LibvirtHypervisor::subscribe(std::function<void(const HypervisorEvent&)> si
 void LibvirtHypervisor::define(const VmRecord& vm)
 {
     const Call call = domainCall(*m_connection, vm.uuid, "define");
-    const auto xml = buildDomainXml(vm, {call.session().domainType()});
+    DomainXmlOptions options;
+    options.domainType = chooseDomainType(m_options.domainType, call.session().domainType());
+    options.bootDir = m_options.bootDir;
+    options.network = chooseNetwork(call.conn());
+    const auto xml = buildDomainXml(vm, options);
 
     // virDomainDefineXML would silently redefine an existing domain with this UUID; define must not.
     if (const DomainPtr existing{virDomainLookupByUUIDString(call.conn(), vm.uuid.c_str())})
@@ -163,7 +191,8 @@ void LibvirtHypervisor::define(const VmRecord& vm)
     const DomainPtr dom(virDomainDefineXML(call.conn(), xml.c_str()));
     if (!dom)
         call.fail();
-    logger()->debug("defined domain {} for VM '{}'", name, vm.name);
+    logger()->debug("defined domain {} for VM '{}' (type {}, {} networking)", name, vm.name, options.domainType,
+                    options.network == GuestNetwork::Default ? "libvirt's default" : "user-mode");
 }
 
 void LibvirtHypervisor::undefine(const std::string& uuid)
@@ -294,6 +323,50 @@ std::vector<DomainInfo> LibvirtHypervisor::listDomains()
         result.push_back(std::move(info));
     }
     return result;
+}
+
+UniqueFd LibvirtHypervisor::openConsole(const std::string& uuid, bool force)
+{
+    const Call call = domainCall(*m_connection, uuid, "open the console of");
+    const auto dom = call.lookup();
+    auto claim = m_consoles->claim(uuid, force);
+    StreamPtr stream(virStreamNew(call.conn(), VIR_STREAM_NONBLOCK));
+    if (!stream)
+        call.fail();
+    // Without force libvirt refuses while anyone else (virsh console, say) holds the console; with it, libvirt
+    // ends that session, as it ends ours when someone else forces.
+    if (virDomainOpenConsole(dom.get(), nullptr, stream.get(), force ? VIR_DOMAIN_CONSOLE_FORCE : 0) < 0) {
+        const auto failure = lastFailure();
+        if (!force && failure.code == VIR_ERR_OPERATION_FAILED)
+            throw Error(ErrorCode::Busy, "the console of domain " + uuid + " is in use: " + failure.message +
+                                             "; open it with force to take it over");
+        call.fail();
+    }
+    return claim.attach(std::move(stream));
+}
+
+UniqueFd LibvirtHypervisor::openGraphics(const std::string& uuid)
+{
+    const Call call = domainCall(*m_connection, uuid, "open the display of");
+    const auto dom = call.lookup();
+    // QEMU accepts the socket as a new VNC client (QMP add_client), so there is no port to reach and no
+    // address to trust: the fd is the connection.
+    UniqueFd fd(virDomainOpenGraphicsFD(dom.get(), 0, 0));
+    if (!fd)
+        call.fail();
+    fcntl(fd.get(), F_SETFD, FD_CLOEXEC);
+    return fd;
+}
+
+std::string LibvirtHypervisor::graphicsAddress(const std::string& uuid)
+{
+    const Call call = domainCall(*m_connection, uuid, "read the definition of");
+    const auto dom = call.lookup();
+    // The live definition: the port libvirt allocated (autoport) appears only there.
+    const CString xml(virDomainGetXMLDesc(dom.get(), 0));
+    if (!xml)
+        call.fail();
+    return graphicsAddressFromXml(xml.get());
 }
 
 } // namespace hangar::virt

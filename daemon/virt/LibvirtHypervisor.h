@@ -15,8 +15,16 @@
 
 namespace hangar::virt {
 
+class ConsoleRegistry;
 class EventRelay;
 class LibvirtConnection;
+
+// How guests are defined on this host.
+struct LibvirtOptions
+{
+    std::string domainType = "auto"; // [Daemon] domain_type: auto (detect), kvm or qemu; a test:// host uses "test"
+    std::string bootDir;             // [Guest] boot_dir, absolute: where direct-kernel-boot files are
+};
 
 class LibvirtHypervisor final : public hangar::Hypervisor
 {
@@ -24,7 +32,8 @@ public:
     // postToLoop must be thread-safe and run the closure on the daemon's loop thread. Connects at once; when that
     // fails the object is still usable: it posts ConnectionLost and keeps trying (see connected()).
     // Error(NotSupported) for a URI whose driver is neither qemu nor test.
-    LibvirtHypervisor(std::string uri, std::function<void(std::function<void()>)> postToLoop);
+    LibvirtHypervisor(std::string uri, std::function<void(std::function<void()>)> postToLoop,
+                      LibvirtOptions options = {});
     ~LibvirtHypervisor() override;
     LibvirtHypervisor(const LibvirtHypervisor&) = delete;
     LibvirtHypervisor& operator=(const LibvirtHypervisor&) = delete;
@@ -42,14 +51,19 @@ public:
     void updateMetadata(const VmRecord& vm) override;
     std::vector<DomainInfo> listDomains() override;
     void subscribe(std::function<void(const HypervisorEvent&)> sink) override;
+    UniqueFd openConsole(const std::string& uuid, bool force) override;
+    UniqueFd openGraphics(const std::string& uuid) override;
+    std::string graphicsAddress(const std::string& uuid) override;
 
     // Whether a connection is open right now (false between a loss and the reconnect).
     bool connected() const;
 
 private:
     const std::string m_uri;
+    const LibvirtOptions m_options;
     std::shared_ptr<EventRelay> m_relay;
     std::shared_ptr<LibvirtConnection> m_connection;
+    std::unique_ptr<ConsoleRegistry> m_consoles;
 };
 
 } // namespace hangar::virt

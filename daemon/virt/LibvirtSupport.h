@@ -29,6 +29,24 @@ struct DomainDeleter
 };
 using DomainPtr = std::unique_ptr<virDomain, DomainDeleter>;
 
+struct NetworkDeleter
+{
+    void operator()(virNetworkPtr net) const { virNetworkFree(net); }
+};
+using NetworkPtr = std::unique_ptr<virNetwork, NetworkDeleter>;
+
+// libvirt wants a stream that may still carry data aborted before it is freed; on one already finished or never
+// opened the abort fails harmlessly.
+struct StreamDeleter
+{
+    void operator()(virStreamPtr st) const
+    {
+        virStreamAbort(st);
+        virStreamFree(st);
+    }
+};
+using StreamPtr = std::unique_ptr<virStream, StreamDeleter>;
+
 // Strings and arrays libvirt hands over for the caller to free().
 struct FreeDeleter
 {

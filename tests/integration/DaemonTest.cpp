@@ -373,5 +373,34 @@ TEST_F(DaemonTest, Daemon_SecondInstanceOnTheSameBusFailsClearly)
     EXPECT_EQ(manager->VMCount(), 0U) << "the first instance keeps serving";
 }
 
+TEST_F(DaemonTest, Stats_RunningVmsAreSampledAndAnsweredInOneCall)
+{
+    // A daemon that samples every second, so the test does not wait for the default interval.
+    disconnect();
+    daemon.reset();
+    daemon = std::make_unique<Hangard>(bus->address(), state() + "-fast", log(), std::vector<std::string>{},
+                                       "[Daemon]\nstats_interval_sec = 1\n");
+    connection = sdbus::createSessionBusConnectionWithAddress(bus->address());
+    manager = std::make_unique<ManagerClient>(*connection);
+    connection->enterEventLoopAsync();
+
+    const std::string running = create("sampled");
+    const std::string idle = create("idle");
+    vm(running).Start({});
+    EXPECT_TRUE(vm(idle).GetStats().empty()) << "a stopped VM has no figures";
+    ASSERT_TRUE(waitFor([&] { return !vm(running).GetStats().empty(); }, std::chrono::seconds(10)));
+    const auto stats = vm(running).GetStats();
+    ASSERT_EQ(stats.count("sampled_at_usec"), 1U);
+    EXPECT_GT(stats.at("sampled_at_usec").get<uint64_t>(), 0U);
+    const auto all = manager->GetAllStats();
+    ASSERT_EQ(all.size(), 1U) << "only running VMs";
+    EXPECT_EQ(std::string(all[0].get<0>()), running);
+    // The domain's interface is on the test driver's "default" network, for which the driver makes up a lease.
+    EXPECT_TRUE(waitFor([&] { return !vm(running).Addresses().empty(); }, std::chrono::seconds(10)))
+        << "the test driver reports an address for the domain's interface";
+    vm(running).Stop({{"force", sdbus::Variant(true)}});
+    EXPECT_TRUE(waitFor([&] { return manager->GetAllStats().empty(); }, std::chrono::seconds(10)));
+}
+
 } // namespace
 } // namespace hangar::it

@@ -250,7 +250,7 @@ PrivateBus::PrivateBus(const std::string& dir)
 }
 
 Hangard::Hangard(const std::string& busAddress, const std::string& stateDir, const std::string& logPath,
-                 const std::vector<std::string>& extraArgs)
+                 const std::vector<std::string>& extraArgs, const std::string& configText)
 {
     // hangard says READY=1 over $NOTIFY_SOCKET once it serves: the harness waits for exactly that.
     const std::string notifyPath = stateDir + ".notify";
@@ -263,11 +263,13 @@ Hangard::Hangard(const std::string& busAddress, const std::string& stateDir, con
     if (bind(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
         throw std::runtime_error("cannot bind " + notifyPath);
 
+    if (!configText.empty())
+        std::ofstream(stateDir + ".conf") << configText;
     std::vector<std::string> argv{hangardPath(),
                                   "--bus=" + busAddress,
                                   "--hypervisor=test:///default",
                                   "--state-dir=" + stateDir,
-                                  "--config=" + stateDir + ".no-such-config",
+                                  "--config=" + stateDir + (configText.empty() ? ".no-such-config" : ".conf"),
                                   "--authorizer=allow-all"};
     argv.insert(argv.end(), extraArgs.begin(), extraArgs.end());
     m_process =

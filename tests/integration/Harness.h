@@ -75,8 +75,9 @@ private:
 class Hangard
 {
 public:
+    // configText, when given, is written to a file next to the state directory and passed as --config.
     Hangard(const std::string& busAddress, const std::string& stateDir, const std::string& logPath,
-            const std::vector<std::string>& extraArgs = {});
+            const std::vector<std::string>& extraArgs = {}, const std::string& configText = {});
     ~Hangard();
     // SIGTERM and wait; returns the exit status.
     int stop();

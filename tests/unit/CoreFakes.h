@@ -40,6 +40,14 @@ public:
             done();
         }
     }
+    // Runs the oldest queued work and its completion only (which may queue more).
+    void drainOne()
+    {
+        auto [work, done] = std::move(m_queue.front());
+        m_queue.pop_front();
+        work();
+        done();
+    }
     std::size_t pending() const { return m_queue.size(); }
     std::size_t timers() const { return m_timers.size(); }
     // Moves the clock and fires due timers in order.
@@ -113,6 +121,8 @@ public:
     void vmRemoved(const Vm& vm) override { removed.push_back(vm.record.name); }
     void vmChanged(const Vm& vm, VmFields fields) override
     {
+        if (has(fields, VmField::Addresses))
+            addressChanges.push_back(vm.record.name);
         if (has(fields, VmField::State))
             states.push_back(vm.record.name + ":" + std::string(stateName(vm.state)));
         if (has(fields, VmField::Name))
@@ -120,7 +130,7 @@ public:
     }
     void countsChanged(const InventoryCounts& c) override { counts.push_back(c); }
 
-    std::vector<std::string> added, removed, states, renames;
+    std::vector<std::string> added, removed, states, renames, addressChanges;
     std::vector<InventoryCounts> counts;
 };
 

@@ -1,5 +1,6 @@
 #include "virt/DomainXml.h"
 
+#include "XmlTestSupport.h"
 #include "core/Error.h"
 
 #include <filesystem>
@@ -34,6 +35,13 @@ VmRecord sampleRecord()
     return vm;
 }
 
+DomainXmlOptions withType(const char* type)
+{
+    DomainXmlOptions options;
+    options.domainType = type;
+    return options;
+}
+
 std::string metadataXml(const std::string& prefix, const std::string& fields)
 {
     return "<" + prefix + ":vm xmlns:" + prefix + "=\"https://hangar.dev/xmlns/vm/1\">" + fields + "</" + prefix +
@@ -47,65 +55,8 @@ std::string allFields(const std::string& p, const std::string& name = "db")
            ":memory-mib><" + p + ":disk-gib>50</" + p + ":disk-gib>";
 }
 
-// An independent reading of what was built, through libxml2's XPath rather than through the code under test.
-class ParsedXml
-{
-public:
-    explicit ParsedXml(const std::string& xml)
-        : m_doc(xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "test.xml", nullptr, XML_PARSE_NONET),
-                xmlFreeDoc)
-    {
-        if (m_doc) {
-            m_ctx.reset(xmlXPathNewContext(m_doc.get()));
-            xmlXPathRegisterNs(m_ctx.get(), reinterpret_cast<const xmlChar*>("h"),
-                               reinterpret_cast<const xmlChar*>("https://hangar.dev/xmlns/vm/1"));
-        }
-    }
-    bool ok() const { return m_doc != nullptr; }
-
-    // The string value of expr; nullopt when it selects nothing.
-    std::optional<std::string> value(const std::string& expr) const
-    {
-        const std::unique_ptr<xmlXPathObject, decltype(&xmlXPathFreeObject)> nodes(
-            xmlXPathEvalExpression(reinterpret_cast<const xmlChar*>(expr.c_str()), m_ctx.get()), xmlXPathFreeObject);
-        if (!nodes || !nodes->nodesetval || nodes->nodesetval->nodeNr == 0)
-            return std::nullopt;
-        const std::unique_ptr<xmlChar, void (*)(void*)> text(xmlNodeGetContent(nodes->nodesetval->nodeTab[0]),
-                                                             [](void* p) { xmlFree(p); });
-        return std::string(text ? reinterpret_cast<const char*>(text.get()) : "");
-    }
-
-private:
-    struct ContextDeleter
-    {
-        void operator()(xmlXPathContextPtr ctx) const { xmlXPathFreeContext(ctx); }
-    };
-    std::unique_ptr<xmlDoc, decltype(&xmlFreeDoc)> m_doc;
-    std::unique_ptr<xmlXPathContext, ContextDeleter> m_ctx;
-};
-
-class TempDir
-{
-public:
-    TempDir()
-    {
-        std::string pattern = (std::filesystem::temp_directory_path() / "hangar-domainxml-XXXXXX").string();
-        if (!mkdtemp(pattern.data()))
-            throw std::runtime_error("mkdtemp failed");
-        m_path = pattern;
-    }
-    ~TempDir() { std::filesystem::remove_all(m_path); }
-    std::filesystem::path file(const std::string& name, const std::string& content) const
-    {
-        auto path = m_path / name;
-        std::ofstream(path) << content;
-        return path;
-    }
-    const std::filesystem::path& path() const { return m_path; }
-
-private:
-    std::filesystem::path m_path;
-};
+using testing::ParsedXml;
+using testing::TempDir;
 
 ErrorCode codeOf(const std::function<void()>& fn)
 {
@@ -121,7 +72,7 @@ ErrorCode codeOf(const std::function<void()>& fn)
 TEST(DomainXml, BuildDomainXml_HasHangarNamingAndResources)
 {
     const auto vm = sampleRecord();
-    const ParsedXml xml(buildDomainXml(vm, {"kvm"}));
+    const ParsedXml xml(buildDomainXml(vm, withType("kvm")));
     ASSERT_TRUE(xml.ok());
     EXPECT_EQ(xml.value("/domain/@type"), "kvm");
     EXPECT_EQ(xml.value("/domain/name"), std::string("hangar-") + kUuid);
@@ -146,9 +97,9 @@ TEST(DomainXml, BuildDomainXml_HasHangarNamingAndResources)
 TEST(DomainXml, BuildDomainXml_DomainNameFollowsUuidNotName)
 {
     auto vm = sampleRecord();
-    const auto before = ParsedXml(buildDomainXml(vm, {"qemu"})).value("/domain/name");
+    const auto before = ParsedXml(buildDomainXml(vm, withType("qemu"))).value("/domain/name");
     vm.name = "renamed";
-    const ParsedXml after(buildDomainXml(vm, {"qemu"}));
+    const ParsedXml after(buildDomainXml(vm, withType("qemu")));
     EXPECT_EQ(after.value("/domain/name"), before);
     EXPECT_EQ(after.value("/domain/title"), "renamed");
 }
@@ -158,7 +109,7 @@ TEST(DomainXml, BuildDomainXml_EscapesMarkupQuotesAndKeepsNonAscii)
     auto vm = sampleRecord();
     vm.name = "x<y>&'\"z";
     vm.spec.description = kTrickyText;
-    const auto raw = buildDomainXml(vm, {"test"});
+    const auto raw = buildDomainXml(vm, withType("test"));
     EXPECT_EQ(raw.find("<b>"), std::string::npos);
     EXPECT_EQ(raw.find("<y>"), std::string::npos);
     const ParsedXml xml(raw);
@@ -174,24 +125,24 @@ TEST(DomainXml, BuildDomainXml_RejectsTextXmlCannotCarry)
 {
     auto vm = sampleRecord();
     vm.spec.description = "bell\x07";
-    EXPECT_EQ(codeOf([&] { buildDomainXml(vm, {"qemu"}); }), ErrorCode::InvalidArgument);
+    EXPECT_EQ(codeOf([&] { buildDomainXml(vm, withType("qemu")); }), ErrorCode::InvalidArgument);
     vm.spec.description = "latin1 \xe9t\xe9";
-    EXPECT_EQ(codeOf([&] { buildDomainXml(vm, {"qemu"}); }), ErrorCode::InvalidArgument);
+    EXPECT_EQ(codeOf([&] { buildDomainXml(vm, withType("qemu")); }), ErrorCode::InvalidArgument);
     vm.spec.description = "overlong \xc0\xaf";
     EXPECT_EQ(codeOf([&] { buildMetadataXml(vm); }), ErrorCode::InvalidArgument);
     vm = sampleRecord();
     vm.name = "two\nlines";
-    EXPECT_EQ(codeOf([&] { buildDomainXml(vm, {"qemu"}); }), ErrorCode::InvalidArgument);
+    EXPECT_EQ(codeOf([&] { buildDomainXml(vm, withType("qemu")); }), ErrorCode::InvalidArgument);
 }
 
 TEST(DomainXml, BuildDomainXml_RejectsUnknownDomainTypeAndBadUuid)
 {
     auto vm = sampleRecord();
-    EXPECT_EQ(codeOf([&] { buildDomainXml(vm, {"xen"}); }), ErrorCode::InvalidArgument);
+    EXPECT_EQ(codeOf([&] { buildDomainXml(vm, withType("xen")); }), ErrorCode::InvalidArgument);
     vm.uuid = "../../etc";
-    EXPECT_EQ(codeOf([&] { buildDomainXml(vm, {"qemu"}); }), ErrorCode::InvalidArgument);
+    EXPECT_EQ(codeOf([&] { buildDomainXml(vm, withType("qemu")); }), ErrorCode::InvalidArgument);
     vm.uuid = "3F2C9A7E-1B4D-4E8A-9C0F-5D6E7A8B9C0D";
-    EXPECT_EQ(codeOf([&] { buildDomainXml(vm, {"qemu"}); }), ErrorCode::InvalidArgument);
+    EXPECT_EQ(codeOf([&] { buildDomainXml(vm, withType("qemu")); }), ErrorCode::InvalidArgument);
 }
 
 TEST(DomainXml, Metadata_RoundTripsThroughBuildAndParse)
@@ -220,7 +171,7 @@ TEST(DomainXml, BuildMetadataXml_IsBareForLibvirtToBind)
 TEST(DomainXml, Metadata_BlockInDomainXmlParsesBackToRecord)
 {
     const auto vm = sampleRecord();
-    const auto domain = buildDomainXml(vm, {"qemu"});
+    const auto domain = buildDomainXml(vm, withType("qemu"));
     // Cut out the element as it stands in the definition, namespace declaration and all.
     const auto begin = domain.find("<hangar:vm");
     const auto end = domain.find("</hangar:vm>");

@@ -97,7 +97,7 @@ VmRecord makeVm(const std::string& uuid, const std::string& name)
     vm.uuid = uuid;
     vm.name = name;
     vm.owner = 1000;
-    vm.spec = VmSpec{2, 2048, 20, "a test VM"};
+    vm.spec = VmSpec{2, 2048, 20, "a test VM", {}, {}, {}};
     vm.createdAtUsec = 1'700'000'000'000'000;
     vm.host = "local";
     vm.phase = VmPhase::Ready;
@@ -183,7 +183,7 @@ TEST(SqliteStoreTest, SqliteStore_UpdateReplacesEveryField)
     store.insertVm(makeVm(kUuidA, "web"));
     VmRecord changed = makeVm(kUuidA, "web-renamed");
     changed.owner = 1001;
-    changed.spec = VmSpec{8, 16384, 100, "bigger"};
+    changed.spec = VmSpec{8, 16384, 100, "bigger", {}, {}, {}};
     changed.createdAtUsec = 42;
     changed.host = "node2";
     changed.phase = VmPhase::Deleting;
@@ -296,7 +296,7 @@ TEST(SqliteStoreTest, SqliteStore_UsesWalMode)
 
     const RawConnection raw = openRaw(path);
     EXPECT_EQ(queryText(raw.get(), "PRAGMA journal_mode"), "wal");
-    EXPECT_EQ(queryText(raw.get(), "PRAGMA user_version"), "2");
+    EXPECT_EQ(queryText(raw.get(), "PRAGMA user_version"), "3");
 }
 
 TEST(SqliteStoreTest, SqliteStore_CreatesDatabaseReadableByOwnerOnly)
@@ -329,7 +329,7 @@ TEST(SqliteStoreTest, SqliteStore_RefusesNewerSchema)
         FAIL() << "a database from a newer hangard was opened";
     } catch (const Error& e) {
         EXPECT_EQ(e.code(), ErrorCode::BackendFailure);
-        EXPECT_NE(std::string(e.what()).find("database schema version 999 is newer than this hangard supports (2)"),
+        EXPECT_NE(std::string(e.what()).find("database schema version 999 is newer than this hangard supports (3)"),
                   std::string::npos)
             << e.what();
     }
@@ -431,8 +431,60 @@ TEST(SqliteStoreTest, SqliteStore_MigratesVersion1DatabaseKeepingRowsAndFillingE
     EXPECT_EQ(visible[0].message, "by root");
     ASSERT_TRUE(visible[0].vmOwner.has_value());
     EXPECT_EQ(*visible[0].vmOwner, 1234U);
+    EXPECT_EQ(store.loadVms()[0].spec.kernel, "") << "v3 adds kernel boot, unset for older VMs";
     auto raw = openRaw(path);
-    EXPECT_EQ(queryText(raw.get(), "PRAGMA user_version"), "2");
+    EXPECT_EQ(queryText(raw.get(), "PRAGMA user_version"), "3");
+}
+
+TEST(SqliteStoreTest, SqliteStore_MigratesVersion2DatabaseToKernelBootColumns)
+{
+    TempDir dir;
+    const fs::path path = fs::path(dir.path()) / "hangar.db";
+    {
+        // A database exactly as schema version 2 left it, with one VM.
+        auto db = openRaw(path);
+        execRaw(db.get(), R"sql(
+            CREATE TABLE vms (uuid TEXT PRIMARY KEY NOT NULL, name TEXT UNIQUE NOT NULL, owner INTEGER NOT NULL,
+                vcpus INTEGER NOT NULL, memory_mib INTEGER NOT NULL, disk_gib INTEGER NOT NULL,
+                description TEXT NOT NULL, created_at_usec INTEGER NOT NULL, host TEXT NOT NULL, phase TEXT NOT NULL);
+            CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, time_usec INTEGER NOT NULL,
+                uid INTEGER NOT NULL, vm_uuid TEXT NOT NULL, vm_name TEXT NOT NULL, action TEXT NOT NULL,
+                outcome TEXT NOT NULL, message TEXT NOT NULL, vm_owner INTEGER);
+            CREATE TABLE quotas (uid INTEGER PRIMARY KEY NOT NULL, max_vms INTEGER, max_running INTEGER,
+                max_vcpus INTEGER, max_memory_mib INTEGER, max_disk_gib INTEGER);
+            INSERT INTO vms VALUES ('aaaaaaaa-0000-4000-8000-000000000002', 'v2-vm', 1234, 2, 1024, 20, 'kept', 7,
+                'local', 'ready');
+            PRAGMA user_version = 2;
+        )sql");
+    }
+    {
+        SqliteStore store(path.string());
+        const auto vms = store.loadVms();
+        ASSERT_EQ(vms.size(), 1U);
+        EXPECT_EQ(vms[0].name, "v2-vm");
+        EXPECT_EQ(vms[0].spec.description, "kept");
+        EXPECT_EQ(vms[0].spec.kernel, "");
+        EXPECT_EQ(vms[0].spec.initrd, "");
+        EXPECT_EQ(vms[0].spec.cmdline, "");
+
+        VmRecord booting = vms[0];
+        booting.spec.kernel = "vmlinuz-6.1.0-56-amd64";
+        booting.spec.initrd = "initrd.img";
+        booting.spec.cmdline = "console=ttyS0 quiet";
+        store.updateVm(booting);
+        VmRecord fresh = makeVm(kUuidB, "fresh");
+        fresh.spec.kernel = "bzImage";
+        store.insertVm(fresh);
+    }
+    SqliteStore store(path.string());
+    const auto vms = store.loadVms();
+    ASSERT_EQ(vms.size(), 2U);
+    EXPECT_EQ(vms[0].spec.kernel, "bzImage");
+    EXPECT_EQ(vms[1].spec.kernel, "vmlinuz-6.1.0-56-amd64");
+    EXPECT_EQ(vms[1].spec.initrd, "initrd.img");
+    EXPECT_EQ(vms[1].spec.cmdline, "console=ttyS0 quiet");
+    auto raw = openRaw(path);
+    EXPECT_EQ(queryText(raw.get(), "PRAGMA user_version"), "3");
 }
 
 TEST(SqliteStoreTest, SqliteStore_EventsVisibleToAUserAreTheirsOrAboutTheirVms)

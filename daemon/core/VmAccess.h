@@ -1,0 +1,56 @@
+// VmAccess hands callers a way into a running VM: a socket bridged to its serial console (exclusive unless forced)
+// or connected to its VNC server (any number at once), and keeps each VM's GraphicsAddress in step with its state.
+// Opening either is a manage-own-vms / manage-all-vms right like a lifecycle operation (asked the same way, with
+// verb "console" or "graphics"), goes to the hypervisor on a worker, and is recorded in the audit log. It is not an
+// operation on the VM in VmManager's sense: a console open does not make a concurrent Stop Busy. Loop thread only.
+#pragma once
+
+#include "core/AuditLog.h"
+#include "core/Authorizer.h"
+#include "core/Executor.h"
+#include "core/Hypervisor.h"
+#include "core/Inventory.h"
+#include "core/Outcome.h"
+#include "core/UniqueFd.h"
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+
+namespace hangar {
+
+class VmAccess
+{
+public:
+    VmAccess(Inventory& inventory, Hypervisor& hypervisor, Authorizer& authorizer, Executor& executor,
+             AuditLog& audit);
+
+    // Busy unless the VM's QEMU runs (running, paused, shutting down or suspended); Busy while another console is
+    // open unless force; NotSupported where the hypervisor has no consoles.
+    void openConsole(const Caller& caller, const std::string& uuid, bool force, Done<SharedFd> done);
+    // Busy unless the VM's QEMU runs; NotSupported where the hypervisor cannot hand over a VNC connection.
+    void openGraphics(const Caller& caller, const std::string& uuid, Done<SharedFd> done);
+
+    // Inventory state listener: clears GraphicsAddress when the VM stops, asks the hypervisor for it when it runs.
+    void stateChanged(Vm& vm);
+
+private:
+    using Work = std::function<UniqueFd(Hypervisor&, const std::string& uuid)>;
+    void open(const Caller& caller, const std::string& uuid, const std::string& verb, std::string success, Work work,
+              Done<SharedFd> done);
+    void proceed(const Caller& caller, const std::string& uuid, const std::string& verb, std::string success,
+                 Work work, Done<SharedFd> done);
+
+    Inventory& m_inventory;
+    Hypervisor& m_hypervisor;
+    Authorizer& m_authorizer;
+    Executor& m_executor;
+    AuditLog& m_audit;
+    // The latest GraphicsAddress lookup per VM: an answer from an older one (the VM stopped and started again
+    // meanwhile) is dropped. Numbers are never reused, so an entry can go whenever the VM stops.
+    std::map<std::string, std::uint64_t> m_graphicsLookup;
+    std::uint64_t m_nextLookup = 1;
+};
+
+} // namespace hangar
