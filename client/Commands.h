@@ -85,6 +85,9 @@ struct CreateOptions
     std::optional<std::string> memory;
     std::optional<std::string> disk;
     std::optional<std::string> description;
+    std::optional<std::string> kernel; // file names in the daemon's boot directory
+    std::optional<std::string> initrd;
+    std::optional<std::string> cmdline;
 };
 
 // The commands that take a list of names and call one VM method each, apart from stop.
@@ -136,7 +139,16 @@ struct QuotaSetOptions
     bool reset = false;
 };
 
+struct TopOptions
+{
+    double delaySec = 2.0;
+    std::optional<unsigned> iterations; // -n: refresh this many times, then exit (for scripts)
+};
+
 ExitCode runList(Context& context, const ListOptions& options);
+// Live figures of the named VMs, or of every running VM when names is empty.
+ExitCode runStats(Context& context, const std::vector<std::string>& names);
+ExitCode runTop(Context& context, const TopOptions& options);
 ExitCode runStatus(Context& context, const std::string& name);
 ExitCode runCreate(Context& context, const CreateOptions& options);
 ExitCode runAction(Context& context, Action action, const std::vector<std::string>& names,
@@ -146,6 +158,23 @@ ExitCode runRename(Context& context, const std::string& oldName, const std::stri
 ExitCode runEvents(Context& context, const EventsOptions& options);
 ExitCode runQuotaShow(Context& context, const QuotaShowOptions& options);
 ExitCode runQuotaSet(Context& context, const QuotaSetOptions& options);
+
+struct ConsoleOptions
+{
+    std::string name;
+    bool force = false; // take the console over from another session
+};
+
+struct VncOptions
+{
+    std::string name;
+    std::string listen = "127.0.0.1:5901"; // HOST:PORT; port 0 picks a free one
+};
+
+// The guest's serial console in this terminal (raw mode, Ctrl-] leaves) or on stdin/stdout when they are not one.
+ExitCode runConsole(Context& context, const ConsoleOptions& options);
+// The guest's display on a local TCP port for VNC viewers, until Ctrl-C.
+ExitCode runVnc(Context& context, const VncOptions& options);
 
 // Shared by status and create: every property of one VM, as printed by `status --json`.
 nlohmann::json vmJson(Context& context, const sdbus::ObjectPath& path);

@@ -63,7 +63,7 @@ struct PropertyView
 constexpr PropertyView kKnownProperties[] = {
     {"Name", "Name"},   {"UUID", "UUID"},         {"State", "State"},  {"Owner", "Owner"},
     {"VCPUs", "VCPUs"}, {"MemoryMiB", "Memory"},  {"DiskGiB", "Disk"}, {"Description", "Description"},
-    {"Host", "Host"},   {"CreatedAt", "Created"},
+    {"Host", "Host"},   {"CreatedAt", "Created"}, {"GraphicsAddress", "Graphics"},
 };
 
 std::string propertyText(const std::string& property, const sdbus::Variant& value)
@@ -87,7 +87,8 @@ std::string propertyText(const std::string& property, const sdbus::Variant& valu
             text += " (" + formatDuration((static_cast<std::uint64_t>(now) - usec) / 1000000) + " ago)";
         return text;
     }
-    if (property == "Description" && type == "s" && value.get<std::string>().empty())
+    if ((property == "Description" || property == "GraphicsAddress") && type == "s" &&
+        value.get<std::string>().empty())
         return "-";
     return variantToText(value);
 }
@@ -198,6 +199,12 @@ ExitCode runCreate(Context& context, const CreateOptions& options)
         spec["disk_gib"] = sdbus::Variant(parseDiskGiB(*options.disk));
     if (options.description)
         spec["description"] = sdbus::Variant(*options.description);
+    if (options.kernel)
+        spec["kernel"] = sdbus::Variant(*options.kernel);
+    if (options.initrd)
+        spec["initrd"] = sdbus::Variant(*options.initrd);
+    if (options.cmdline)
+        spec["cmdline"] = sdbus::Variant(*options.cmdline);
 
     sdbus::ObjectPath path;
     try {

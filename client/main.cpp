@@ -50,6 +50,9 @@ struct CommandLine
     EventsOptions events;
     QuotaShowOptions quotaShow;
     QuotaSetOptions quotaSet;
+    TopOptions top;
+    ConsoleOptions console;
+    VncOptions vnc;
 };
 
 struct Subcommands
@@ -67,6 +70,10 @@ struct Subcommands
     CLI::App* events;
     CLI::App* quota;
     CLI::App* quotaSet;
+    CLI::App* stats;
+    CLI::App* top;
+    CLI::App* console;
+    CLI::App* vnc;
 };
 
 CLI::App* addNamesCommand(CLI::App& app, const char* name, const char* description, CommandLine& line)
@@ -106,6 +113,17 @@ void defineQuotaCommands(CLI::App& app, Subcommands& s, CommandLine& line)
         reset->excludes(change);
 }
 
+void defineAccessCommands(CLI::App& app, Subcommands& s, CommandLine& line)
+{
+    s.console = app.add_subcommand("console", "Attach this terminal to a running VM's serial console (Ctrl-] leaves)");
+    s.console->add_option("NAME", line.console.name, "VM name")->required();
+    s.console->add_flag("-f,--force", line.console.force, "take the console over from another session");
+    s.vnc = app.add_subcommand("vnc", "Serve a running VM's display to VNC viewers on a local port, until Ctrl-C");
+    s.vnc->add_option("NAME", line.vnc.name, "VM name")->required();
+    s.vnc->add_option("--listen", line.vnc.listen, "HOST:PORT to listen on; port 0 picks a free one")
+        ->capture_default_str();
+}
+
 Subcommands defineCommands(CLI::App& app, CommandLine& line)
 {
     Subcommands s{};
@@ -124,6 +142,11 @@ Subcommands defineCommands(CLI::App& app, CommandLine& line)
     s.create->add_option("--disk", line.create.disk,
                          "system disk: 20G, 1T, ...; a plain number is GiB (default: the daemon's, 10G)");
     s.create->add_option("--description", line.create.description, "free text, at most 1024 characters");
+    s.create->add_option("--kernel", line.create.kernel,
+                         "boot this kernel directly: a file name in the daemon's boot directory ([Guest] boot_dir)");
+    s.create->add_option("--initrd", line.create.initrd, "with --kernel: an initramfs in the boot directory");
+    s.create->add_option("--cmdline", line.create.cmdline,
+                         "with --kernel: the kernel command line, e.g. \"console=ttyS0\"");
 
     s.start = addNamesCommand(app, "start", "Start VMs", line);
     s.stop = addNamesCommand(app, "stop", "Stop VMs: ask the guest to power off, or pull the plug with --force", line);
@@ -157,6 +180,15 @@ Subcommands defineCommands(CLI::App& app, CommandLine& line)
         ->check(CLI::Range(1u, 10000u));
     s.events->add_flag("-f,--follow", line.events.follow, "keep printing events as they happen, until interrupted");
     defineQuotaCommands(app, s, line);
+    defineAccessCommands(app, s, line);
+
+    s.stats = app.add_subcommand("stats", "Show live CPU, memory, disk and network figures of VMs");
+    s.stats->add_option("NAME", line.names, "VM names (default: every running VM)");
+    s.top = app.add_subcommand("top", "Show the running VMs' figures, refreshed until Ctrl-C (like virt-top)");
+    s.top->add_option("-d,--delay", line.top.delaySec, "seconds between refreshes")
+        ->capture_default_str()
+        ->check(CLI::Range(0.2, 3600.0));
+    s.top->add_option("-n,--iterations", line.top.iterations, "refresh N times, then exit")->check(kAtLeastOne);
     return s;
 }
 
@@ -183,6 +215,14 @@ ExitCode dispatch(const CLI::App& app, const Subcommands& s, CommandLine& line)
         return runAction(context, Action::Delete, line.names, line.action);
     if (app.got_subcommand(s.rename))
         return runRename(context, line.oldName, line.newName);
+    if (app.got_subcommand(s.stats))
+        return runStats(context, line.names);
+    if (app.got_subcommand(s.top))
+        return runTop(context, line.top);
+    if (app.got_subcommand(s.console))
+        return runConsole(context, line.console);
+    if (app.got_subcommand(s.vnc))
+        return runVnc(context, line.vnc);
     if (app.got_subcommand(s.quota)) {
         if (s.quota->got_subcommand(s.quotaSet))
             return runQuotaSet(context, line.quotaSet);

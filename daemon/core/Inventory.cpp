@@ -64,6 +64,8 @@ Vm& Inventory::add(Vm vm)
     if (m_observer)
         m_observer->vmAdded(*slot);
     notifyCounts();
+    for (const auto& listener : m_stateListeners) // it arrives in a state (an adopted domain may be running)
+        listener(*slot);
     return *slot;
 }
 

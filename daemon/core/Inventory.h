@@ -87,8 +87,8 @@ public:
     void rename(Vm& vm, const std::string& newName);
     void setAddresses(Vm& vm, std::vector<std::string> addresses);
     void setGraphicsAddress(Vm& vm, std::string address);
-    // Called after every change of a VM's state, whatever caused it, after the observer heard of it: for what core
-    // itself derives from the state (the graphics address). Listeners must not remove VMs.
+    // Called when a VM is added and after every change of its state, whatever caused it, after the observer heard
+    // of it: for what core itself derives from the state (the graphics address). Listeners must not remove VMs.
     void addStateListener(std::function<void(Vm&)> listener) { m_stateListeners.push_back(std::move(listener)); }
     // Announce a change made directly to vm.record (fields other than name).
     void changed(Vm& vm, VmFields fields);

@@ -899,5 +899,41 @@ TEST_F(CliPolkitTest, Hangarctl_StateChangesLetPolkitAskUnlessNoAskPassword)
     }
 }
 
+TEST_F(CliTest, Hangarctl_StatsAndTopShowRunningVmsSampledByTheDaemon)
+{
+    // A daemon sampling every second, so the figures appear without waiting for the default interval.
+    daemon.reset();
+    daemon = std::make_unique<Hangard>(bus->address(), dir.path() + "/state-fast", dir.path() + "/hangard.log",
+                                       std::vector<std::string>{}, "[Daemon]\nstats_interval_sec = 1\n");
+    create("busy");
+    create("quiet");
+    ASSERT_EQ(ctl({"start", "busy"}).exitCode, 0);
+    Json rows;
+    ASSERT_TRUE(waitFor(
+        [&] {
+            rows = ctlJson({"stats"});
+            return rows.is_array() && rows.size() == 1;
+        },
+        std::chrono::seconds(10)))
+        << rows.dump();
+    EXPECT_EQ(rows[0].value("Name", ""), "busy");
+    EXPECT_TRUE(rows[0]["Stats"].contains("sampled_at_usec"));
+
+    const Json quiet = ctlJson({"stats", "quiet"});
+    ASSERT_EQ(quiet.size(), 1U);
+    EXPECT_TRUE(quiet[0]["Stats"].empty()) << "a stopped VM has no figures";
+
+    RunResult table = ctl({"stats"});
+    ASSERT_EQ(table.exitCode, 0) << table.err;
+    EXPECT_EQ(table.out.rfind("NAME", 0), 0U) << table.out;
+    EXPECT_NE(table.out.find("busy"), std::string::npos);
+    EXPECT_EQ(table.out.find("quiet"), std::string::npos) << "only running VMs without names given";
+
+    RunResult top = ctl({"top", "-n", "2", "-d", "0.2"});
+    ASSERT_EQ(top.exitCode, 0) << top.err;
+    EXPECT_NE(top.out.find("2 VMs, 1 running"), std::string::npos) << top.out;
+    EXPECT_EQ(ctl({"stats", "missing"}).exitCode, 4);
+}
+
 } // namespace
 } // namespace hangar::it

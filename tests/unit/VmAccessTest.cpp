@@ -235,6 +235,22 @@ TEST_F(VmAccessTest, GraphicsAddress_FollowsTheStateWithChangeNotifications)
     EXPECT_EQ(observer.changes, (std::vector<std::string>{"vnc://127.0.0.1:5907", ""}));
 }
 
+TEST_F(VmAccessTest, GraphicsAddress_OfAVmThatArrivesRunningIsLookedUp)
+{
+    // As the Reconciler adopts a running domain that carries Hangar metadata: added straight in state running.
+    VmRecord record;
+    record.uuid = "aaaaaaaa-0000-4000-8000-00000000000a";
+    record.name = "adopted";
+    record.phase = VmPhase::Ready;
+    hypervisor.addOutside({record.uuid, DomainState::Running, record});
+    Vm vm;
+    vm.record = record;
+    vm.state = VmState::Running;
+    inventory.add(std::move(vm));
+    executor.drain();
+    EXPECT_EQ(inventory.find(record.uuid)->graphicsAddress, "vnc://127.0.0.1:5900");
+}
+
 TEST_F(VmAccessTest, GraphicsAddress_AnswerFromBeforeARestartIsDropped)
 {
     const auto uuid = create("web");
