@@ -17,10 +17,16 @@ readonly PACKAGES=(
     # run: libvirt, polkit, D-Bus and their command-line tools (busctl comes with systemd on Debian 12)
     libvirt-daemon libvirt-clients polkitd pkexec dbus-daemon dbus-bin libglib2.0-bin systemd
     libxml2-utils sqlite3
+    # end-to-end tests (tests/e2e/): libvirtd's QEMU driver, QEMU itself, and what the tiny guest is built from
+    # (the distribution kernel in /boot, a static busybox packed into an initramfs with cpio); ip for the loopback
+    # of the suite's network namespace
+    libvirt-daemon-driver-qemu qemu-system-x86 linux-image-amd64 busybox-static cpio iproute2
 )
 # Commands the build and the tests call directly. Checked after installing, whichever package provides them.
 readonly COMMANDS=(cmake g++ make pkg-config git sdbus-c++-xml2cpp busctl gdbus dbus-daemon pkcheck virsh xmllint
-    sqlite3 python3)
+    sqlite3 python3 qemu-system-x86_64 cpio gzip unshare ip)
+# Files the end-to-end suite uses by path (sbin is not on a non-root PATH; the kernel is found by its glob).
+readonly FILES=(/usr/sbin/libvirtd /bin/busybox)
 
 step() { printf 'install-deps: %s\n' "$*"; }
 die() { printf 'install-deps: error: %s\n' "$*" >&2; exit 1; }
@@ -74,5 +80,9 @@ absent=()
 for cmd in "${COMMANDS[@]}"; do
     command -v "$cmd" >/dev/null || absent+=("$cmd")
 done
+for file in "${FILES[@]}"; do
+    [[ -x "$file" ]] || absent+=("$file")
+done
+compgen -G '/boot/vmlinuz-*' >/dev/null || absent+=("/boot/vmlinuz-* (linux-image-amd64)")
 ((${#absent[@]} == 0)) || die "still missing after install: ${absent[*]}"
 step "all ${#COMMANDS[@]} tools present (busctl: $(command -v busctl))"

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Builds the tiny guest of the end-to-end suite from Debian packages, at test time:
+#   OUTDIR/vmlinuz     the distribution kernel (newest /boot/vmlinuz-* of linux-image-amd64), copied
+#   OUTDIR/initrd.gz   a busybox-static initramfs (cpio newc, gzip) whose /init
+#                        - mounts proc, sys, devtmpfs;
+#                        - loads evdev and the ACPI button driver (modules of that kernel: Debian builds them as =m),
+#                          and powers the guest off (busybox poweroff -f) on the first event of the "Power Button"
+#                          input device, i.e. when libvirt/QEMU press the ACPI power button (virsh shutdown,
+#                          Hangar's Stop without force). The domain needs <features><acpi/></features> for the
+#                          power-off itself to end it. With "hangar_e2e_ignore_power_button" on the kernel command
+#                          line it ignores the button instead (a guest that does not stop when asked);
+#                        - answers every line typed on ttyS0 with "HANGAR-E2E-ECHO <line>";
+#                        - prints "HANGAR-E2E-GUEST-UP <n>" on /dev/ttyS0 once a second, forever (so a console
+#                          opened at any time sees the marker: a pty serial drops what nobody reads); the first
+#                          one only once the power button is being watched, so a guest that showed the marker
+#                          obeys a power-off request.
+# Boot it with the kernel command line "console=ttyS0" (add "quiet" to keep the serial line short).
+#
+# Usage: make-guest.sh OUTDIR       Needs: linux-image-amd64, busybox-static, cpio, gzip (scripts/install-deps.sh).
+set -euo pipefail
+
+die() { printf 'make-guest: error: %s\n' "$*" >&2; exit 1; }
+
+(($# == 1)) || die "usage: $0 OUTDIR"
+outdir=$1
+mkdir -p "$outdir"
+
+kernel=$(find /boot -maxdepth 1 -name 'vmlinuz-*' -printf '%f\n' 2>/dev/null | sort -V | tail -n 1)
+[[ -n "$kernel" ]] || die "no /boot/vmlinuz-*: install linux-image-amd64 (scripts/install-deps.sh)"
+[[ -r /boot/$kernel ]] || die "/boot/$kernel is not readable"
+kver=${kernel#vmlinuz-}
+moddir=/lib/modules/$kver
+busybox=/bin/busybox
+[[ -x $busybox ]] || die "no $busybox: install busybox-static"
+# The initramfs has no libc: busybox must be the static build (busybox-static, not busybox).
+[[ "$(LC_ALL=C ldd "$busybox" 2>&1 || true)" == *"not a dynamic executable"* ]] ||
+    die "$busybox is dynamically linked: install busybox-static"
+command -v cpio >/dev/null || die "no cpio: install cpio"
+
+root=$(mktemp -d "${TMPDIR:-/tmp}/hangar-e2e-initramfs.XXXXXX")
+trap 'rm -rf "$root"' EXIT
+
+mkdir -p "$root"/{bin,dev,proc,sys,tmp,etc,lib/modules}
+cp "$busybox" "$root/bin/busybox"
+for applet in sh mount mkdir cat echo sleep insmod poweroff dd wc grep basename; do
+    ln -s busybox "$root/bin/$applet"
+done
+# The two modules the power button needs (absent in a kernel that has them built in: then nothing to load).
+for mod in kernel/drivers/input/evdev.ko kernel/drivers/acpi/button.ko; do
+    if [[ -f $moddir/$mod ]]; then
+        cp "$moddir/$mod" "$root/lib/modules/"
+    elif [[ -f $moddir/$mod.xz ]]; then
+        xz -dc "$moddir/$mod.xz" >"$root/lib/modules/$(basename "$mod")"
+    fi
+done
+
+cat >"$root/init" <<'EOF'
+#!/bin/sh
+# PID 1 of Hangar's end-to-end test guest. Never exits (the kernel would panic).
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+for m in /lib/modules/*.ko; do [ -e "$m" ] && insmod "$m" 2>/dev/null; done
+
+# Power off on the ACPI power button: its input device emits only KEY_POWER, so any event read from it is a press.
+watch_power_button() {
+    if grep -q hangar_e2e_ignore_power_button /proc/cmdline; then
+        echo "HANGAR-E2E-GUEST-IGNORES-POWER-BUTTON" >/dev/ttyS0
+        : >/tmp/power-button-armed
+        return
+    fi
+    n=0
+    while [ $n -lt 100 ]; do
+        for d in /sys/class/input/event*; do
+            [ -r "$d/device/name" ] || continue
+            if [ "$(cat "$d/device/name")" = "Power Button" ]; then
+                dev=/dev/input/$(basename "$d")
+                : >/tmp/power-button-armed
+                # Only a successful read of a whole event counts (the device node may still be on its way).
+                until [ "$(dd if="$dev" bs=24 count=1 2>/dev/null | wc -c)" = 24 ]; do sleep 0.1; done
+                echo "HANGAR-E2E-GUEST-POWEROFF" >/dev/ttyS0
+                poweroff -f
+            fi
+        done
+        n=$((n + 1))
+        sleep 0.1
+    done
+    echo "HANGAR-E2E-GUEST-NO-POWER-BUTTON" >/dev/ttyS0
+}
+watch_power_button &
+
+# Echo every line typed on the serial console (proves the console carries input too).
+( while read -r line; do echo "HANGAR-E2E-ECHO $line"; done ) </dev/ttyS0 >/dev/ttyS0 2>&1 &
+
+# The first marker means "ready for everything": give the power button reader time to open its device (an event
+# sent before that is lost) — it announced itself just before.
+n=0
+while [ ! -e /tmp/power-button-armed ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+sleep 0.3
+i=0
+while :; do
+    echo "HANGAR-E2E-GUEST-UP $i" >/dev/ttyS0
+    i=$((i + 1))
+    sleep 1
+done
+EOF
+chmod 755 "$root/init"
+
+cp "/boot/$kernel" "$outdir/vmlinuz.tmp"
+(cd "$root" && find . -print0 | LC_ALL=C sort -z | cpio --null --create --format=newc --quiet --owner=0:0) |
+    gzip -n -6 >"$outdir/initrd.gz.tmp"
+mv "$outdir/vmlinuz.tmp" "$outdir/vmlinuz"
+mv "$outdir/initrd.gz.tmp" "$outdir/initrd.gz"
+printf 'make-guest: %s (kernel %s, initramfs %s bytes)\n' "$outdir" "$kver" "$(stat -c %s "$outdir/initrd.gz")"
