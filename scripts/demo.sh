@@ -70,4 +70,21 @@ ctl events
 
 echo "==> hangard's log"
 cat "$work/hangard.log"
-echo "==> done: the daemon and the bus are stopped and $work is removed"
+cleanup
+trap - EXIT
+
+# The same daemon with a real guest: libvirtd + QEMU (TCG where KVM does not really work), booting a tiny guest
+# and showing its serial console. It needs root (libvirtd's QEMU driver as qemu:///system, namespaces to keep the
+# host's libvirt untouched) and the packages install-deps.sh installs.
+can_run_guests() {
+  [[ $(id -u) -eq 0 ]] && [[ -x /usr/sbin/libvirtd ]] && command -v qemu-system-x86_64 >/dev/null &&
+    command -v unshare >/dev/null && compgen -G '/boot/vmlinuz-*' >/dev/null
+}
+if can_run_guests; then
+  echo "==> this machine can run QEMU: the same with a real guest"
+  HANGAR_E2E_CACHE_DIR="$repo/build/e2e-libvirt-cache" tests/e2e/run-hermetic.sh "$repo/scripts/demo-guest.sh"
+else
+  echo "==> no real guest here (needs root, libvirtd's QEMU driver, QEMU and a kernel image):"
+  echo "    the session above, on libvirt's test driver, is the demo"
+fi
+echo "==> done: everything the demo started is stopped and its temporary files are removed"
