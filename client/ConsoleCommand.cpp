@@ -21,14 +21,14 @@ constexpr std::size_t kChunk = 4096;
 enum class End
 {
     Escape,      // the user pressed Ctrl-]
-    RemoteClose, // the guest stopped, or another session took the console over
+    RemoteClose, // the guest stopped, another session took the console over, or hangard stopped
     OutputGone,  // stdout was closed (the reader of a pipe went away)
     Signal,
 };
 
 // Copies until one of the ends above. stdin stops being read at its end of file (a script's input is all sent),
 // and output is shown until the console closes.
-End relay(int console, const StopSignals& signals, bool escapeKey)
+End relay(int console, StopSignals& signals, bool escapeKey)
 {
     bool stdinOpen = true;
     char buffer[kChunk];
@@ -39,8 +39,10 @@ End relay(int console, const StopSignals& signals, bool escapeKey)
                 continue;
             throw std::system_error(errno, std::generic_category(), "poll");
         }
-        if (fds[0].revents & POLLIN)
+        if (fds[0].revents & POLLIN) {
+            signals.take(); // handled: it must not act again once unblocked
             return End::Signal;
+        }
         if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) {
             const ssize_t n = read(console, buffer, sizeof buffer);
             if (n < 0 && errno == EINTR)
@@ -94,14 +96,13 @@ ExitCode runConsole(Context& context, const ConsoleOptions& options)
         return context.reportVmError("open the console of", options.name, e);
     }
 
-    const StopSignals signals;
+    StopSignals signals;
     const bool interactive = isatty(STDIN_FILENO) != 0;
     End end = End::Signal;
     {
         const RawTerminal raw(STDIN_FILENO);
         if (interactive)
-            std::cerr << "Connected to the console of VM '" << options.name
-                      << "'. Press Ctrl-] to leave.\r\n"
+            std::cerr << "Connected to the console of VM '" << options.name << "'. Press Ctrl-] to leave.\r\n"
                       << std::flush;
         end = relay(console.get(), signals, interactive);
     } // the terminal is itself again from here on
@@ -113,7 +114,8 @@ ExitCode runConsole(Context& context, const ConsoleOptions& options)
         return ExitCode::Ok;
     case End::RemoteClose:
         std::cerr << (interactive ? "\n" : "") << "The console of VM '" << options.name
-                  << "' was closed: the VM stopped, or another session took it over (--force).\n";
+                  << "' was closed: the VM stopped, another session took it over (--force), or hangard "
+                     "stopped.\n";
         return ExitCode::Ok;
     case End::OutputGone:
         return ExitCode::Ok;

@@ -68,7 +68,7 @@ StopSignals::~StopSignals()
 {
     sigaction(SIGPIPE, &m_oldPipe, nullptr);
     close(m_fd);
-    // A signal that arrived after the last take() stays pending and acts as it would have (usually: ends us) once
+    // A signal that arrived and was not taken stays pending and acts as it would have (usually: ends us) once
     // unblocked; the terminal is already restored by then, the RawTerminal having gone first.
     pthread_sigmask(SIG_SETMASK, &m_oldMask, nullptr);
 }

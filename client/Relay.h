@@ -5,8 +5,8 @@
 #pragma once
 
 #include <array>
-#include <cstddef>
 #include <csignal>
+#include <cstddef>
 #include <poll.h>
 #include <sdbus-c++/Types.h>
 #include <string>

@@ -97,7 +97,7 @@ public:
     // not when the first viewer connects.
     sdbus::UnixFd open() { return m_vm.OpenGraphics(m_context.authOptions()); }
 
-    ExitCode serve(const sdbus::UnixFd& listener, const StopSignals& signals)
+    ExitCode serve(const sdbus::UnixFd& listener, StopSignals& signals)
     {
         for (;;) {
             std::vector<pollfd> fds{{signals.fd(), POLLIN, 0}, {listener.get(), POLLIN, 0}};
@@ -110,8 +110,10 @@ public:
                     continue;
                 throw std::system_error(errno, std::generic_category(), "poll");
             }
-            if (fds[0].revents & POLLIN)
+            if (fds[0].revents & POLLIN) {
+                signals.take(); // handled: it must not act again once unblocked
                 return ExitCode::Ok;
+            }
             std::size_t i = 2;
             for (auto it = m_splices.begin(); it != m_splices.end(); i += 2) {
                 const bool open = it->service({fds[i], fds[i + 1]});
@@ -162,7 +164,7 @@ ExitCode runVnc(Context& context, const VncOptions& options)
     }
     std::string bound;
     const sdbus::UnixFd listener = listenOn(endpoint, bound);
-    const StopSignals signals;
+    StopSignals signals;
     // Viewers read "host:N" as display N (port 5900 + N); "host::port" names the port.
     const auto colon = bound.rfind(':');
     std::cout << "The display of VM '" << options.name << "' is at vnc://" << bound << " (vncviewer "

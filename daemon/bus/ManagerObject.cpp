@@ -31,7 +31,16 @@ void ManagerObject::vmAdded(const Vm& vm)
 
 void ManagerObject::vmRemoved(const Vm& vm)
 {
-    m_vms.erase(vm.record.uuid);
+    auto it = m_vms.find(vm.record.uuid);
+    if (it == m_vms.end())
+        return;
+    // Not destroyed here: this is often the very Delete call being settled, whose reply (and the in-flight count
+    // after it) still needs the object. It goes from the bus now and is destroyed on a later loop turn, once no call
+    // on it awaits a reply (see VmObject::retire).
+    VmObject* object = it->second.get();
+    m_retired[object] = std::move(it->second);
+    m_vms.erase(it);
+    object->retire([this, object] { m_info.defer([this, object] { m_retired.erase(object); }); });
 }
 
 void ManagerObject::vmChanged(const Vm& vm, VmFields fields)

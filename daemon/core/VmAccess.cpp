@@ -36,15 +36,17 @@ VmAccess::VmAccess(Inventory& inventory, Hypervisor& hypervisor, Authorizer& aut
 
 void VmAccess::openConsole(const Caller& caller, const std::string& uuid, bool force, Done<SharedFd> done)
 {
-    open(caller, uuid, "console",
-         force ? "opened the serial console, taking it over (force)" : "opened the serial console",
-         [force](Hypervisor& hv, const std::string& id) { return hv.openConsole(id, force); }, std::move(done));
+    open(
+        caller, uuid, "console",
+        force ? "opened the serial console, taking it over (force)" : "opened the serial console",
+        [force](Hypervisor& hv, const std::string& id) { return hv.openConsole(id, force); }, std::move(done));
 }
 
 void VmAccess::openGraphics(const Caller& caller, const std::string& uuid, Done<SharedFd> done)
 {
-    open(caller, uuid, "graphics", "opened a connection to the display (VNC)",
-         [](Hypervisor& hv, const std::string& id) { return hv.openGraphics(id); }, std::move(done));
+    open(
+        caller, uuid, "graphics", "opened a connection to the display (VNC)",
+        [](Hypervisor& hv, const std::string& id) { return hv.openGraphics(id); }, std::move(done));
 }
 
 void VmAccess::open(const Caller& caller, const std::string& uuid, const std::string& verb, std::string success,

@@ -23,8 +23,7 @@ namespace hangar {
 class VmAccess
 {
 public:
-    VmAccess(Inventory& inventory, Hypervisor& hypervisor, Authorizer& authorizer, Executor& executor,
-             AuditLog& audit);
+    VmAccess(Inventory& inventory, Hypervisor& hypervisor, Authorizer& authorizer, Executor& executor, AuditLog& audit);
 
     // Busy unless the VM's QEMU runs (running, paused, shutting down or suspended); Busy while another console is
     // open unless force; NotSupported where the hypervisor has no consoles.
@@ -39,8 +38,8 @@ private:
     using Work = std::function<UniqueFd(Hypervisor&, const std::string& uuid)>;
     void open(const Caller& caller, const std::string& uuid, const std::string& verb, std::string success, Work work,
               Done<SharedFd> done);
-    void proceed(const Caller& caller, const std::string& uuid, const std::string& verb, std::string success,
-                 Work work, Done<SharedFd> done);
+    void proceed(const Caller& caller, const std::string& uuid, const std::string& verb, std::string success, Work work,
+                 Done<SharedFd> done);
 
     Inventory& m_inventory;
     Hypervisor& m_hypervisor;

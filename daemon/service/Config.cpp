@@ -44,18 +44,17 @@ struct ParseState
 int onEntry(void* user, const char* section, const char* name, const char* value)
 {
     auto* state = static_cast<ParseState*>(user);
-    static const std::set<std::string> known{"Daemon.bus",        "Daemon.hypervisor",    "Daemon.state_dir",
-                                             "Daemon.log_level",  "Daemon.workers",       "Daemon.stats_interval_sec",
-                                             "Daemon.authorizer", "Quota.max_vms",        "Quota.max_running",
-                                             "Quota.max_vcpus",   "Quota.max_memory_mib", "Quota.max_disk_gib",
+    static const std::set<std::string> known{"Daemon.bus",         "Daemon.hypervisor",    "Daemon.state_dir",
+                                             "Daemon.log_level",   "Daemon.workers",       "Daemon.stats_interval_sec",
+                                             "Daemon.authorizer",  "Quota.max_vms",        "Quota.max_running",
+                                             "Quota.max_vcpus",    "Quota.max_memory_mib", "Quota.max_disk_gib",
                                              "Daemon.domain_type", "Guest.boot_dir"};
     const std::string key = std::string(section) + "." + name;
     if (known.count(key) == 0) {
-        state->error =
-            fmt::format("unknown key '{}' in section [{}]; known: [Daemon] bus, hypervisor, state_dir, "
-                        "log_level, workers, authorizer, stats_interval_sec, domain_type; [Guest] boot_dir; "
-                        "[Quota] max_vms, max_running, max_vcpus, max_memory_mib, max_disk_gib",
-                        name, section);
+        state->error = fmt::format("unknown key '{}' in section [{}]; known: [Daemon] bus, hypervisor, state_dir, "
+                                   "log_level, workers, authorizer, stats_interval_sec, domain_type; [Guest] boot_dir; "
+                                   "[Quota] max_vms, max_running, max_vcpus, max_memory_mib, max_disk_gib",
+                                   name, section);
         return 0;
     }
     state->values[key] = value;

@@ -1,9 +1,11 @@
 #include "virt/ConsoleBridge.h"
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <unordered_map>
 #include <vector>
 
 namespace hangar::virt {
@@ -19,6 +21,43 @@ bool wouldBlock(int error)
     return error == EAGAIN || error == EWOULDBLOCK;
 }
 
+// Stream callbacks find their bridge by number. libvirt's remote driver (up to 11.5; fixed upstream in 2025) never
+// calls a stream callback's free function, so nothing handed to virStreamEventAddCallback may need freeing, and a
+// reference there would keep every bridge, and with it the event loop thread, alive forever. A number needs no
+// freeing, and one that no longer finds its bridge tells a late dispatch that the bridge is gone.
+class BridgeIndex
+{
+public:
+    static BridgeIndex& instance()
+    {
+        static BridgeIndex index;
+        return index;
+    }
+    std::uintptr_t add(const std::shared_ptr<ConsoleBridge>& bridge)
+    {
+        const std::lock_guard lock(m_mutex);
+        const auto id = m_next++;
+        m_bridges.emplace(id, bridge);
+        return id;
+    }
+    std::shared_ptr<ConsoleBridge> find(std::uintptr_t id) const
+    {
+        const std::lock_guard lock(m_mutex);
+        const auto it = m_bridges.find(id);
+        return it == m_bridges.end() ? nullptr : it->second.lock();
+    }
+    void remove(std::uintptr_t id)
+    {
+        const std::lock_guard lock(m_mutex);
+        m_bridges.erase(id);
+    }
+
+private:
+    mutable std::mutex m_mutex;
+    std::unordered_map<std::uintptr_t, std::weak_ptr<ConsoleBridge>> m_bridges;
+    std::uintptr_t m_next = 1;
+};
+
 } // namespace
 
 std::shared_ptr<ConsoleBridge> ConsoleBridge::start(StreamPtr stream, UniqueFd socket,
@@ -27,21 +66,23 @@ std::shared_ptr<ConsoleBridge> ConsoleBridge::start(StreamPtr stream, UniqueFd s
     // Only our end: the caller's end is another open file description and stays blocking, as clients expect.
     const int flags = fcntl(socket.get(), F_GETFL);
     if (flags < 0 || fcntl(socket.get(), F_SETFL, flags | O_NONBLOCK) < 0)
-        throw Error(ErrorCode::BackendFailure, std::string("cannot set up the console socket: ") + std::strerror(errno));
+        throw Error(ErrorCode::BackendFailure,
+                    std::string("cannot set up the console socket: ") + std::strerror(errno));
 
-    auto bridge = std::make_shared<ConsoleBridge>(Key{}, std::move(stream), std::move(socket), std::move(loop),
-                                                  std::move(uuid));
+    auto bridge =
+        std::make_shared<ConsoleBridge>(Key{}, std::move(stream), std::move(socket), std::move(loop), std::move(uuid));
     // Held while registering, so a callback that fires at once waits until both are in place.
     const std::lock_guard lock(bridge->m_mutex);
-    // Each registration owns a reference, dropped by libvirt through release() once that callback can no longer
-    // run: the bridge outlives every callback that could still reach it.
-    auto streamRef = std::make_unique<std::shared_ptr<ConsoleBridge>>(bridge);
-    if (virStreamEventAddCallback(bridge->m_stream.get(), VIR_STREAM_EVENT_READABLE, onStream, streamRef.get(),
-                                  release) < 0)
+    bridge->m_id = BridgeIndex::instance().add(bridge);
+    // NOLINTNEXTLINE(performance-no-int-to-ptr): the opaque is a number (BridgeIndex), never dereferenced
+    if (virStreamEventAddCallback(bridge->m_stream.get(), VIR_STREAM_EVENT_READABLE, onStream,
+                                  reinterpret_cast<void*>(bridge->m_id), nullptr) < 0)
         throw Error(ErrorCode::BackendFailure, "cannot watch the console stream: " + lastFailure().message);
-    static_cast<void>(streamRef.release());
     bridge->m_streamCallback = true;
 
+    // The socket watch owns the reference that keeps the bridge alive; libvirt drops it through release() once
+    // that callback can no longer run (its handle free functions are reliable), so no callback reaches a freed
+    // bridge.
     auto socketRef = std::make_unique<std::shared_ptr<ConsoleBridge>>(bridge);
     bridge->m_watch =
         virEventAddHandle(bridge->m_socket.get(), VIR_EVENT_HANDLE_READABLE, onSocket, socketRef.get(), release);
@@ -60,9 +101,14 @@ ConsoleBridge::ConsoleBridge(Key, StreamPtr stream, UniqueFd socket, std::shared
     : m_stream(std::move(stream)), m_socket(std::move(socket)), m_loop(std::move(loop)), m_uuid(std::move(uuid))
 {}
 
-// By the time the last reference goes (in release(), possibly inside a libvirt call holding the stream's lock),
-// close() has freed the stream already; only a bridge whose start failed still owns one, on the starting thread.
-ConsoleBridge::~ConsoleBridge() = default;
+// By the time the last reference goes (the socket watch's release(), on the event loop thread, or a callback's own
+// copy), close() has freed the stream already; only a bridge whose start failed still owns one, on the starting
+// thread.
+ConsoleBridge::~ConsoleBridge()
+{
+    BridgeIndex::instance().remove(m_id);
+    logger()->debug("console bridge of domain {} released", m_uuid);
+}
 
 void ConsoleBridge::release(void* opaque)
 {
@@ -71,8 +117,10 @@ void ConsoleBridge::release(void* opaque)
 
 void ConsoleBridge::onStream(virStreamPtr, int events, void* opaque)
 {
-    // A reference of our own: closing removes the registrations, and their references may go during this call.
-    const auto self = *static_cast<std::shared_ptr<ConsoleBridge>*>(opaque);
+    // Not found: closed and released already; this was a dispatch on its way.
+    const auto self = BridgeIndex::instance().find(reinterpret_cast<std::uintptr_t>(opaque));
+    if (!self)
+        return;
     const std::lock_guard lock(self->m_mutex);
     try {
         if (!self->m_closed)
@@ -84,6 +132,7 @@ void ConsoleBridge::onStream(virStreamPtr, int events, void* opaque)
 
 void ConsoleBridge::onSocket(int, int, int events, void* opaque)
 {
+    // A reference of our own: closing removes the watch, and its reference may go during this call.
     const auto self = *static_cast<std::shared_ptr<ConsoleBridge>*>(opaque);
     const std::lock_guard lock(self->m_mutex);
     try {
@@ -237,8 +286,8 @@ void ConsoleBridge::closeLocked(const char* why)
         virEventRemoveHandle(m_watch);
         m_watch = -1;
     }
-    // virsh console ends its stream the same way from inside the stream's own callback: remove the callback,
-    // abort, free. The stream's callback reference is dropped by libvirt (release) now or after the dispatch.
+    // virsh console ends its stream the same way, also from inside the stream's own callback: remove the callback,
+    // abort, free.
     if (m_streamCallback) {
         virStreamEventRemoveCallback(m_stream.get());
         m_streamCallback = false;
@@ -293,7 +342,8 @@ UniqueFd ConsoleRegistry::Claim::attach(StreamPtr stream)
 {
     int pair[2] = {-1, -1};
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
-        throw Error(ErrorCode::BackendFailure, std::string("cannot create the console socket: ") + std::strerror(errno));
+        throw Error(ErrorCode::BackendFailure,
+                    std::string("cannot create the console socket: ") + std::strerror(errno));
     UniqueFd callerEnd(pair[0]);
     auto bridge = ConsoleBridge::start(std::move(stream), UniqueFd(pair[1]), m_registry.m_loop, m_uuid);
     // Entries of bridges that closed by themselves are dropped here, at the next open of any console.

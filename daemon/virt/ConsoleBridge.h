@@ -11,6 +11,7 @@
 #include "virt/LibvirtEventLoop.h"
 #include "virt/LibvirtSupport.h"
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -61,6 +62,7 @@ private:
     UniqueFd m_socket;
     const std::shared_ptr<LibvirtEventLoop> m_loop; // keeps the loop running while callbacks may come
     const std::string m_uuid;
+    std::uintptr_t m_id = 0; // how the stream callback finds this bridge
     int m_watch = -1;
     bool m_streamCallback = false;
     bool m_guestEof = false;

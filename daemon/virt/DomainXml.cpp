@@ -288,7 +288,8 @@ std::string graphicsAddressFromXml(const std::string& domainXml)
             return {};
         std::string host = xml::attribute(g, "listen").value_or("");
         if (host.empty())
-            if (const xmlNodePtr listen = xml::child(g, "listen"); listen && xml::attribute(listen, "type") == "address")
+            if (const xmlNodePtr listen = xml::child(g, "listen");
+                listen && xml::attribute(listen, "type") == "address")
                 host = xml::attribute(listen, "address").value_or("");
         if (host.empty())
             host = "localhost";

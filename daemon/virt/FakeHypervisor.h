@@ -67,8 +67,8 @@ private:
     std::map<std::string, Error> m_failures;
     std::map<std::string, int> m_calls;
     bool m_shutdownCompletes = true;
-    std::map<std::string, UniqueFd> m_consoles;  // uuid -> guest end
-    std::vector<UniqueFd> m_graphics;            // guest ends of every graphics connection
+    std::map<std::string, UniqueFd> m_consoles; // uuid -> guest end
+    std::vector<UniqueFd> m_graphics;           // guest ends of every graphics connection
     std::string m_graphicsAddress = "vnc://127.0.0.1:5900";
     std::function<void(const HypervisorEvent&)> m_sink = [](const HypervisorEvent&) {};
 };

@@ -1,7 +1,6 @@
 // The configuration keys for real guests: [Daemon] domain_type and [Guest] boot_dir.
-#include "service/Config.h"
-
 #include "XmlTestSupport.h"
+#include "service/Config.h"
 
 #include <gtest/gtest.h>
 #include <stdexcept>

@@ -1,9 +1,8 @@
 // The parts of the domain XML that make a real guest: direct kernel boot, network, console, graphics, CPU; the
 // kernel-boot fields in the metadata block; and reading the VNC address back from a live definition.
-#include "virt/DomainXml.h"
-
 #include "XmlTestSupport.h"
 #include "core/Error.h"
+#include "virt/DomainXml.h"
 
 #include <cstdlib>
 #include <gtest/gtest.h>
@@ -204,8 +203,8 @@ TEST(GuestXml, GraphicsAddress_ReadsThePortLibvirtAllocated)
 
 TEST(GuestXml, GraphicsAddress_IsEmptyWithoutAPort)
 {
-    EXPECT_EQ(graphicsAddressFromXml(liveXml("<graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'/>")),
-              "") << "an inactive domain, or the test driver";
+    EXPECT_EQ(graphicsAddressFromXml(liveXml("<graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'/>")), "")
+        << "an inactive domain, or the test driver";
     EXPECT_EQ(graphicsAddressFromXml(liveXml("<graphics type='vnc' autoport='yes'/>")), "");
     EXPECT_EQ(graphicsAddressFromXml(liveXml("")), "");
     EXPECT_EQ(graphicsAddressFromXml(liveXml("<graphics type='vnc' port='99999'/>")), "");

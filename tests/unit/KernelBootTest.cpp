@@ -1,12 +1,11 @@
 // Direct kernel boot without images: which file names a spec may give, the command line's limits, and that
 // CreateVM accepts only files that are really in the boot directory — checked after authorization, before anything
 // is stored or defined.
+#include "CoreFakes.h"
+#include "XmlTestSupport.h"
 #include "core/BootDirectory.h"
 #include "core/Validation.h"
 #include "core/VmManager.h"
-
-#include "CoreFakes.h"
-#include "XmlTestSupport.h"
 #include "store/SqliteStore.h"
 #include "virt/FakeHypervisor.h"
 
@@ -32,8 +31,8 @@ std::optional<Error> errorOf(const std::function<void()>& fn)
 
 TEST(KernelBoot, BootFileName_AcceptsPlainFileNames)
 {
-    for (const char* good : {"vmlinuz", "vmlinuz-6.1.0-56-amd64", "initrd.img-6.1.0-56-amd64", "bzImage",
-                             "tiny_initrd.cpio.gz", "0", "A"})
+    for (const char* good :
+         {"vmlinuz", "vmlinuz-6.1.0-56-amd64", "initrd.img-6.1.0-56-amd64", "bzImage", "tiny_initrd.cpio.gz", "0", "A"})
         EXPECT_FALSE(errorOf([&] { validateBootFileName("kernel", good); })) << good;
     EXPECT_FALSE(errorOf([] { validateBootFileName("kernel", std::string(128, 'k')); }));
 }
@@ -138,8 +137,9 @@ protected:
     Inventory inventory;
     AuditLog audit{store, executor};
     QuotaManager quotas{inventory, store, authorizer, audit, QuotaLimits{}};
-    VmManager manager{inventory, store, hypervisor, authorizer, executor, audit, quotas, "local",
-                      BootDirectory(m_dir.path().string())};
+    VmManager manager{inventory,  store,    hypervisor,
+                      authorizer, executor, audit,
+                      quotas,     "local",  BootDirectory(m_dir.path().string())};
 };
 
 TEST_F(KernelBootCreateTest, CreateVm_StoresAndDefinesTheKernelBootFields)

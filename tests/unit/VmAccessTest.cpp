@@ -1,8 +1,7 @@
 // Consoles and graphics handed out as sockets (core/VmAccess through VmManager) with a fake hypervisor: who may,
 // in which states, the console's exclusivity, the audit trail, and GraphicsAddress following the VM's state.
-#include "core/VmManager.h"
-
 #include "CoreFakes.h"
+#include "core/VmManager.h"
 #include "store/SqliteStore.h"
 #include "virt/FakeHypervisor.h"
 
