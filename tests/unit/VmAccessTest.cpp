@@ -1,6 +1,6 @@
 // Consoles and graphics handed out as sockets (core/VmAccess through VmManager) with a fake hypervisor: who may,
 // in which states, the console's exclusivity, the audit trail, and GraphicsAddress following the VM's state.
-#include "CoreFakes.h"
+#include "CoreFixture.h"
 #include "core/VmManager.h"
 #include "store/SqliteStore.h"
 #include "virt/FakeHypervisor.h"
@@ -12,11 +12,8 @@
 namespace hangar {
 namespace {
 
-using testing::FakeAuthorizer;
-using testing::FakeExecutor;
-
-constexpr std::uint32_t kAlice = 1001;
-constexpr std::uint32_t kBob = 1002;
+using testing::kAlice;
+using testing::kBob;
 
 // Records which VMs' GraphicsAddress changed, as the bus would emit PropertiesChanged for them.
 class GraphicsObserver final : public InventoryObserver
@@ -43,32 +40,9 @@ bool readsEof(int fd)
     return recv(fd, &byte, 1, MSG_DONTWAIT) == 0;
 }
 
-class VmAccessTest : public ::testing::Test
+class VmAccessTest : public testing::CoreFixture<GraphicsObserver>
 {
 protected:
-    VmAccessTest()
-    {
-        inventory.setObserver(&observer);
-        hypervisor.subscribe([this](const HypervisorEvent& e) { manager.handleHypervisorEvent(e); });
-    }
-
-    Caller caller(std::uint32_t uid) const
-    {
-        Caller c;
-        c.uid = uid;
-        c.busName = ":1." + std::to_string(uid);
-        return c;
-    }
-
-    std::string create(const std::string& name, std::uint32_t uid = kAlice)
-    {
-        std::optional<Outcome<std::string>> r;
-        manager.create(caller(uid), name, {}, [&](Outcome<std::string> o) { r.emplace(std::move(o)); });
-        executor.drain();
-        EXPECT_TRUE(r && r->ok());
-        return r && r->ok() ? r->value() : std::string();
-    }
-
     void start(const std::string& uuid)
     {
         std::optional<Outcome<>> r;
@@ -94,23 +68,6 @@ protected:
         EXPECT_TRUE(r.has_value());
         return r ? *r : Outcome<SharedFd>(Error(ErrorCode::Cancelled, "no outcome"));
     }
-
-    std::vector<EventRecord> events()
-    {
-        EventFilter all;
-        all.limit = 1000;
-        return store.events(all);
-    }
-
-    store::SqliteStore store{":memory:"};
-    virt::FakeHypervisor hypervisor;
-    FakeAuthorizer authorizer;
-    FakeExecutor executor;
-    Inventory inventory;
-    GraphicsObserver observer;
-    AuditLog audit{store, executor};
-    QuotaManager quotas{inventory, store, authorizer, audit, QuotaLimits{}};
-    VmManager manager{inventory, store, hypervisor, authorizer, executor, audit, quotas, "local"};
 };
 
 TEST_F(VmAccessTest, OpenConsole_OfStoppedVmIsBusyWithoutAskingTheHypervisor)
@@ -121,8 +78,8 @@ TEST_F(VmAccessTest, OpenConsole_OfStoppedVmIsBusyWithoutAskingTheHypervisor)
     EXPECT_EQ(r.error().code(), ErrorCode::Busy);
     EXPECT_NE(std::string(r.error().what()).find("stopped"), std::string::npos) << r.error().what();
     EXPECT_EQ(hypervisor.calls("openConsole"), 0);
-    EXPECT_EQ(events().back().action, "console");
-    EXPECT_EQ(events().back().outcome, "Busy");
+    EXPECT_EQ(allEvents().back().action, "console");
+    EXPECT_EQ(allEvents().back().outcome, "Busy");
 }
 
 TEST_F(VmAccessTest, OpenConsole_GivesASocketConnectedToTheGuestConsole)
@@ -137,8 +94,8 @@ TEST_F(VmAccessTest, OpenConsole_GivesASocketConnectedToTheGuestConsole)
     char buffer[8] = {};
     ASSERT_EQ(recv(hypervisor.consoleGuestEnd(uuid), buffer, sizeof buffer, 0), 3);
     EXPECT_EQ(std::string(buffer, 3), "ls\n");
-    EXPECT_EQ(events().back().action, "console");
-    EXPECT_EQ(events().back().outcome, "ok");
+    EXPECT_EQ(allEvents().back().action, "console");
+    EXPECT_EQ(allEvents().back().outcome, "ok");
     const auto& request = authorizer.requests.back();
     EXPECT_EQ(request.action, Action::ManageOwnVms);
     EXPECT_EQ(request.details.at("verb"), "console");
@@ -157,7 +114,7 @@ TEST_F(VmAccessTest, OpenConsole_IsExclusiveUnlessForced)
     const auto forced = console(uuid, true);
     ASSERT_TRUE(forced.ok()) << forced.error().what();
     EXPECT_TRUE(readsEof(first.value()->get())) << "the session taken over ends";
-    EXPECT_NE(events().back().message.find("force"), std::string::npos) << events().back().message;
+    EXPECT_NE(allEvents().back().message.find("force"), std::string::npos) << allEvents().back().message;
 }
 
 TEST_F(VmAccessTest, OpenConsole_OfSomeoneElsesVmNeedsManageAllVms)
@@ -170,7 +127,7 @@ TEST_F(VmAccessTest, OpenConsole_OfSomeoneElsesVmNeedsManageAllVms)
     EXPECT_EQ(r.error().code(), ErrorCode::PermissionDenied);
     EXPECT_EQ(authorizer.requests.back().action, Action::ManageAllVms);
     EXPECT_EQ(hypervisor.calls("openConsole"), 0) << "asked before anything is touched";
-    EXPECT_EQ(events().back().outcome, "PermissionDenied");
+    EXPECT_EQ(allEvents().back().outcome, "PermissionDenied");
 }
 
 TEST_F(VmAccessTest, OpenConsole_HypervisorFailureReachesTheCaller)
@@ -181,7 +138,7 @@ TEST_F(VmAccessTest, OpenConsole_HypervisorFailureReachesTheCaller)
     const auto r = console(uuid);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().code(), ErrorCode::NotSupported);
-    EXPECT_EQ(events().back().outcome, "NotSupported");
+    EXPECT_EQ(allEvents().back().outcome, "NotSupported");
 }
 
 TEST_F(VmAccessTest, OpenConsole_DoesNotBlockLifecycleOperations)
@@ -209,7 +166,7 @@ TEST_F(VmAccessTest, OpenGraphics_ManyAtOnceWhileRunningBusyOtherwise)
     ASSERT_TRUE(a.ok());
     ASSERT_TRUE(b.ok());
     EXPECT_NE(a.value()->get(), b.value()->get());
-    EXPECT_EQ(events().back().action, "graphics");
+    EXPECT_EQ(allEvents().back().action, "graphics");
     EXPECT_EQ(authorizer.requests.back().details.at("verb"), "graphics");
 }
 

@@ -2,7 +2,7 @@
 // real SQLite store in memory.
 #include "core/VmManager.h"
 
-#include "CoreFakes.h"
+#include "CoreFixture.h"
 #include "core/AuditLog.h"
 #include "core/Inventory.h"
 #include "store/SqliteStore.h"
@@ -14,61 +14,14 @@
 namespace hangar {
 namespace {
 
-using testing::FakeAuthorizer;
-using testing::FakeExecutor;
-using testing::RecordingObserver;
+using testing::Capture;
+using testing::CoreFixture;
+using testing::kAlice;
+using testing::kBob;
 
-constexpr std::uint32_t kAlice = 1001;
-constexpr std::uint32_t kBob = 1002;
-
-template <typename T> struct Capture
-{
-    std::optional<Outcome<T>> outcome;
-    Done<T> done()
-    {
-        return [this](Outcome<T> o) { outcome.emplace(std::move(o)); };
-    }
-    bool ok() const { return outcome && outcome->ok(); }
-    ErrorCode code() const { return outcome->error().code(); }
-    std::string message() const { return outcome->error().what(); }
-};
-
-class VmManagerTest : public ::testing::Test
+class VmManagerTest : public CoreFixture<>
 {
 protected:
-    VmManagerTest()
-    {
-        inventory.setObserver(&observer);
-        hypervisor.subscribe([this](const HypervisorEvent& e) { manager.handleHypervisorEvent(e); });
-    }
-
-    Caller caller(std::uint32_t uid) const
-    {
-        Caller c;
-        c.uid = uid;
-        c.busName = ":1." + std::to_string(uid);
-        return c;
-    }
-
-    // Creates a VM and returns its uuid, asserting success.
-    std::string create(const std::string& name, std::uint32_t uid = kAlice)
-    {
-        Capture<std::string> r;
-        manager.create(caller(uid), name, {}, r.done());
-        executor.drain();
-        EXPECT_TRUE(r.ok()) << (r.outcome ? r.message() : "no outcome");
-        return r.ok() ? r.outcome->value() : std::string();
-    }
-
-    template <typename Fn> Capture<std::monostate> call(Fn fn)
-    {
-        Capture<std::monostate> r;
-        fn(r.done());
-        executor.drain();
-        EXPECT_TRUE(r.outcome.has_value());
-        return r;
-    }
-
     std::vector<EventRecord> eventsFor(std::uint32_t uid, const EventQuery& q)
     {
         Capture<std::vector<EventRecord>> r;
@@ -84,21 +37,6 @@ protected:
             return std::nullopt;
         return r.code();
     }
-
-    std::vector<EventRecord> allEvents()
-    {
-        return store.events(EventFilter{std::nullopt, std::nullopt, std::nullopt, 1000, std::nullopt});
-    }
-
-    store::SqliteStore store{":memory:"};
-    virt::FakeHypervisor hypervisor;
-    FakeAuthorizer authorizer;
-    FakeExecutor executor;
-    Inventory inventory;
-    RecordingObserver observer;
-    AuditLog audit{store, executor};
-    QuotaManager quotas{inventory, store, authorizer, audit, QuotaLimits{}};
-    VmManager manager{inventory, store, hypervisor, authorizer, executor, audit, quotas, "local"};
 };
 
 TEST_F(VmManagerTest, CreateVm_DefinesDomainStoresRowAndRecordsOwner)

@@ -1,0 +1,90 @@
+// The common ground of core's unit tests: a VmManager wired to the fake hypervisor, the programmable authorizer,
+// the driven executor and the real SQLite store in memory, with an observer of the test's choice; plus Capture,
+// which holds the outcome of one asynchronous core call.
+#pragma once
+
+#include "CoreFakes.h"
+#include "core/AuditLog.h"
+#include "core/Inventory.h"
+#include "core/Quota.h"
+#include "core/VmManager.h"
+#include "store/SqliteStore.h"
+#include "virt/FakeHypervisor.h"
+
+#include <gtest/gtest.h>
+#include <optional>
+#include <string>
+
+namespace hangar::testing {
+
+inline constexpr std::uint32_t kAlice = 1001;
+inline constexpr std::uint32_t kBob = 1002;
+
+template <typename T> struct Capture
+{
+    std::optional<Outcome<T>> outcome;
+    Done<T> done()
+    {
+        return [this](Outcome<T> o) { outcome.emplace(std::move(o)); };
+    }
+    bool ok() const { return outcome && outcome->ok(); }
+    ErrorCode code() const { return outcome->error().code(); }
+    std::string message() const { return outcome->error().what(); }
+};
+
+template <typename Observer = RecordingObserver> class CoreFixture : public ::testing::Test
+{
+protected:
+    CoreFixture()
+    {
+        inventory.setObserver(&observer);
+        hypervisor.subscribe([this](const HypervisorEvent& e) { manager.handleHypervisorEvent(e); });
+    }
+
+    Caller caller(std::uint32_t uid) const
+    {
+        Caller c;
+        c.uid = uid;
+        c.busName = ":1." + std::to_string(uid);
+        return c;
+    }
+
+    // Creates a VM and returns its uuid, asserting success.
+    std::string create(const std::string& name, std::uint32_t uid = kAlice)
+    {
+        Capture<std::string> r;
+        manager.create(caller(uid), name, {}, r.done());
+        executor.drain();
+        EXPECT_TRUE(r.ok()) << (r.outcome ? r.message() : "no outcome");
+        return r.ok() ? r.outcome->value() : std::string();
+    }
+
+    // Runs one asynchronous call to completion and returns its outcome.
+    template <typename Fn> Capture<std::monostate> call(Fn fn)
+    {
+        Capture<std::monostate> r;
+        fn(r.done());
+        executor.drain();
+        EXPECT_TRUE(r.outcome.has_value());
+        return r;
+    }
+
+    std::vector<EventRecord> allEvents()
+    {
+        EventFilter all;
+        all.limit = 1000;
+        return store.events(all);
+    }
+
+    store::SqliteStore store{":memory:"};
+    virt::FakeHypervisor hypervisor;
+    FakeAuthorizer authorizer;
+    FakeExecutor executor;
+    Inventory inventory;
+    Observer observer;
+    AuditLog audit{store, executor};
+    QuotaManager quotas{inventory, store, authorizer, audit, QuotaLimits{}};
+    VmManager manager{inventory, store, hypervisor, authorizer, executor, audit, quotas, "local"};
+};
+
+} // namespace hangar::testing
