@@ -7,7 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 scripts/install-deps.sh
 
-cmake -S . -B build -DHANGAR_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake -S . -B build -DHANGAR_WERROR=ON -DHANGAR_BUILD_BENCH=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build -j"$(nproc)"
 
 # Unit and integration tests (GoogleTest, the real dbus-daemon and polkitd, libvirt's test driver).
