@@ -48,17 +48,28 @@ std::vector<Vm*> Inventory::allMutable()
 
 InventoryCounts Inventory::counts() const
 {
-    InventoryCounts c;
-    c.vms = static_cast<std::uint32_t>(m_byUuid.size());
-    c.running = static_cast<std::uint32_t>(std::count_if(
-        m_byUuid.begin(), m_byUuid.end(), [](const auto& entry) { return entry.second->state == VmState::Running; }));
-    return c;
+    return InventoryCounts{static_cast<std::uint32_t>(m_byUuid.size()), m_running};
+}
+
+std::vector<const Vm*> Inventory::ownedBy(std::uint32_t uid) const
+{
+    std::vector<const Vm*> out;
+    auto it = m_byOwner.find(uid);
+    if (it == m_byOwner.end())
+        return out;
+    out.reserve(it->second.size());
+    for (const auto& uuid : it->second)
+        out.push_back(find(uuid));
+    return out;
 }
 
 Vm& Inventory::add(Vm vm)
 {
     const std::string uuid = vm.record.uuid;
     m_byName[vm.record.name] = uuid;
+    m_byOwner[vm.record.owner].insert(uuid);
+    if (vm.state == VmState::Running)
+        ++m_running;
     auto& slot = m_byUuid[uuid];
     slot = std::make_unique<Vm>(std::move(vm));
     if (m_observer)
@@ -77,6 +88,13 @@ void Inventory::remove(const std::string& uuid)
     if (m_observer)
         m_observer->vmRemoved(*it->second);
     m_byName.erase(it->second->record.name);
+    if (auto owned = m_byOwner.find(it->second->record.owner); owned != m_byOwner.end()) {
+        owned->second.erase(uuid);
+        if (owned->second.empty())
+            m_byOwner.erase(owned);
+    }
+    if (it->second->state == VmState::Running)
+        --m_running;
     m_byUuid.erase(it);
     notifyCounts();
 }
@@ -85,6 +103,10 @@ void Inventory::setState(Vm& vm, VmState state)
 {
     if (vm.state == state)
         return;
+    if (vm.state == VmState::Running)
+        --m_running;
+    if (state == VmState::Running)
+        ++m_running;
     vm.state = state;
     if (m_observer)
         m_observer->vmChanged(vm, static_cast<VmFields>(VmField::State));

@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -79,7 +80,10 @@ public:
     // Every VM, ordered by name.
     std::vector<const Vm*> all() const;
     std::vector<Vm*> allMutable();
+    // Kept up to date on every change: O(1), so a state change does not cost a pass over the inventory.
     InventoryCounts counts() const;
+    // The VMs of one owner (for quota usage), without a pass over everyone's.
+    std::vector<const Vm*> ownedBy(std::uint32_t uid) const;
 
     Vm& add(Vm vm);
     void remove(const std::string& uuid);
@@ -96,8 +100,10 @@ public:
 private:
     void notifyCounts();
 
-    std::map<std::string, std::unique_ptr<Vm>> m_byUuid; // unique_ptr: Vm addresses stay stable
-    std::map<std::string, std::string> m_byName;         // name -> uuid
+    std::map<std::string, std::unique_ptr<Vm>> m_byUuid;      // unique_ptr: Vm addresses stay stable
+    std::map<std::string, std::string> m_byName;              // name -> uuid
+    std::map<std::uint32_t, std::set<std::string>> m_byOwner; // owner uid -> uuids
+    std::uint32_t m_running = 0;                              // VMs in state Running
     InventoryObserver* m_observer = nullptr;
     std::vector<std::function<void(Vm&)>> m_stateListeners;
     InventoryCounts m_lastCounts;

@@ -46,9 +46,7 @@ std::string_view quotaSourceName(QuotaSource source)
 QuotaUsage usageOf(const Inventory& inventory, std::uint32_t uid)
 {
     QuotaUsage usage;
-    for (const Vm* vm : inventory.all()) {
-        if (vm->record.owner != uid)
-            continue;
+    for (const Vm* vm : inventory.ownedBy(uid)) {
         ++usage.vms;
         if (countsAsRunning(*vm))
             ++usage.running;

@@ -133,7 +133,8 @@ void VmManager::create(const Caller& caller, const std::string& name, const VmSp
                     // The name may have been taken while polkit was deciding.
                     if (m_inventory.nameTaken(name))
                         throw Error(ErrorCode::AlreadyExists, fmt::format("a VM named '{}' already exists", name));
-                    checkCreate(quota.value().limits, usageOf(m_inventory, caller.uid), spec);
+                    if (quota.value().limits != QuotaLimits{}) // nothing to count against for the unlimited
+                        checkCreate(quota.value().limits, usageOf(m_inventory, caller.uid), spec);
                     // The phase row goes first: a crash from here on is rolled back at the next start.
                     m_store.insertVm(record);
                 } catch (const Error& e) {
@@ -241,7 +242,7 @@ void VmManager::proceed(const Caller& caller, const std::string& uuid, const Ope
             throw busy(*vm, fmt::format("is busy: '{}' is in progress", *vm->operation));
         requireSettled(*vm);
         op.check(*vm);
-        if (limits)
+        if (limits && limits->maxRunning)
             checkStart(*limits, usageOf(m_inventory, vm->record.owner));
     } catch (const Error& e) {
         return fail(caller.uid, &vm->record, op.verb, e, done);
