@@ -67,21 +67,17 @@ void OptionReader::finish() const
 std::map<std::string, sdbus::Variant> statsDict(const VmStats& s)
 {
     std::map<std::string, sdbus::Variant> out;
-    auto put = [&out](const char* key, const auto& value) {
-        if (value)
-            out.emplace(key, sdbus::Variant(*value));
-    };
     out.emplace("sampled_at_usec", sdbus::Variant(static_cast<std::uint64_t>(s.sampledAtUsec)));
-    put("cpu_time_ns", s.cpuTimeNs);
-    put("cpu_percent", s.cpuPercent);
-    put("memory_used_bytes", s.memoryUsedBytes);
-    put("memory_available_bytes", s.memoryAvailableBytes);
-    put("disk_read_bytes_per_sec", s.diskReadBytesPerSec);
-    put("disk_write_bytes_per_sec", s.diskWriteBytesPerSec);
-    put("disk_read_ops_per_sec", s.diskReadOpsPerSec);
-    put("disk_write_ops_per_sec", s.diskWriteOpsPerSec);
-    put("net_rx_bytes_per_sec", s.netRxBytesPerSec);
-    put("net_tx_bytes_per_sec", s.netTxBytesPerSec);
+    putIfSet(out, "cpu_time_ns", s.cpuTimeNs);
+    putIfSet(out, "cpu_percent", s.cpuPercent);
+    putIfSet(out, "memory_used_bytes", s.memoryUsedBytes);
+    putIfSet(out, "memory_available_bytes", s.memoryAvailableBytes);
+    putIfSet(out, "disk_read_bytes_per_sec", s.diskReadBytesPerSec);
+    putIfSet(out, "disk_write_bytes_per_sec", s.diskWriteBytesPerSec);
+    putIfSet(out, "disk_read_ops_per_sec", s.diskReadOpsPerSec);
+    putIfSet(out, "disk_write_ops_per_sec", s.diskWriteOpsPerSec);
+    putIfSet(out, "net_rx_bytes_per_sec", s.netRxBytesPerSec);
+    putIfSet(out, "net_tx_bytes_per_sec", s.netTxBytesPerSec);
     return out;
 }
 

@@ -82,6 +82,15 @@ template <typename... R> auto replyWith(sdbus::Result<R...>&& result)
     return std::make_shared<sdbus::Result<R...>>(std::move(result));
 }
 
+// Adds key to an a{sv} only when value is set: in Hangar's dictionaries an absent key means "unknown" or
+// "unlimited", never a placeholder value.
+template <typename T>
+void putIfSet(std::map<std::string, sdbus::Variant>& dict, const char* key, const std::optional<T>& value)
+{
+    if (value)
+        dict.emplace(key, sdbus::Variant(*value));
+}
+
 // GetStats' dictionary: only the figures that are known.
 std::map<std::string, sdbus::Variant> statsDict(const VmStats& stats);
 

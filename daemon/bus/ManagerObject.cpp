@@ -167,15 +167,11 @@ void ManagerObject::GetQuota(sdbus::Result<std::map<std::string, sdbus::Variant>
             return reply->returnError(toBusError(outcome.error()));
         const auto& r = outcome.value();
         std::map<std::string, sdbus::Variant> limits;
-        auto put = [&limits](const char* key, const auto& value) {
-            if (value)
-                limits.emplace(key, sdbus::Variant(*value));
-        };
-        put("max_vms", r.limits.maxVms);
-        put("max_running", r.limits.maxRunning);
-        put("max_vcpus", r.limits.maxVcpus);
-        put("max_memory_mib", r.limits.maxMemoryMiB);
-        put("max_disk_gib", r.limits.maxDiskGiB);
+        putIfSet(limits, "max_vms", r.limits.maxVms);
+        putIfSet(limits, "max_running", r.limits.maxRunning);
+        putIfSet(limits, "max_vcpus", r.limits.maxVcpus);
+        putIfSet(limits, "max_memory_mib", r.limits.maxMemoryMiB);
+        putIfSet(limits, "max_disk_gib", r.limits.maxDiskGiB);
         const std::map<std::string, sdbus::Variant> usage{{"vms", sdbus::Variant(r.usage.vms)},
                                                           {"running", sdbus::Variant(r.usage.running)},
                                                           {"vcpus", sdbus::Variant(r.usage.vcpus)},
