@@ -32,6 +32,7 @@ struct DomainInfo
     std::string uuid;
     DomainState state = DomainState::Stopped;
     std::optional<VmRecord> record;
+    std::vector<std::string> snapshots; // names of the domain's snapshots, oldest first
 };
 
 struct HypervisorEvent
@@ -56,6 +57,8 @@ public:
     virtual std::string uri() const = 0;
 
     // Defines a persistent, inactive domain for vm with vm.uuid as its UUID and the Hangar metadata block.
+    // vm.diskVolume becomes its virtio disk and vm.cdromVolume a CD-ROM booted first, both as volumes of the
+    // storage pool the hypervisor was configured with (<disk type='volume'>); libvirt assigns a new MAC address.
     // Error(AlreadyExists) if a domain with that UUID or name exists.
     virtual void define(const VmRecord& vm) = 0;
     // Removes the definition of a stopped domain (and its managed save / snapshot metadata).
@@ -84,6 +87,15 @@ public:
     // "vnc://127.0.0.1:5900" from the running domain's live definition; "" when it has no graphics port (not
     // running, or a driver that allocates none).
     virtual std::string graphicsAddress(const std::string& uuid) = 0;
+
+    // Snapshots through libvirt's snapshot API: internal snapshots of the VM's qcow2 disk (with memory state when
+    // it runs); a CD-ROM is not part of them. createSnapshot: Error(AlreadyExists) for a taken name.
+    // revert/delete: Error(NotFound) for an unknown name. listSnapshots: oldest first.
+    virtual void createSnapshot(const std::string& uuid, const std::string& name, const std::string& description) = 0;
+    virtual std::vector<SnapshotInfo> listSnapshots(const std::string& uuid) = 0;
+    // Returns the state the domain is in afterwards (a snapshot taken while running resumes running).
+    virtual DomainState revertToSnapshot(const std::string& uuid, const std::string& name) = 0;
+    virtual void deleteSnapshot(const std::string& uuid, const std::string& name) = 0;
 
     // Registers the receiver of hypervisor events. The implementation calls it on the daemon's loop thread only,
     // never on its own threads.

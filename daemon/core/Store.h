@@ -24,6 +24,14 @@ public:
     // Removing a row that does not exist is not an error (recovery may repeat it).
     virtual void deleteVm(const std::string& uuid) = 0;
 
+    virtual std::vector<ImageRecord> loadImages() = 0;
+    // Error(AlreadyExists) when the id or the name is taken.
+    virtual void insertImage(const ImageRecord& image) = 0;
+    // Replaces the row with image.id. Error(NotFound) if there is none.
+    virtual void updateImage(const ImageRecord& image) = 0;
+    // Removing a row that does not exist is not an error.
+    virtual void deleteImage(const std::string& id) = 0;
+
     // Appends and returns the event with its id set.
     virtual EventRecord appendEvent(EventRecord event) = 0;
     // The newest filter.limit matching events, oldest first.

@@ -24,6 +24,18 @@ constexpr std::array<std::pair<VmState, std::string_view>, 9> kStates{{
     {VmState::Unavailable, "unavailable"},
 }};
 
+constexpr std::array<std::pair<ImageFormat, std::string_view>, 3> kFormats{{
+    {ImageFormat::Qcow2, "qcow2"},
+    {ImageFormat::Raw, "raw"},
+    {ImageFormat::Iso, "iso"},
+}};
+
+constexpr std::array<std::pair<ImagePhase, std::string_view>, 3> kImagePhases{{
+    {ImagePhase::Importing, "importing"},
+    {ImagePhase::Ready, "ready"},
+    {ImagePhase::Deleting, "deleting"},
+}};
+
 template <typename E, std::size_t N>
 std::string_view nameOf(const std::array<std::pair<E, std::string_view>, N>& table, E value)
 {
@@ -59,6 +71,22 @@ std::string_view stateName(VmState state)
 std::optional<VmState> stateFromName(std::string_view name)
 {
     return valueOf(kStates, name);
+}
+std::string_view formatName(ImageFormat format)
+{
+    return nameOf(kFormats, format);
+}
+std::optional<ImageFormat> formatFromName(std::string_view name)
+{
+    return valueOf(kFormats, name);
+}
+std::string_view imagePhaseName(ImagePhase phase)
+{
+    return nameOf(kImagePhases, phase);
+}
+std::optional<ImagePhase> imagePhaseFromName(std::string_view name)
+{
+    return valueOf(kImagePhases, name);
 }
 
 } // namespace hangar

@@ -66,8 +66,62 @@ struct VmRecord
     std::int64_t createdAtUsec = 0; // CLOCK_REALTIME, microseconds since the epoch
     std::string host;               // label of the host it lives on ("local" for the daemon's own hypervisor)
     VmPhase phase = VmPhase::Creating;
+    // Storage (core/Storage.h), all volume names in the daemon's pool; empty = none.
+    std::string image;       // id of the image it was made from (ImageRecord::id)
+    std::string diskVolume;  // its own disk: a qcow2 overlay of the image, or a blank qcow2 ("vm-<uuid>.qcow2")
+    std::string cdromVolume; // an ISO attached as a CD-ROM and booted first (VMs made from an ISO image)
 
     bool operator==(const VmRecord&) const = default;
+};
+
+// What an image's content is. Decided from the content at import (core/ImageProbe.h), never from a file name.
+enum class ImageFormat
+{
+    Qcow2,
+    Raw,
+    Iso,
+};
+
+std::string_view formatName(ImageFormat format);
+std::optional<ImageFormat> formatFromName(std::string_view name);
+
+enum class ImagePhase
+{
+    Importing, // row written, the volume may be partly uploaded: roll back (delete volume and row)
+    Ready,
+    Deleting, // deletion started: finish it (delete volume and row)
+};
+
+std::string_view imagePhaseName(ImagePhase phase);
+std::optional<ImagePhase> imagePhaseFromName(std::string_view name);
+
+// Hangar's record of an image: a volume in the daemon's storage pool that VMs are made from.
+struct ImageRecord
+{
+    std::string id; // a UUID, immutable; also names the D-Bus object and the volume
+    std::string name;
+    ImageFormat format = ImageFormat::Qcow2;
+    std::uint64_t sizeBytes = 0;        // bytes the image file occupies (allocation)
+    std::uint64_t virtualSizeBytes = 0; // the disk size a guest sees (qcow2 virtual size; raw/iso: file size)
+    std::uint32_t owner = 0;
+    std::int64_t createdAtUsec = 0;
+    std::string description;
+    std::string volume; // volume name in the pool: "img-<id>.qcow2|raw|iso"
+    ImagePhase phase = ImagePhase::Importing;
+
+    bool operator==(const ImageRecord&) const = default;
+};
+
+// One snapshot of a VM, as the hypervisor keeps it.
+struct SnapshotInfo
+{
+    std::string name;
+    std::string description;
+    std::int64_t createdAtUsec = 0;
+    std::string state; // the VM's state when it was taken: "running", "stopped", ...
+    bool current = false;
+
+    bool operator==(const SnapshotInfo&) const = default;
 };
 
 // One line of the audit log.
