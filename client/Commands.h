@@ -7,6 +7,7 @@
 #include "Connection.h"
 #include "Errors.h"
 
+#include <chrono>
 #include <cstdint>
 #include <iosfwd>
 #include <memory>
@@ -29,7 +30,14 @@ enum class DenialHint
 {
     Vms,    // the groups that grant creating and managing VMs
     Quotas, // the group that grants reading and setting other users' quotas
+    Images, // the group that grants importing, publishing and deleting images
 };
+
+// How long a state-changing call may take to answer: polkit may be asking for a password meanwhile.
+inline constexpr std::chrono::minutes kAuthorizedCallTimeout{5};
+// For calls that copy or write a whole disk (or a running guest's memory) before they answer: clone and the snapshot
+// commands. Past this, hangarctl stops waiting; hangard carries on.
+inline constexpr std::chrono::hours kLongCallTimeout{1};
 
 // What every command needs: the options, the connection (opened on first use), the authentication agent (started on
 // first need), and the shared error reporting.
@@ -46,16 +54,17 @@ public:
     // and nothing otherwise, so polkit may ask for a password.
     Options authOptions() const;
     // Call before every state-changing call (and any other call polkit may have to authorize interactively, such
-    // as reading another user's quota). Allows for a password prompt (or a slow hypervisor) before the call times
-    // out, and the first time, when stdin is a terminal and --no-ask-password was not given, starts pkttyagent for
-    // this process (AuthAgent) so polkit has someone to ask. The agent is stopped when the Context goes.
-    void prepareAuthorizedCall();
+    // as reading another user's quota). Sets the method call timeout to callTimeout, which allows for a password
+    // prompt (or a slow hypervisor), and the first time, when stdin is a terminal and --no-ask-password was not
+    // given, starts pkttyagent for this process (AuthAgent) so polkit has someone to ask. The agent is stopped when
+    // the Context goes.
+    void prepareAuthorizedCall(std::chrono::microseconds callTimeout = kAuthorizedCallTimeout);
 
     // Prints "cannot <doing> VM '<name>': <message> (<Error>)" and returns the exit code for it. When the error means
     // the daemon is gone, throws UnreachableError instead: the remaining names would fail the same way.
     // After the first PermissionDenied, a second line says how to get the right (see DenialHint).
     ExitCode reportVmError(const std::string& doing, const std::string& name, const sdbus::Error& error);
-    // For calls not about one VM (list, events, quota).
+    // For calls not about one VM (list, events, quota) or about more than a VM: prints "cannot <doing>: ...".
     ExitCode reportError(const std::string& doing, const sdbus::Error& error, DenialHint hint = DenialHint::Vms);
     [[noreturn]] void throwUnreachable(const sdbus::Error& error);
 
@@ -88,6 +97,7 @@ struct CreateOptions
     std::optional<std::string> kernel; // file names in the daemon's boot directory
     std::optional<std::string> initrd;
     std::optional<std::string> cmdline;
+    std::optional<std::string> image; // the name of an image to make the VM from
 };
 
 // The commands that take a list of names and call one VM method each, apart from stop.
@@ -171,6 +181,51 @@ struct VncOptions
     std::string listen = "127.0.0.1:5901"; // HOST:PORT; port 0 picks a free one
 };
 
+struct CloneOptions
+{
+    std::string source;
+    std::string name;
+};
+
+struct ImageImportOptions
+{
+    std::string file;                       // opened by hangarctl, with the user's own rights
+    std::string name;                       // --name
+    std::optional<std::string> format;      // qcow2, raw or iso: what the caller expects
+    std::optional<std::string> description; // free text
+};
+
+struct PublishOptions
+{
+    std::string vm;
+    std::string image;
+    std::optional<std::string> description;
+};
+
+enum class SnapshotAction
+{
+    Create,
+    Revert,
+    Delete
+};
+
+struct SnapshotOptions
+{
+    std::string vm;
+    std::string name;
+    std::optional<std::string> description; // snapshot create
+};
+
+ExitCode runClone(Context& context, const CloneOptions& options);
+// image import and publish start a job and follow it to its end (JobFollower), with a progress bar on a terminal.
+ExitCode runImageImport(Context& context, const ImageImportOptions& options);
+ExitCode runPublish(Context& context, const PublishOptions& options);
+ExitCode runImageList(Context& context);
+ExitCode runImageShow(Context& context, const std::string& name);
+ExitCode runImageDelete(Context& context, const std::vector<std::string>& names);
+ExitCode runSnapshotList(Context& context, const std::string& vm);
+ExitCode runSnapshotChange(Context& context, SnapshotAction action, const SnapshotOptions& options);
+
 // The guest's serial console in this terminal (raw mode, Ctrl-] leaves) or on stdin/stdout when they are not one.
 ExitCode runConsole(Context& context, const ConsoleOptions& options);
 // The guest's display on a local TCP port for VNC viewers, until Ctrl-C.
@@ -178,5 +233,11 @@ ExitCode runVnc(Context& context, const VncOptions& options);
 
 // Shared by status and create: every property of one VM, as printed by `status --json`.
 nlohmann::json vmJson(Context& context, const sdbus::ObjectPath& path);
+// Shared by create and clone: prints the new VM ("Created VM 'name' (uuid)<note>.", or vmJson with --json).
+ExitCode printCreatedVm(Context& context, const std::string& name, const sdbus::ObjectPath& path,
+                        const std::string& note = {});
+// Shared by the image commands, import and publish: every property of one image under its D-Bus name, plus
+// OwnerName, UsedByNames (the VMs' names) and ObjectPath.
+nlohmann::json imageJson(Context& context, const sdbus::ObjectPath& path);
 
 } // namespace hangar::client

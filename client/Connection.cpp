@@ -61,7 +61,7 @@ void ManagerProxy::onInterfacesRemoved(const sdbus::ObjectPath& path, const std:
     if (!m_onRemoved)
         return;
     for (const auto& interface : interfaces) {
-        if (interface == kVmInterface) {
+        if (interface == kVmInterface || interface == kImageInterface || interface == kJobInterface) {
             m_onRemoved(path);
             return;
         }
@@ -84,6 +84,36 @@ void VmProxy::onPropertiesChanged(const std::string& interfaceName,
                                   const std::vector<std::string>& invalidated)
 {
     if (m_onChanged && interfaceName == kVmInterface)
+        m_onChanged(changed, invalidated);
+}
+
+ImageProxy::ImageProxy(sdbus::IConnection& connection, const sdbus::ObjectPath& path)
+    : ProxyInterfaces(connection, kBusName, path)
+{
+    registerProxy();
+}
+
+ImageProxy::~ImageProxy()
+{
+    unregisterProxy();
+}
+
+JobProxy::JobProxy(sdbus::IConnection& connection, const sdbus::ObjectPath& path, ChangedHandler onChanged)
+    : ProxyInterfaces(connection, kBusName, path), m_onChanged(std::move(onChanged))
+{
+    registerProxy();
+}
+
+JobProxy::~JobProxy()
+{
+    unregisterProxy();
+}
+
+void JobProxy::onPropertiesChanged(const std::string& interfaceName,
+                                   const std::map<std::string, sdbus::Variant>& changed,
+                                   const std::vector<std::string>& invalidated)
+{
+    if (m_onChanged && interfaceName == kJobInterface)
         m_onChanged(changed, invalidated);
 }
 
@@ -173,6 +203,11 @@ void Connection::watchDaemon(std::function<void(const std::string& newOwner)> on
 sdbus::ObjectPath Connection::vmPath(const std::string& name)
 {
     return manager().GetVM(name);
+}
+
+sdbus::ObjectPath Connection::imagePath(const std::string& name)
+{
+    return manager().GetImage(name);
 }
 
 } // namespace hangar::client

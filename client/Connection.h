@@ -5,6 +5,8 @@
 // main thread (see Waiter), which does every call.
 #pragma once
 
+#include "hangar/dbus/org.hangar.Hangar1.Image.proxy.h"
+#include "hangar/dbus/org.hangar.Hangar1.Job.proxy.h"
 #include "hangar/dbus/org.hangar.Hangar1.Manager.proxy.h"
 #include "hangar/dbus/org.hangar.Hangar1.VM.proxy.h"
 
@@ -22,6 +24,8 @@ namespace hangar::client {
 inline constexpr const char* kBusName = "org.hangar.Hangar1";
 inline constexpr const char* kManagerPath = "/org/hangar/Hangar1";
 inline constexpr const char* kVmInterface = "org.hangar.Hangar1.VM";
+inline constexpr const char* kImageInterface = "org.hangar.Hangar1.Image";
+inline constexpr const char* kJobInterface = "org.hangar.Hangar1.Job";
 
 using Options = std::map<std::string, sdbus::Variant>;
 
@@ -55,7 +59,8 @@ struct EventRecord
     std::string message;
 };
 
-// The Manager object. Event and InterfacesRemoved handlers are set once, before the event loop starts.
+// The Manager object. Event and InterfacesRemoved handlers are set once, before the event loop starts. The removal
+// handler is called for every VM, image and job object that goes away.
 class ManagerProxy final
     : public sdbus::ProxyInterfaces<org::hangar::Hangar1::Manager_proxy, sdbus::ObjectManager_proxy>
 {
@@ -100,6 +105,41 @@ private:
     ChangedHandler m_onChanged;
 };
 
+// One image object: its properties and Delete. No signal handlers: nothing in hangarctl waits on an image.
+class ImageProxy final : public sdbus::ProxyInterfaces<org::hangar::Hangar1::Image_proxy, sdbus::Properties_proxy>
+{
+public:
+    ImageProxy(sdbus::IConnection& connection, const sdbus::ObjectPath& path);
+    ~ImageProxy();
+    ImageProxy(const ImageProxy&) = delete;
+    ImageProxy& operator=(const ImageProxy&) = delete;
+
+private:
+    void onPropertiesChanged(const std::string&, const std::map<std::string, sdbus::Variant>&,
+                             const std::vector<std::string>&) override
+    {}
+};
+
+// One job object, for its progress: PropertiesChanged of the Job interface goes to the handler fixed at construction.
+// Its Completed signal is not handled here: JobFollower subscribes to it for every job before the job exists.
+class JobProxy final : public sdbus::ProxyInterfaces<org::hangar::Hangar1::Job_proxy, sdbus::Properties_proxy>
+{
+public:
+    using ChangedHandler = VmProxy::ChangedHandler;
+
+    JobProxy(sdbus::IConnection& connection, const sdbus::ObjectPath& path, ChangedHandler onChanged);
+    ~JobProxy();
+    JobProxy(const JobProxy&) = delete;
+    JobProxy& operator=(const JobProxy&) = delete;
+
+private:
+    void onCompleted(const bool&, const std::string&) override {}
+    void onPropertiesChanged(const std::string& interfaceName, const std::map<std::string, sdbus::Variant>& changed,
+                             const std::vector<std::string>& invalidated) override;
+
+    ChangedHandler m_onChanged;
+};
+
 class Connection
 {
 public:
@@ -128,6 +168,8 @@ public:
 
     // Resolves a VM name to its object path (Manager.GetVM).
     sdbus::ObjectPath vmPath(const std::string& name);
+    // Resolves an image name to its object path (Manager.GetImage).
+    sdbus::ObjectPath imagePath(const std::string& name);
 
 private:
     BusSpec m_spec;

@@ -5,9 +5,6 @@
 namespace hangar::client {
 namespace {
 
-// A polkit password prompt can take as long as the user needs to find the password; a read never should.
-constexpr std::chrono::minutes kSlowCallTimeout{5};
-
 constexpr const char* kPermissionDenied = "org.hangar.Hangar1.Error.PermissionDenied";
 
 // The groups are those of polkit/50-hangar.rules; docs/authorization.md explains them and the alternatives.
@@ -19,6 +16,9 @@ const char* hintText(DenialHint hint)
     case DenialHint::Quotas:
         return "ask an administrator to add you to group hangar-admin (quotas of all users); see "
                "docs/authorization.md";
+    case DenialHint::Images:
+        return "ask an administrator to add you to group hangar-admin (importing, publishing and deleting images); "
+               "see docs/authorization.md";
     }
     return "ask an administrator to add you to group hangar (your own VMs) or hangar-admin (all VMs); see "
            "docs/authorization.md";
@@ -43,9 +43,10 @@ Options Context::authOptions() const
     return options;
 }
 
-void Context::prepareAuthorizedCall()
+// A polkit password prompt can take as long as the user needs to find the password; a read never should.
+void Context::prepareAuthorizedCall(std::chrono::microseconds callTimeout)
 {
-    connection().setCallTimeout(kSlowCallTimeout);
+    connection().setCallTimeout(callTimeout);
     if (m_agentConsidered)
         return;
     m_agentConsidered = true;

@@ -16,10 +16,10 @@ enum class ExitCode : int
     Failed = 1,           // the daemon refused or failed the operation (Busy, InvalidArgument, AlreadyExists, ...)
     Usage = 2,            // bad command line, detected by CLI11 or by hangarctl itself
     Unreachable = 3,      // no bus, or nobody owns org.hangar.Hangar1 on it, or it stopped answering
-    NotFound = 4,         // no VM of that name
+    NotFound = 4,         // no VM, image or snapshot of that name
     PermissionDenied = 5, // polkit or the bus policy said no
     Timeout = 6,          // `stop --wait` gave up before the VM reached "stopped"
-    Interrupted = 130,    // SIGINT/SIGTERM while waiting (shell convention 128 + SIGINT)
+    Interrupted = 130,    // SIGINT/SIGTERM while waiting, or a job cancelled by it (shell convention 128 + SIGINT)
 };
 
 inline int toInt(ExitCode code)

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <ctime>
 #include <iomanip>
 #include <map>
@@ -124,6 +125,21 @@ std::string formatDuration(std::uint64_t seconds)
     return text;
 }
 
+std::string formatTimeAgo(std::uint64_t usecSinceEpoch, std::uint64_t nowUsec)
+{
+    std::string text = formatLocalTime(usecSinceEpoch);
+    if (usecSinceEpoch != 0 && nowUsec >= usecSinceEpoch)
+        text += " (" + formatDuration((nowUsec - usecSinceEpoch) / 1000000) + " ago)";
+    return text;
+}
+
+std::uint64_t currentTimeUsec()
+{
+    const auto usec =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch());
+    return usec.count() < 0 ? 0 : static_cast<std::uint64_t>(usec.count());
+}
+
 std::string userName(std::uint32_t uid)
 {
     // list shows the same few owners on many rows; the cache saves an NSS lookup (maybe a network one) per row.
@@ -202,6 +218,15 @@ void Table::printRow(std::ostream& out, const std::vector<std::string>& cells, c
         }
     }
     out << line << '\n';
+}
+
+void printFields(std::ostream& out, const std::vector<std::pair<std::string, std::string>>& fields)
+{
+    std::size_t width = 0;
+    for (const auto& field : fields)
+        width = std::max(width, displayWidth(field.first));
+    for (const auto& [label, text] : fields)
+        out << sanitize(label) << ':' << std::string(width - displayWidth(label) + 1, ' ') << sanitize(text) << '\n';
 }
 
 nlohmann::json variantToJson(const sdbus::Variant& value)

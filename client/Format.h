@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sdbus-c++/Types.h>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace hangar::client {
@@ -24,6 +25,10 @@ std::string formatLocalTime(std::uint64_t usecSinceEpoch);
 std::string formatIsoTime(std::uint64_t usecSinceEpoch);
 // "45s", "5m 3s", "2h 5m", "3d 4h": the two most significant units.
 std::string formatDuration(std::uint64_t seconds);
+// "2026-11-22 11:40:03 (2h 5m ago)": formatLocalTime and how long before nowUsec that was; "-" for 0 (unknown).
+std::string formatTimeAgo(std::uint64_t usecSinceEpoch, std::uint64_t nowUsec);
+// The time now, in microseconds since the epoch, as the daemon's timestamps are.
+std::uint64_t currentTimeUsec();
 
 // The login name for a uid, or the number itself if the user database does not know it.
 std::string userName(std::uint32_t uid);
@@ -50,6 +55,9 @@ private:
     std::vector<std::string> m_headers;
     std::vector<std::vector<std::string>> m_rows;
 };
+
+// "Label: value" lines with the values aligned in one column, as `status` and `image show` print them. Sanitized.
+void printFields(std::ostream& out, const std::vector<std::pair<std::string, std::string>>& fields);
 
 // D-Bus value -> JSON value; numbers stay numbers, arrays of basic types become arrays, a{sv} becomes an object.
 // Types hangarctl does not know are rendered as a string naming their signature rather than dropped.

@@ -1,15 +1,31 @@
-// list, status, create, rename and the one-call-per-name actions (start, restart, pause, resume, delete).
+// list, status, create, clone, rename and the one-call-per-name actions (start, restart, pause, resume, delete).
 #include "Commands.h"
 #include "Format.h"
 #include "Parse.h"
 
 #include <chrono>
 #include <iostream>
+#include <unistd.h>
 
 namespace hangar::client {
 namespace {
 
 using VmRow = sdbus::Struct<std::string, std::string, std::string, uint32_t, sdbus::ObjectPath>;
+using ManagedObjects = std::map<sdbus::ObjectPath, std::map<std::string, std::map<std::string, sdbus::Variant>>>;
+
+// The Image property of every VM, by object path: ListVMs does not carry it, one GetManagedObjects does for all.
+std::map<sdbus::ObjectPath, std::string> imagesOfVms(const ManagedObjects& objects)
+{
+    std::map<sdbus::ObjectPath, std::string> images;
+    for (const auto& [path, interfaces] : objects) {
+        auto vm = interfaces.find(kVmInterface);
+        if (vm == interfaces.end())
+            continue;
+        if (auto image = vm->second.find("Image"); image != vm->second.end() && image->second.peekValueType() == "s")
+            images.emplace(path, image->second.get<std::string>());
+    }
+    return images;
+}
 
 struct ActionInfo
 {
@@ -61,9 +77,11 @@ struct PropertyView
 };
 
 constexpr PropertyView kKnownProperties[] = {
-    {"Name", "Name"},   {"UUID", "UUID"},         {"State", "State"},  {"Owner", "Owner"},
-    {"VCPUs", "VCPUs"}, {"MemoryMiB", "Memory"},  {"DiskGiB", "Disk"}, {"Description", "Description"},
-    {"Host", "Host"},   {"CreatedAt", "Created"}, {"GraphicsAddress", "Graphics"},
+    {"Name", "Name"},           {"UUID", "UUID"},           {"State", "State"},
+    {"Owner", "Owner"},         {"VCPUs", "VCPUs"},         {"MemoryMiB", "Memory"},
+    {"DiskGiB", "Disk"},        {"Image", "Image"},         {"Description", "Description"},
+    {"Host", "Host"},           {"CreatedAt", "Created"},   {"GraphicsAddress", "Graphics"},
+    {"Addresses", "Addresses"}, {"Snapshots", "Snapshots"},
 };
 
 std::string propertyText(const std::string& property, const sdbus::Variant& value)
@@ -77,19 +95,17 @@ std::string propertyText(const std::string& property, const sdbus::Variant& valu
         return formatMiB(value.get<std::uint64_t>());
     if (property == "DiskGiB" && type == "t")
         return formatGiB(value.get<std::uint64_t>());
-    if (property == "CreatedAt" && type == "t") {
-        auto usec = value.get<std::uint64_t>();
-        auto now =
-            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-                .count();
-        std::string text = formatLocalTime(usec);
-        if (usec != 0 && static_cast<std::uint64_t>(now) >= usec)
-            text += " (" + formatDuration((static_cast<std::uint64_t>(now) - usec) / 1000000) + " ago)";
-        return text;
-    }
-    if ((property == "Description" || property == "GraphicsAddress") && type == "s" &&
+    if (property == "CreatedAt" && type == "t")
+        return formatTimeAgo(value.get<std::uint64_t>(), currentTimeUsec());
+    if ((property == "Description" || property == "GraphicsAddress" || property == "Image") && type == "s" &&
         value.get<std::string>().empty())
         return "-";
+    if ((property == "Snapshots" || property == "Addresses") && type == "as") {
+        std::string text;
+        for (const auto& item : value.get<std::vector<std::string>>())
+            text += (text.empty() ? "" : ", ") + item;
+        return text.empty() ? "-" : text;
+    }
     return variantToText(value);
 }
 
@@ -108,12 +124,14 @@ void printStatus(const std::map<std::string, sdbus::Variant>& properties, const 
             lines.emplace_back(property, propertyText(property, value));
     }
     lines.emplace_back("Object path", std::string(path));
+    printFields(std::cout, lines);
+}
 
-    std::size_t width = 0;
-    for (const auto& line : lines)
-        width = std::max(width, line.first.size());
-    for (const auto& [label, text] : lines)
-        std::cout << sanitize(label) << ':' << std::string(width - label.size() + 1, ' ') << sanitize(text) << '\n';
+// A Clone that outlives kLongCallTimeout goes on in hangard: say so, rather than only "cannot reach hangard".
+bool isCallTimeout(const sdbus::Error& error)
+{
+    return error.getName() == "org.freedesktop.DBus.Error.NoReply" ||
+           error.getName() == "org.freedesktop.DBus.Error.Timeout" || error.getName() == "System.Error.ETIMEDOUT";
 }
 
 } // namespace
@@ -139,11 +157,18 @@ ExitCode runList(Context& context, const ListOptions& options)
         filter["state"] = sdbus::Variant(options.state);
 
     std::vector<VmRow> rows;
+    std::map<sdbus::ObjectPath, std::string> images;
     try {
         rows = context.connection().manager().ListVMs(filter);
+        if (!rows.empty())
+            images = imagesOfVms(context.connection().manager().GetManagedObjects());
     } catch (const sdbus::Error& e) {
         return context.reportError("list VMs", e);
     }
+    auto imageOf = [&images](const VmRow& row) {
+        auto it = images.find(row.get<4>());
+        return it == images.end() ? std::string() : it->second;
+    };
 
     if (context.json()) {
         nlohmann::json array = nlohmann::json::array();
@@ -151,6 +176,7 @@ ExitCode runList(Context& context, const ListOptions& options)
             array.push_back({{"Name", row.get<0>()},
                              {"UUID", row.get<1>()},
                              {"State", row.get<2>()},
+                             {"Image", imageOf(row)},
                              {"Owner", row.get<3>()},
                              {"OwnerName", userName(row.get<3>())},
                              {"ObjectPath", std::string(row.get<4>())}});
@@ -162,9 +188,11 @@ ExitCode runList(Context& context, const ListOptions& options)
         std::cout << (options.all ? "No VMs." : "No VMs of yours (--all shows everyone's).") << std::endl;
         return ExitCode::Ok;
     }
-    Table table({"NAME", "STATE", "OWNER", "UUID"});
-    for (const auto& row : rows)
-        table.addRow({row.get<0>(), row.get<2>(), userName(row.get<3>()), row.get<1>()});
+    Table table({"NAME", "STATE", "IMAGE", "OWNER", "UUID"});
+    for (const auto& row : rows) {
+        const std::string image = imageOf(row);
+        table.addRow({row.get<0>(), row.get<2>(), image.empty() ? "-" : image, userName(row.get<3>()), row.get<1>()});
+    }
     table.print(std::cout);
     std::cout.flush();
     return ExitCode::Ok;
@@ -205,6 +233,8 @@ ExitCode runCreate(Context& context, const CreateOptions& options)
         spec["initrd"] = sdbus::Variant(*options.initrd);
     if (options.cmdline)
         spec["cmdline"] = sdbus::Variant(*options.cmdline);
+    if (options.image)
+        spec["image"] = sdbus::Variant(*options.image);
 
     sdbus::ObjectPath path;
     try {
@@ -213,21 +243,49 @@ ExitCode runCreate(Context& context, const CreateOptions& options)
     } catch (const sdbus::Error& e) {
         return context.reportVmError("create", options.name, e);
     }
+    return printCreatedVm(context, options.name, path);
+}
 
+ExitCode printCreatedVm(Context& context, const std::string& name, const sdbus::ObjectPath& path,
+                        const std::string& note)
+{
     nlohmann::json created;
     try {
         created = vmJson(context, path);
     } catch (const sdbus::Error&) {
         // Created, but gone again or unreadable before we looked: still a success; report what we know.
-        created = {{"Name", options.name}, {"ObjectPath", std::string(path)}};
+        created = {{"Name", name}, {"ObjectPath", std::string(path)}};
     }
     if (context.json()) {
         printJson(std::cout, created, true);
     } else {
         std::string uuid = created.contains("UUID") ? created["UUID"].get<std::string>() : std::string(path);
-        std::cout << "Created VM '" << sanitize(options.name) << "' (" << uuid << ")." << std::endl;
+        std::cout << "Created VM '" << sanitize(name) << "' (" << uuid << ")" << sanitize(note) << "." << std::endl;
     }
     return ExitCode::Ok;
+}
+
+ExitCode runClone(Context& context, const CloneOptions& options)
+{
+    sdbus::ObjectPath path;
+    try {
+        // Clone answers once the disk is copied: a full copy of a large disk takes far longer than a password prompt.
+        context.prepareAuthorizedCall(kLongCallTimeout);
+        VmProxy vm(context.connection().bus(), context.connection().vmPath(options.source));
+        if (!context.json() && isatty(STDERR_FILENO))
+            std::cerr << "Cloning VM '" << sanitize(options.source) << "' as '" << sanitize(options.name)
+                      << "' (this copies its disk)..." << std::endl;
+        path = vm.Clone(options.name, context.authOptions());
+    } catch (const sdbus::Error& e) {
+        if (isCallTimeout(e)) {
+            printError("cannot clone VM '" + options.source + "': no answer from hangard within " +
+                       formatDuration(std::chrono::seconds(kLongCallTimeout).count()) +
+                       "; the copy may still be going on there (hangarctl status " + options.name + " shows it)");
+            return ExitCode::Unreachable;
+        }
+        return context.reportVmError("clone", options.source, e);
+    }
+    return printCreatedVm(context, options.name, path, " as a clone of '" + options.source + "'");
 }
 
 ExitCode runAction(Context& context, Action action, const std::vector<std::string>& names, const ActionOptions& options)

@@ -13,12 +13,12 @@ namespace {
 constexpr const char* kFooter = R"(Exit codes:
   0  success
   1  hangard refused or failed the operation (e.g. Busy, InvalidArgument, AlreadyExists)
-  2  usage error: bad command line, size, time or user
+  2  usage error: bad command line, size, time or user, or an image FILE that cannot be opened
   3  cannot reach hangard: no bus, or nothing owns org.hangar.Hangar1 on it, or no reply
-  4  no such VM (NotFound)
+  4  no such VM, image or snapshot (NotFound)
   5  permission denied (polkit or the bus policy)
   6  stop --wait: the VM did not stop before --wait-timeout
-130  interrupted by SIGINT/SIGTERM while waiting
+130  interrupted by SIGINT/SIGTERM while waiting (image import and publish: after cancelling the job)
 With several names, each is processed in order; the exit code is the failures' shared code, or 1 if they differ.
 
 Environment: HANGAR_BUS sets the bus when --bus is not given.
@@ -53,6 +53,11 @@ struct CommandLine
     TopOptions top;
     ConsoleOptions console;
     VncOptions vnc;
+    CloneOptions clone;
+    ImageImportOptions imageImport;
+    std::string imageName;
+    PublishOptions publish;
+    SnapshotOptions snapshot;
 };
 
 struct Subcommands
@@ -74,6 +79,18 @@ struct Subcommands
     CLI::App* top;
     CLI::App* console;
     CLI::App* vnc;
+    CLI::App* clone;
+    CLI::App* image;
+    CLI::App* imageImport;
+    CLI::App* imageList;
+    CLI::App* imageShow;
+    CLI::App* imageDelete;
+    CLI::App* publish;
+    CLI::App* snapshot;
+    CLI::App* snapshotCreate;
+    CLI::App* snapshotList;
+    CLI::App* snapshotRevert;
+    CLI::App* snapshotDelete;
 };
 
 CLI::App* addNamesCommand(CLI::App& app, const char* name, const char* description, CommandLine& line)
@@ -124,6 +141,57 @@ void defineAccessCommands(CLI::App& app, Subcommands& s, CommandLine& line)
         ->capture_default_str();
 }
 
+void defineImageCommands(CLI::App& app, Subcommands& s, CommandLine& line)
+{
+    s.image = app.add_subcommand("image", "Import, list, show and delete the images VMs are made from");
+    s.image->require_subcommand(1);
+    ImageImportOptions& import = line.imageImport;
+    s.imageImport = s.image->add_subcommand(
+        "import", "Import an image from a file you can read; shows the progress, Ctrl-C cancels (manage-images)");
+    s.imageImport->add_option("FILE", import.file, "a qcow2, raw or ISO image file, or a block device")->required();
+    s.imageImport->add_option("--name", import.name, "the image's name: a-z, 0-9 and '-', 1-63 characters")->required();
+    s.imageImport
+        ->add_option("--format", import.format,
+                     "what the file must be: qcow2, raw or iso (hangard decides from the content; a mismatch is "
+                     "refused)")
+        ->check(CLI::IsMember({"qcow2", "raw", "iso"}));
+    s.imageImport->add_option("--description", import.description, "free text, at most 1024 characters");
+    s.imageList = s.image->add_subcommand("list", "List every image, with its state and how many VMs use it");
+    s.imageShow = s.image->add_subcommand("show", "Show every property of an image, and the VMs that use it");
+    s.imageShow->add_option("NAME", line.imageName, "image name")->required();
+    s.imageDelete = s.image->add_subcommand("delete", "Delete images that no VM uses (manage-images)");
+    s.imageDelete->add_option("NAME", line.names, "image names, processed in order")->required();
+
+    s.publish = app.add_subcommand(
+        "publish", "Make a stopped VM's disk a new image; shows the progress, Ctrl-C cancels (manage-images)");
+    s.publish->add_option("VM", line.publish.vm, "VM name")->required();
+    s.publish->add_option("IMAGE", line.publish.image, "the new image's name")->required();
+    s.publish->add_option("--description", line.publish.description,
+                          "the image's description (default: \"published from VM <VM>\")");
+}
+
+void defineSnapshotCommands(CLI::App& app, Subcommands& s, CommandLine& line)
+{
+    SnapshotOptions& snapshot = line.snapshot;
+    s.snapshot = app.add_subcommand("snapshot", "Create, list, revert to and delete the snapshots of a VM");
+    s.snapshot->require_subcommand(1);
+    s.snapshotCreate =
+        s.snapshot->add_subcommand("create", "Take a snapshot of a VM's disk (and of its memory, when it runs)");
+    s.snapshotList = s.snapshot->add_subcommand("list", "List a VM's snapshots, oldest first");
+    s.snapshotRevert =
+        s.snapshot->add_subcommand("revert", "Put a VM back to a snapshot: whatever changed since is lost");
+    s.snapshotDelete = s.snapshot->add_subcommand("delete", "Delete a snapshot; the VM itself is unchanged");
+    for (CLI::App* command : {s.snapshotCreate, s.snapshotList, s.snapshotRevert, s.snapshotDelete})
+        command->add_option("VM", snapshot.vm, "VM name")->required();
+    for (CLI::App* command : {s.snapshotCreate, s.snapshotRevert, s.snapshotDelete})
+        command->add_option("NAME", snapshot.name, "snapshot name: a-z, 0-9 and '-', 1-63 characters")->required();
+    s.snapshotCreate->add_option("--description", snapshot.description, "free text, at most 1024 characters");
+
+    s.clone = app.add_subcommand("clone", "Make a new stopped VM like a stopped one, with a copy of its disk");
+    s.clone->add_option("SOURCE", line.clone.source, "the VM to clone")->required();
+    s.clone->add_option("NEW", line.clone.name, "the new VM's name")->required();
+}
+
 Subcommands defineCommands(CLI::App& app, CommandLine& line)
 {
     Subcommands s{};
@@ -147,6 +215,8 @@ Subcommands defineCommands(CLI::App& app, CommandLine& line)
     s.create->add_option("--initrd", line.create.initrd, "with --kernel: an initramfs in the boot directory");
     s.create->add_option("--cmdline", line.create.cmdline,
                          "with --kernel: the kernel command line, e.g. \"console=ttyS0\"");
+    s.create->add_option("--image", line.create.image,
+                         "make the VM from this image (see image list); --disk then defaults to the image's size");
 
     s.start = addNamesCommand(app, "start", "Start VMs", line);
     s.stop = addNamesCommand(app, "stop", "Stop VMs: ask the guest to power off, or pull the plug with --force", line);
@@ -181,6 +251,8 @@ Subcommands defineCommands(CLI::App& app, CommandLine& line)
     s.events->add_flag("-f,--follow", line.events.follow, "keep printing events as they happen, until interrupted");
     defineQuotaCommands(app, s, line);
     defineAccessCommands(app, s, line);
+    defineImageCommands(app, s, line);
+    defineSnapshotCommands(app, s, line);
 
     s.stats = app.add_subcommand("stats", "Show live CPU, memory, disk and network figures of VMs");
     s.stats->add_option("NAME", line.names, "VM names (default: every running VM)");
@@ -223,6 +295,28 @@ ExitCode dispatch(const CLI::App& app, const Subcommands& s, CommandLine& line)
         return runConsole(context, line.console);
     if (app.got_subcommand(s.vnc))
         return runVnc(context, line.vnc);
+    if (app.got_subcommand(s.clone))
+        return runClone(context, line.clone);
+    if (app.got_subcommand(s.publish))
+        return runPublish(context, line.publish);
+    if (app.got_subcommand(s.image)) {
+        if (s.image->got_subcommand(s.imageImport))
+            return runImageImport(context, line.imageImport);
+        if (s.image->got_subcommand(s.imageShow))
+            return runImageShow(context, line.imageName);
+        if (s.image->got_subcommand(s.imageDelete))
+            return runImageDelete(context, line.names);
+        return runImageList(context);
+    }
+    if (app.got_subcommand(s.snapshot)) {
+        if (s.snapshot->got_subcommand(s.snapshotList))
+            return runSnapshotList(context, line.snapshot.vm);
+        if (s.snapshot->got_subcommand(s.snapshotCreate))
+            return runSnapshotChange(context, SnapshotAction::Create, line.snapshot);
+        if (s.snapshot->got_subcommand(s.snapshotRevert))
+            return runSnapshotChange(context, SnapshotAction::Revert, line.snapshot);
+        return runSnapshotChange(context, SnapshotAction::Delete, line.snapshot);
+    }
     if (app.got_subcommand(s.quota)) {
         if (s.quota->got_subcommand(s.quotaSet))
             return runQuotaSet(context, line.quotaSet);

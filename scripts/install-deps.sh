@@ -20,7 +20,7 @@ readonly PACKAGES=(
     # end-to-end tests (tests/e2e/): libvirtd's QEMU driver, QEMU itself, and what the tiny guest is built from
     # (the distribution kernel in /boot, a static busybox packed into an initramfs with cpio); ip for the loopback
     # of the suite's network namespace
-    libvirt-daemon-driver-qemu qemu-system-x86 linux-image-amd64 busybox-static cpio iproute2
+    libvirt-daemon-driver-qemu qemu-system-x86 linux-image-amd64 busybox-static cpio iproute2 xorriso
 )
 # Commands the build and the tests call directly. Checked after installing, whichever package provides them.
 readonly COMMANDS=(cmake g++ make pkg-config git sdbus-c++-xml2cpp busctl gdbus dbus-daemon pkcheck virsh xmllint

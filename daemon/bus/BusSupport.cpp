@@ -25,6 +25,16 @@ std::string vmPath(const std::string& uuid)
     return kVmPathPrefix + uuidLabel(uuid);
 }
 
+std::string imagePath(const std::string& id)
+{
+    return kImagePathPrefix + uuidLabel(id);
+}
+
+std::string jobPath(std::uint64_t id)
+{
+    return kJobPathPrefix + std::to_string(id);
+}
+
 sdbus::Error toBusError(const Error& error)
 {
     return sdbus::Error(std::string(kErrorPrefix) + std::string(errorCodeName(error.code())), error.what());

@@ -8,6 +8,8 @@
 #include "core/Stats.h"
 #include "core/Types.h"
 
+#include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <map>
 #include <memory>
@@ -22,9 +24,41 @@ namespace hangar::bus {
 inline constexpr const char* kBusName = "org.hangar.Hangar1";
 inline constexpr const char* kManagerPath = "/org/hangar/Hangar1";
 inline constexpr const char* kVmPathPrefix = "/org/hangar/Hangar1/vm/";
+inline constexpr const char* kImagePathPrefix = "/org/hangar/Hangar1/image/";
+inline constexpr const char* kJobPathPrefix = "/org/hangar/Hangar1/job/";
 inline constexpr const char* kErrorPrefix = "org.hangar.Hangar1.Error.";
 
 std::string vmPath(const std::string& uuid);
+std::string imagePath(const std::string& id);
+std::string jobPath(std::uint64_t id);
+
+// Counts the calls on one object that still owe a reply, so an object whose core entity is gone is destroyed only
+// once none is left: sd-bus seals a reply against the method table of the object it was called on.
+class InFlightCalls
+{
+public:
+    void begin() { ++m_count; }
+    void end()
+    {
+        --m_count;
+        if (m_retired && m_count == 0)
+            m_onIdle(); // only schedules the destruction: the object is still in use up the stack
+    }
+    // onIdle runs when no call awaits its reply (maybe at once).
+    void retire(std::function<void()> onIdle)
+    {
+        m_retired = true;
+        m_onIdle = std::move(onIdle);
+        if (m_count == 0)
+            m_onIdle();
+    }
+    bool retired() const { return m_retired; }
+
+private:
+    unsigned m_count = 0;
+    bool m_retired = false;
+    std::function<void()> m_onIdle;
+};
 
 sdbus::Error toBusError(const Error& error);
 

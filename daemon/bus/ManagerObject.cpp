@@ -7,30 +7,95 @@
 
 namespace hangar::bus {
 
-ManagerObject::ManagerObject(sdbus::IConnection& connection, VmManager& manager, QuotaManager& quotas,
-                             Inventory& inventory, const StatsSampler& stats, ManagerInfo info)
-    : AdaptorInterfaces(connection, kManagerPath), m_connection(connection), m_manager(manager), m_quotas(quotas),
-      m_inventory(inventory), m_stats(stats), m_info(std::move(info))
+ManagerObject::ManagerObject(sdbus::IConnection& connection, VmManager& manager, ImageManager& images,
+                             JobManager& jobs, QuotaManager& quotas, Inventory& inventory, const StatsSampler& stats,
+                             ManagerInfo info)
+    : AdaptorInterfaces(connection, kManagerPath), m_connection(connection), m_manager(manager), m_images(images),
+      m_jobs(jobs), m_quotas(quotas), m_inventory(inventory), m_stats(stats), m_info(std::move(info))
 {
     registerAdaptor();
+    for (const Image* image : m_images.all())
+        imageAdded(*image);
     for (const Vm* vm : m_inventory.all())
         vmAdded(*vm);
+    for (const Job* job : m_jobs.all())
+        jobAdded(*job);
 }
 
 ManagerObject::~ManagerObject()
 {
+    m_jobObjects.clear();
+    m_retiredJobs.clear();
     m_vms.clear();
     m_retired.clear();
+    m_imageObjects.clear();
+    m_retiredImages.clear();
     unregisterAdaptor();
 }
 
 void ManagerObject::vmAdded(const Vm& vm)
 {
-    m_vms[vm.record.uuid] = std::make_unique<VmObject>(m_connection, m_manager, m_inventory, m_stats, vm.record.uuid);
+    m_vms[vm.record.uuid] =
+        std::make_unique<VmObject>(m_connection, m_manager, m_images, m_inventory, m_stats, vm.record.uuid);
+    if (!vm.record.image.empty())
+        usedByChanged(vm.record.image);
+}
+
+void ManagerObject::usedByChanged(const std::string& imageId)
+{
+    if (auto it = m_imageObjects.find(imageId); it != m_imageObjects.end())
+        it->second->usedByChanged();
+}
+
+void ManagerObject::imageAdded(const Image& image)
+{
+    m_imageObjects[image.record.id] = std::make_unique<ImageObject>(m_connection, m_images, m_inventory, image.record.id);
+}
+
+void ManagerObject::imageRemoved(const Image& image)
+{
+    auto it = m_imageObjects.find(image.record.id);
+    if (it == m_imageObjects.end())
+        return;
+    ImageObject* object = it->second.get();
+    m_retiredImages[object] = std::move(it->second);
+    m_imageObjects.erase(it);
+    object->retire([this, object] { m_info.defer([this, object] { m_retiredImages.erase(object); }); });
+}
+
+void ManagerObject::imageChanged(const Image& image, ImageFields fields)
+{
+    if (auto it = m_imageObjects.find(image.record.id); it != m_imageObjects.end())
+        it->second->propertiesChanged(fields);
+}
+
+void ManagerObject::jobAdded(const Job& job)
+{
+    m_jobObjects[job.id] = std::make_unique<JobObject>(m_connection, m_jobs, job);
+}
+
+void ManagerObject::jobChanged(const Job& job)
+{
+    if (auto it = m_jobObjects.find(job.id); it != m_jobObjects.end())
+        it->second->progressChanged(job);
+}
+
+void ManagerObject::jobCompleted(const Job& job, bool success, const std::string& message)
+{
+    auto it = m_jobObjects.find(job.id);
+    if (it == m_jobObjects.end())
+        return;
+    JobObject* object = it->second.get();
+    m_retiredJobs[object] = std::move(it->second);
+    m_jobObjects.erase(it);
+    object->complete(success, message,
+                     [this, object] { m_info.defer([this, object] { m_retiredJobs.erase(object); }); });
 }
 
 void ManagerObject::vmRemoved(const Vm& vm)
 {
+    if (!vm.record.image.empty())
+        m_info.defer([this, image = vm.record.image] { usedByChanged(image); }); // once it is out of the index
     auto it = m_vms.find(vm.record.uuid);
     if (it == m_vms.end())
         return;
@@ -76,6 +141,7 @@ void ManagerObject::CreateVM(sdbus::Result<sdbus::ObjectPath>&& result, std::str
         request.kernel = reader.take<std::string>("kernel");
         request.initrd = reader.take<std::string>("initrd");
         request.cmdline = reader.take<std::string>("cmdline");
+        request.image = reader.take<std::string>("image");
         reader.finish();
     } catch (const Error& e) {
         return result.returnError(toBusError(e));
@@ -211,6 +277,52 @@ void ManagerObject::SetQuota(sdbus::Result<>&& result, uint32_t uid, std::map<st
         return result.returnError(toBusError(e));
     }
     m_quotas.set(caller, uid, change, replier(std::move(result)));
+}
+
+void ManagerObject::ImportImage(sdbus::Result<sdbus::ObjectPath>&& result, std::string name, sdbus::UnixFd fd,
+                                std::map<std::string, sdbus::Variant> options)
+{
+    Caller caller = currentCaller(getObject());
+    ImportRequest request;
+    request.name = std::move(name);
+    try {
+        OptionReader reader(options, "option");
+        reader.takeAuthOptions(caller);
+        if (auto format = reader.take<std::string>("format")) {
+            request.expectedFormat = formatFromName(*format);
+            if (!request.expectedFormat)
+                throw Error(ErrorCode::InvalidArgument,
+                            fmt::format("option 'format' must be qcow2, raw or iso; got {}", quoteForMessage(*format)));
+        }
+        request.description = reader.take<std::string>("description").value_or("");
+        reader.finish();
+    } catch (const Error& e) {
+        return result.returnError(toBusError(e));
+    }
+    // sdbus::UnixFd owns a duplicate of the received descriptor; core keeps its own for as long as the upload runs.
+    request.fd = std::make_shared<UniqueFd>(fd.release());
+    m_images.importImage(caller, std::move(request), [reply = replyWith(std::move(result))](Outcome<std::uint64_t> job) {
+        if (job.ok())
+            reply->returnResults(sdbus::ObjectPath(jobPath(job.value())));
+        else
+            reply->returnError(toBusError(job.error()));
+    });
+}
+
+sdbus::ObjectPath ManagerObject::GetImage(const std::string& name)
+{
+    return translateErrors([&] { return sdbus::ObjectPath(imagePath(m_images.getByName(name).record.id)); });
+}
+
+std::vector<sdbus::Struct<std::string, std::string, uint64_t, uint64_t, uint32_t, sdbus::ObjectPath>>
+ManagerObject::ListImages()
+{
+    std::vector<sdbus::Struct<std::string, std::string, uint64_t, uint64_t, uint32_t, sdbus::ObjectPath>> rows;
+    for (const Image* image : m_images.all())
+        rows.emplace_back(image->record.name, std::string(formatName(image->record.format)),
+                          image->record.virtualSizeBytes, image->record.sizeBytes, image->record.owner,
+                          sdbus::ObjectPath(imagePath(image->record.id)));
+    return rows;
 }
 
 } // namespace hangar::bus

@@ -4,6 +4,7 @@
 // broadcasts each audit event as the Event signal.
 #pragma once
 
+#include "bus/ImageObject.h"
 #include "bus/VmObject.h"
 #include "core/AuditLog.h"
 #include "core/Inventory.h"
@@ -29,12 +30,14 @@ struct ManagerInfo
 class ManagerObject final : public sdbus::AdaptorInterfaces<org::hangar::Hangar1::Manager_adaptor,
                                                             sdbus::ObjectManager_adaptor, sdbus::Properties_adaptor>,
                             public InventoryObserver,
+                            public ImageObserver,
+                            public JobObserver,
                             public EventSink
 {
 public:
     // Publishes the manager and one VmObject per VM already in the inventory.
-    ManagerObject(sdbus::IConnection& connection, VmManager& manager, QuotaManager& quotas, Inventory& inventory,
-                  const StatsSampler& stats, ManagerInfo info);
+    ManagerObject(sdbus::IConnection& connection, VmManager& manager, ImageManager& images, JobManager& jobs,
+                  QuotaManager& quotas, Inventory& inventory, const StatsSampler& stats, ManagerInfo info);
     ~ManagerObject() override;
     ManagerObject(const ManagerObject&) = delete;
     ManagerObject& operator=(const ManagerObject&) = delete;
@@ -46,6 +49,14 @@ public:
     void vmRemoved(const Vm& vm) override;
     void vmChanged(const Vm& vm, VmFields fields) override;
     void countsChanged(const InventoryCounts& counts) override;
+    // ImageObserver
+    void imageAdded(const Image& image) override;
+    void imageRemoved(const Image& image) override;
+    void imageChanged(const Image& image, ImageFields fields) override;
+    // JobObserver
+    void jobAdded(const Job& job) override;
+    void jobChanged(const Job& job) override;
+    void jobCompleted(const Job& job, bool success, const std::string& message) override;
     // EventSink
     void eventAppended(const EventRecord& event) override;
 
@@ -62,6 +73,13 @@ private:
                   std::map<std::string, sdbus::Variant> options) override;
     void SetQuota(sdbus::Result<>&& result, uint32_t uid, std::map<std::string, sdbus::Variant> limits) override;
     std::vector<sdbus::Struct<sdbus::ObjectPath, std::map<std::string, sdbus::Variant>>> GetAllStats() override;
+    void ImportImage(sdbus::Result<sdbus::ObjectPath>&& result, std::string name, sdbus::UnixFd fd,
+                     std::map<std::string, sdbus::Variant> options) override;
+    sdbus::ObjectPath GetImage(const std::string& name) override;
+    std::vector<sdbus::Struct<std::string, std::string, uint64_t, uint64_t, uint32_t, sdbus::ObjectPath>>
+    ListImages() override;
+    // A VM made from an image came or went: the image's UsedBy changed.
+    void usedByChanged(const std::string& imageId);
 
     std::string Version() override { return m_info.version; }
     uint32_t VMCount() override { return m_inventory.counts().vms; }
@@ -70,6 +88,8 @@ private:
 
     sdbus::IConnection& m_connection;
     VmManager& m_manager;
+    ImageManager& m_images;
+    JobManager& m_jobs;
     QuotaManager& m_quotas;
     Inventory& m_inventory;
     const StatsSampler& m_stats;
@@ -77,6 +97,10 @@ private:
     std::map<std::string, std::unique_ptr<VmObject>> m_vms; // by uuid
     // Removed VMs whose objects still owe replies; keyed by object address (a uuid may come back, e.g. adoption).
     std::map<const VmObject*, std::unique_ptr<VmObject>> m_retired;
+    std::map<std::string, std::unique_ptr<ImageObject>> m_imageObjects; // by image id
+    std::map<const ImageObject*, std::unique_ptr<ImageObject>> m_retiredImages;
+    std::map<std::uint64_t, std::unique_ptr<JobObject>> m_jobObjects; // by job id
+    std::map<const JobObject*, std::unique_ptr<JobObject>> m_retiredJobs;
 };
 
 } // namespace hangar::bus

@@ -9,10 +9,10 @@ constexpr const char* kInterface = org::hangar::Hangar1::VM_adaptor::INTERFACE_N
 
 } // namespace
 
-VmObject::VmObject(sdbus::IConnection& connection, VmManager& manager, Inventory& inventory, const StatsSampler& stats,
-                   std::string uuid)
-    : AdaptorInterfaces(connection, vmPath(uuid)), m_manager(manager), m_inventory(inventory), m_stats(stats),
-      m_uuid(std::move(uuid))
+VmObject::VmObject(sdbus::IConnection& connection, VmManager& manager, ImageManager& images, Inventory& inventory,
+                   const StatsSampler& stats, std::string uuid)
+    : AdaptorInterfaces(connection, vmPath(uuid)), m_manager(manager), m_images(images), m_inventory(inventory),
+      m_stats(stats), m_uuid(std::move(uuid))
 {
     registerAdaptor();
     emitInterfacesAddedSignal({kInterface});
@@ -59,6 +59,19 @@ Done<SharedFd> VmObject::trackedFd(sdbus::Result<sdbus::UnixFd>&& result)
     };
 }
 
+template <typename T>
+Done<T> VmObject::trackedPath(sdbus::Result<sdbus::ObjectPath>&& result, std::function<std::string(const T&)> path)
+{
+    ++m_inFlight;
+    return [this, reply = replyWith(std::move(result)), path = std::move(path)](Outcome<T> outcome) {
+        if (outcome.ok())
+            reply->returnResults(sdbus::ObjectPath(path(outcome.value())));
+        else
+            reply->returnError(toBusError(outcome.error()));
+        callFinished();
+    };
+}
+
 void VmObject::callFinished()
 {
     --m_inFlight;
@@ -83,6 +96,8 @@ void VmObject::propertiesChanged(VmFields fields)
         names.emplace_back("GraphicsAddress");
     if (has(fields, VmField::Addresses))
         names.emplace_back("Addresses");
+    if (has(fields, VmField::Snapshots))
+        names.emplace_back("Snapshots");
     if (!names.empty())
         emitPropertiesChangedSignal(kInterface, names);
 }
@@ -249,6 +264,99 @@ std::map<std::string, sdbus::Variant> VmObject::GetStats()
     vm(); // NotFound for a VM that is gone
     const auto stats = m_stats.stats(m_uuid);
     return stats ? statsDict(*stats) : std::map<std::string, sdbus::Variant>{};
+}
+
+void VmObject::Clone(sdbus::Result<sdbus::ObjectPath>&& result, std::string name,
+                     std::map<std::string, sdbus::Variant> options)
+{
+    Caller caller = currentCaller(getObject());
+    try {
+        OptionReader reader(options, "option");
+        reader.takeAuthOptions(caller);
+        reader.finish();
+    } catch (const Error& e) {
+        return result.returnError(toBusError(e));
+    }
+    m_manager.clone(caller, m_uuid, name,
+                    trackedPath<std::string>(std::move(result), [](const std::string& uuid) { return vmPath(uuid); }));
+}
+
+void VmObject::CreateSnapshot(sdbus::Result<>&& result, std::string name, std::map<std::string, sdbus::Variant> options)
+{
+    Caller caller = currentCaller(getObject());
+    std::string description;
+    try {
+        OptionReader reader(options, "option");
+        reader.takeAuthOptions(caller);
+        description = reader.take<std::string>("description").value_or("");
+        reader.finish();
+    } catch (const Error& e) {
+        return result.returnError(toBusError(e));
+    }
+    m_manager.createSnapshot(caller, m_uuid, name, description, tracked(std::move(result)));
+}
+
+void VmObject::ListSnapshots(
+    sdbus::Result<std::vector<sdbus::Struct<std::string, std::string, int64_t, std::string, bool>>>&& result)
+{
+    ++m_inFlight;
+    m_manager.listSnapshots(m_uuid, [this, reply = replyWith(std::move(result))](
+                                        Outcome<std::vector<SnapshotInfo>> outcome) {
+        if (outcome.ok()) {
+            std::vector<sdbus::Struct<std::string, std::string, int64_t, std::string, bool>> rows;
+            for (const auto& s : outcome.value())
+                rows.emplace_back(s.name, s.description, s.createdAtUsec, s.state, s.current);
+            reply->returnResults(rows);
+        } else {
+            reply->returnError(toBusError(outcome.error()));
+        }
+        callFinished();
+    });
+}
+
+void VmObject::RevertToSnapshot(sdbus::Result<>&& result, std::string name,
+                                std::map<std::string, sdbus::Variant> options)
+{
+    simpleCall(std::move(result), options, [this, name](const Caller& c, Done<> d) {
+        m_manager.revertToSnapshot(c, m_uuid, name, d);
+    });
+}
+
+void VmObject::DeleteSnapshot(sdbus::Result<>&& result, std::string name, std::map<std::string, sdbus::Variant> options)
+{
+    simpleCall(std::move(result), options,
+               [this, name](const Caller& c, Done<> d) { m_manager.deleteSnapshot(c, m_uuid, name, d); });
+}
+
+void VmObject::Publish(sdbus::Result<sdbus::ObjectPath>&& result, std::string imageName,
+                       std::map<std::string, sdbus::Variant> options)
+{
+    Caller caller = currentCaller(getObject());
+    std::string description;
+    try {
+        OptionReader reader(options, "option");
+        reader.takeAuthOptions(caller);
+        description = reader.take<std::string>("description").value_or("");
+        reader.finish();
+    } catch (const Error& e) {
+        return result.returnError(toBusError(e));
+    }
+    m_images.publish(caller, m_uuid, imageName, description,
+                     trackedPath<std::uint64_t>(std::move(result), [](const std::uint64_t& id) { return jobPath(id); }));
+}
+
+std::string VmObject::Image()
+{
+    const auto& id = vm().record.image;
+    if (id.empty())
+        return {};
+    const hangar::Image* image = m_images.find(id);
+    return image ? image->record.name : std::string{};
+}
+
+std::vector<std::string> VmObject::Snapshots()
+{
+    return vm().snapshots;
 }
 
 } // namespace hangar::bus

@@ -5,6 +5,7 @@
 // table of the object it was called on, so that table must outlive the reply.
 #pragma once
 
+#include "core/ImageManager.h"
 #include "core/Inventory.h"
 #include "core/Stats.h"
 #include "core/VmManager.h"
@@ -18,8 +19,8 @@ class VmObject final : public sdbus::AdaptorInterfaces<org::hangar::Hangar1::VM_
                                                        sdbus::Properties_adaptor>
 {
 public:
-    VmObject(sdbus::IConnection& connection, VmManager& manager, Inventory& inventory, const StatsSampler& stats,
-             std::string uuid);
+    VmObject(sdbus::IConnection& connection, VmManager& manager, ImageManager& images, Inventory& inventory,
+             const StatsSampler& stats, std::string uuid);
     ~VmObject();
     VmObject(const VmObject&) = delete;
     VmObject& operator=(const VmObject&) = delete;
@@ -40,6 +41,19 @@ private:
     void Rename(sdbus::Result<>&& result, std::string name, std::map<std::string, sdbus::Variant> options) override;
     void OpenConsole(sdbus::Result<sdbus::UnixFd>&& result, std::map<std::string, sdbus::Variant> options) override;
     void OpenGraphics(sdbus::Result<sdbus::UnixFd>&& result, std::map<std::string, sdbus::Variant> options) override;
+    void Clone(sdbus::Result<sdbus::ObjectPath>&& result, std::string name,
+               std::map<std::string, sdbus::Variant> options) override;
+    void CreateSnapshot(sdbus::Result<>&& result, std::string name,
+                        std::map<std::string, sdbus::Variant> options) override;
+    void ListSnapshots(
+        sdbus::Result<std::vector<sdbus::Struct<std::string, std::string, int64_t, std::string, bool>>>&& result)
+        override;
+    void RevertToSnapshot(sdbus::Result<>&& result, std::string name,
+                          std::map<std::string, sdbus::Variant> options) override;
+    void DeleteSnapshot(sdbus::Result<>&& result, std::string name,
+                        std::map<std::string, sdbus::Variant> options) override;
+    void Publish(sdbus::Result<sdbus::ObjectPath>&& result, std::string imageName,
+                 std::map<std::string, sdbus::Variant> options) override;
 
     std::string Name() override;
     std::string UUID() override;
@@ -53,6 +67,8 @@ private:
     std::string Host() override;
     std::string GraphicsAddress() override;
     std::vector<std::string> Addresses() override;
+    std::string Image() override;
+    std::vector<std::string> Snapshots() override;
     std::map<std::string, sdbus::Variant> GetStats() override;
 
     const Vm& vm() const;
@@ -60,12 +76,16 @@ private:
     Done<> tracked(sdbus::Result<>&& result);
     // The same for a call answered with a file descriptor.
     Done<SharedFd> trackedFd(sdbus::Result<sdbus::UnixFd>&& result);
+    // The same for a call answered with an object path; path maps core's id to it.
+    template <typename T> Done<T> trackedPath(sdbus::Result<sdbus::ObjectPath>&& result,
+                                              std::function<std::string(const T&)> path);
     void callFinished();
     // Reads the options every method accepts, then runs call(caller) and replies from its completion.
     template <typename Call>
     void simpleCall(sdbus::Result<>&& result, const std::map<std::string, sdbus::Variant>& options, Call call);
 
     VmManager& m_manager;
+    ImageManager& m_images;
     Inventory& m_inventory;
     const StatsSampler& m_stats;
     std::string m_uuid;

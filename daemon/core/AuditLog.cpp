@@ -44,6 +44,23 @@ void AuditLog::failure(std::uint32_t uid, const std::string& vmName, std::string
     append(std::move(e));
 }
 
+void AuditLog::imageSuccess(std::uint32_t uid, const std::string& imageName, std::string action,
+                            const std::string& message)
+{
+    EventRecord e = about(uid, nullptr, std::move(action));
+    e.outcome = "ok";
+    e.message = "image '" + imageName + "': " + message;
+    append(std::move(e));
+}
+
+void AuditLog::imageFailure(std::uint32_t uid, const std::string& imageName, std::string action, const Error& error)
+{
+    EventRecord e = about(uid, nullptr, std::move(action));
+    e.outcome = std::string(errorCodeName(error.code()));
+    e.message = "image '" + imageName + "': " + error.what();
+    append(std::move(e));
+}
+
 void AuditLog::append(EventRecord event)
 {
     event.timeUsec = m_executor.nowUsec();

@@ -32,6 +32,11 @@ public:
     // For a VM that is only known by name (e.g. a create that failed validation).
     void failure(std::uint32_t uid, const std::string& vmName, std::string action, const Error& error);
 
+    // About an image (import, publish, delete): not about a VM, so the image is named in the message and only the
+    // user who caused it (and administrators) read it back.
+    void imageSuccess(std::uint32_t uid, const std::string& imageName, std::string action, const std::string& message);
+    void imageFailure(std::uint32_t uid, const std::string& imageName, std::string action, const Error& error);
+
 private:
     void append(EventRecord event);
 

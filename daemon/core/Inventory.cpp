@@ -63,11 +63,22 @@ std::vector<const Vm*> Inventory::ownedBy(std::uint32_t uid) const
     return out;
 }
 
+std::vector<const Vm*> Inventory::madeFrom(const std::string& imageId) const
+{
+    std::vector<const Vm*> out;
+    if (auto it = m_byImage.find(imageId); it != m_byImage.end())
+        for (const auto& uuid : it->second)
+            out.push_back(find(uuid));
+    return out;
+}
+
 Vm& Inventory::add(Vm vm)
 {
     const std::string uuid = vm.record.uuid;
     m_byName[vm.record.name] = uuid;
     m_byOwner[vm.record.owner].insert(uuid);
+    if (!vm.record.image.empty())
+        m_byImage[vm.record.image].insert(uuid);
     if (vm.state == VmState::Running)
         ++m_running;
     auto& slot = m_byUuid[uuid];
@@ -92,6 +103,11 @@ void Inventory::remove(const std::string& uuid)
         owned->second.erase(uuid);
         if (owned->second.empty())
             m_byOwner.erase(owned);
+    }
+    if (auto used = m_byImage.find(it->second->record.image); used != m_byImage.end()) {
+        used->second.erase(uuid);
+        if (used->second.empty())
+            m_byImage.erase(used);
     }
     if (it->second->state == VmState::Running)
         --m_running;
@@ -142,6 +158,15 @@ void Inventory::setGraphicsAddress(Vm& vm, std::string address)
     vm.graphicsAddress = std::move(address);
     if (m_observer)
         m_observer->vmChanged(vm, static_cast<VmFields>(VmField::GraphicsAddress));
+}
+
+void Inventory::setSnapshots(Vm& vm, std::vector<std::string> names)
+{
+    if (vm.snapshots == names)
+        return;
+    vm.snapshots = std::move(names);
+    if (m_observer)
+        m_observer->vmChanged(vm, static_cast<VmFields>(VmField::Snapshots));
 }
 
 void Inventory::changed(Vm& vm, VmFields fields)

@@ -27,6 +27,7 @@ enum class VmField : std::uint32_t
     Host = 1U << 4U,
     Addresses = 1U << 5U,
     GraphicsAddress = 1U << 6U,
+    Snapshots = 1U << 7U,
 };
 using VmFields = std::uint32_t;
 constexpr VmFields operator|(VmField a, VmField b)
@@ -46,6 +47,7 @@ struct Vm
     std::optional<Executor::TimerId> stopDeadline; // Stop's timeout_sec timer
     std::vector<std::string> addresses;            // the guest's IP addresses, as the hypervisor last reported
     std::string graphicsAddress;                   // "vnc://host:port" while it runs, else "" (core/VmAccess)
+    std::vector<std::string> snapshots;            // names of its snapshots, oldest first, as the hypervisor has them
 };
 
 struct InventoryCounts
@@ -84,6 +86,8 @@ public:
     InventoryCounts counts() const;
     // The VMs of one owner (for quota usage), without a pass over everyone's.
     std::vector<const Vm*> ownedBy(std::uint32_t uid) const;
+    // The VMs made from an image (VmRecord::image), ordered by UUID.
+    std::vector<const Vm*> madeFrom(const std::string& imageId) const;
 
     Vm& add(Vm vm);
     void remove(const std::string& uuid);
@@ -91,6 +95,7 @@ public:
     void rename(Vm& vm, const std::string& newName);
     void setAddresses(Vm& vm, std::vector<std::string> addresses);
     void setGraphicsAddress(Vm& vm, std::string address);
+    void setSnapshots(Vm& vm, std::vector<std::string> names);
     // Called when a VM is added and after every change of its state, whatever caused it, after the observer heard
     // of it: for what core itself derives from the state (the graphics address). Listeners must not remove VMs.
     void addStateListener(std::function<void(Vm&)> listener) { m_stateListeners.push_back(std::move(listener)); }
@@ -103,6 +108,7 @@ private:
     std::map<std::string, std::unique_ptr<Vm>> m_byUuid;      // unique_ptr: Vm addresses stay stable
     std::map<std::string, std::string> m_byName;              // name -> uuid
     std::map<std::uint32_t, std::set<std::string>> m_byOwner; // owner uid -> uuids
+    std::map<std::string, std::set<std::string>> m_byImage;   // image id -> uuids of the VMs made from it
     std::uint32_t m_running = 0;                              // VMs in state Running
     InventoryObserver* m_observer = nullptr;
     std::vector<std::function<void(Vm&)>> m_stateListeners;

@@ -65,6 +65,19 @@ void checkCreate(const QuotaLimits& limits, const QuotaUsage& usage, const VmSpe
     checkLimit<std::uint64_t>("max_disk_gib", limits.maxDiskGiB, usage.diskGiB, spec.diskGiB, " GiB");
 }
 
+void checkDisk(const QuotaLimits& limits, const QuotaUsage& usage, std::uint64_t addGiB)
+{
+    checkLimit<std::uint64_t>("max_disk_gib", limits.maxDiskGiB, usage.diskGiB, addGiB, " GiB");
+}
+
+QuotaUsage QuotaManager::usage(std::uint32_t uid) const
+{
+    QuotaUsage result = usageOf(m_inventory, uid);
+    if (m_imageDiskGiB)
+        result.diskGiB += m_imageDiskGiB(uid);
+    return result;
+}
+
 void checkStart(const QuotaLimits& limits, const QuotaUsage& usage)
 {
     checkLimit<std::uint32_t>("max_running", limits.maxRunning, usage.running, 1);
@@ -95,7 +108,7 @@ void QuotaManager::effectiveFor(const Caller& caller, Done<EffectiveQuota> done)
 void QuotaManager::get(const Caller& caller, std::uint32_t uid, Done<QuotaReport> done)
 {
     auto report = [this, uid, done](EffectiveQuota effective) {
-        done(QuotaReport{effective.limits, usageOf(m_inventory, uid), effective.source});
+        done(QuotaReport{effective.limits, usage(uid), effective.source});
     };
     if (uid == caller.uid) {
         return effectiveFor(caller, [report, done](Outcome<EffectiveQuota> o) {

@@ -58,6 +58,8 @@ struct QuotaChange
 QuotaUsage usageOf(const Inventory& inventory, std::uint32_t uid);
 // Error(QuotaExceeded) naming the first limit that adding a VM with spec would exceed.
 void checkCreate(const QuotaLimits& limits, const QuotaUsage& usage, const VmSpec& spec);
+// Error(QuotaExceeded) when addGiB more disk (an image being imported or published) would exceed max_disk_gib.
+void checkDisk(const QuotaLimits& limits, const QuotaUsage& usage, std::uint64_t addGiB);
 // Error(QuotaExceeded) when one more running VM would exceed max_running.
 void checkStart(const QuotaLimits& limits, const QuotaUsage& usage);
 
@@ -73,12 +75,17 @@ public:
     // SetQuota: needs manage-hosts.
     void set(const Caller& caller, std::uint32_t uid, const QuotaChange& change, Done<> done);
 
+    // What uid uses: their VMs (usageOf) plus the disk their images take (the provider set here, GiB).
+    QuotaUsage usage(std::uint32_t uid) const;
+    void setImageUsage(std::function<std::uint64_t(std::uint32_t uid)> diskGiB) { m_imageDiskGiB = std::move(diskGiB); }
+
 private:
     Inventory& m_inventory;
     Store& m_store;
     Authorizer& m_authorizer;
     AuditLog& m_audit;
     QuotaLimits m_defaults;
+    std::function<std::uint64_t(std::uint32_t)> m_imageDiskGiB;
 };
 
 } // namespace hangar

@@ -22,10 +22,36 @@ struct Reconciler::Plan
     std::map<std::string, std::string> unavailable; // uuid -> why
     std::vector<DomainInfo> foreign;                // Hangar metadata, no row
     std::optional<std::string> listError;
+    std::map<std::string, std::vector<std::string>> snapshots; // uuid -> snapshot names
+
+    bool startup = false;
+    std::vector<ImageRecord> pendingImages; // image rows left in Importing / Deleting by a crash
+    std::set<std::string> knownVolumes;     // every volume a record claims
+    std::vector<ImageRecord> imagesRecovered;
+    std::map<std::string, std::string> imagesUnrecovered; // id -> why
+    std::vector<std::string> orphans;
+    std::optional<std::string> poolError;
 };
 
-Reconciler::Reconciler(Inventory& inventory, Store& store, Hypervisor& hypervisor, Executor& executor, AuditLog& audit)
-    : m_inventory(inventory), m_store(store), m_hypervisor(hypervisor), m_executor(executor), m_audit(audit)
+namespace {
+
+bool namedLikeHangar(const std::string& volume)
+{
+    return volume.rfind("vm-", 0) == 0 || volume.rfind("img-", 0) == 0;
+}
+
+void removeVolume(Storage& storage, const std::string& volume)
+{
+    if (!volume.empty())
+        storage.remove(volume);
+}
+
+} // namespace
+
+Reconciler::Reconciler(Inventory& inventory, Store& store, Hypervisor& hypervisor, Storage& storage,
+                       ImageManager& images, Executor& executor, AuditLog& audit)
+    : m_inventory(inventory), m_store(store), m_hypervisor(hypervisor), m_storage(storage), m_images(images),
+      m_executor(executor), m_audit(audit)
 {}
 
 void Reconciler::startup(std::function<void(const ReconcileReport&)> done)
@@ -41,7 +67,11 @@ void Reconciler::startup(std::function<void(const ReconcileReport&)> done)
         vm.state = VmState::Unavailable; // until the hypervisor says otherwise
         m_inventory.add(std::move(vm));
     }
-    reconcile(std::move(pending), std::move(done));
+    std::vector<ImageRecord> pendingImages, readyImages;
+    for (auto& image : m_store.loadImages())
+        (image.phase == ImagePhase::Ready ? readyImages : pendingImages).push_back(std::move(image));
+    m_images.load(std::move(readyImages));
+    reconcile(std::move(pending), std::move(pendingImages), true, std::move(done));
 }
 
 void Reconciler::handleHypervisorEvent(const HypervisorEvent& event)
@@ -55,23 +85,46 @@ void Reconciler::handleHypervisorEvent(const HypervisorEvent& event)
                               fmt::format("lost the connection to {}; reconnecting", m_hypervisor.uri())));
     } else if (event.kind == HypervisorEvent::Kind::ConnectionRestored) {
         m_audit.success(0, nullptr, "host", fmt::format("reconnected to {}", m_hypervisor.uri()));
-        reconcile({}, [](const ReconcileReport&) {});
+        reconcile({}, {}, false, [](const ReconcileReport&) {});
     }
 }
 
-void Reconciler::reconcile(std::vector<VmRecord> pending, std::function<void(const ReconcileReport&)> done)
+void Reconciler::reconcile(std::vector<VmRecord> pending, std::vector<ImageRecord> pendingImages, bool startup,
+                           std::function<void(const ReconcileReport&)> done)
 {
     if (m_reconciling)
         return done(ReconcileReport{});
     m_reconciling = true;
     auto plan = std::make_shared<Plan>();
     plan->pending = std::move(pending);
-    for (const Vm* vm : m_inventory.all())
+    plan->pendingImages = std::move(pendingImages);
+    plan->startup = startup;
+    for (const Vm* vm : m_inventory.all()) {
         if (!vm->operation && vm->state != VmState::Creating && vm->state != VmState::Deleting)
             plan->ready.push_back(vm->record);
+        plan->knownVolumes.insert(vm->record.diskVolume);
+    }
+    for (const Image* image : m_images.all())
+        plan->knownVolumes.insert(image->record.volume);
 
     m_executor.submit(
-        [&hv = m_hypervisor, plan] {
+        [&hv = m_hypervisor, &storage = m_storage, plan] {
+            if (plan->startup) {
+                try {
+                    storage.ensurePool();
+                } catch (const std::exception& e) {
+                    plan->poolError = e.what();
+                }
+                for (const auto& image : plan->pendingImages) {
+                    try {
+                        storage.remove(image.volume);
+                        plan->imagesRecovered.push_back(image);
+                    } catch (const std::exception& e) {
+                        plan->imagesUnrecovered[image.id] = e.what();
+                        plan->knownVolumes.insert(image.volume);
+                    }
+                }
+            }
             std::vector<DomainInfo> domains;
             try {
                 domains = hv.listDomains();
@@ -91,9 +144,11 @@ void Reconciler::reconcile(std::vector<VmRecord> pending, std::function<void(con
                             hv.destroy(record.uuid);
                         hv.undefine(record.uuid);
                     }
+                    removeVolume(storage, record.diskVolume);
                     (record.phase == VmPhase::Creating ? plan->rolledBack : plan->finished).push_back(record);
                 } catch (const std::exception& e) {
                     plan->unavailable[record.uuid] = e.what();
+                    plan->knownVolumes.insert(record.diskVolume);
                 }
                 byUuid.erase(record.uuid);
             }
@@ -107,6 +162,7 @@ void Reconciler::reconcile(std::vector<VmRecord> pending, std::function<void(con
                         continue;
                     }
                     plan->states[record.uuid] = it->second->state;
+                    plan->snapshots[record.uuid] = it->second->snapshots;
                     // A crash between a rename's row and its metadata update leaves the metadata behind.
                     if (!it->second->record || it->second->record->name != record.name)
                         hv.updateMetadata(record);
@@ -117,8 +173,22 @@ void Reconciler::reconcile(std::vector<VmRecord> pending, std::function<void(con
                 byUuid.erase(record.uuid);
             }
             for (const auto& [uuid, info] : byUuid)
-                if (info->record)
+                if (info->record) {
                     plan->foreign.push_back(*info);
+                    plan->knownVolumes.insert(info->record->diskVolume);
+                }
+            // Only at start-up, when nothing is in flight: a volume with Hangar's naming that no record claims was
+            // left by a crash between a volume's creation and its row's removal.
+            if (plan->startup && !plan->poolError) {
+                try {
+                    for (const auto& volume : storage.list())
+                        if (namedLikeHangar(volume) && plan->knownVolumes.count(volume) == 0) {
+                            storage.remove(volume);
+                            plan->orphans.push_back(volume);
+                        }
+                } catch (const std::exception&) { // tried again at the next start
+                }
+            }
         },
         [this, plan, done = std::move(done)] {
             m_reconciling = false;
@@ -130,6 +200,30 @@ void Reconciler::reconcile(std::vector<VmRecord> pending, std::function<void(con
 
 void Reconciler::apply(Plan& plan, ReconcileReport& report)
 {
+    if (plan.poolError)
+        m_audit.failure(0, nullptr, "storage",
+                        Error(ErrorCode::BackendFailure,
+                              fmt::format("the storage pool '{}' is not usable: {}", m_storage.poolName(),
+                                          *plan.poolError)));
+    for (const auto& image : plan.imagesRecovered) {
+        try {
+            m_store.deleteImage(image.id);
+        } catch (const Error& e) {
+            m_audit.imageFailure(0, image.name, "recover", e);
+            continue;
+        }
+        ++report.imagesRecovered;
+        m_audit.imageSuccess(0, image.name, "recover",
+                             image.phase == ImagePhase::Deleting ? "deletion was interrupted; finished"
+                                                                 : "import was interrupted; rolled back");
+    }
+    for (const auto& [id, why] : plan.imagesUnrecovered)
+        m_audit.imageFailure(0, id, "recover",
+                             Error(ErrorCode::BackendFailure, fmt::format("cannot remove its volume: {}", why)));
+    for (const auto& volume : plan.orphans) {
+        ++report.orphanVolumes;
+        m_audit.success(0, nullptr, "recover", fmt::format("removed volume '{}', which no record claims", volume));
+    }
     if (plan.listError) {
         for (const auto& record : plan.ready)
             if (Vm* vm = m_inventory.find(record.uuid))
@@ -158,6 +252,9 @@ void Reconciler::apply(Plan& plan, ReconcileReport& report)
     for (const auto& [uuid, state] : plan.states)
         if (Vm* vm = m_inventory.find(uuid); vm && !vm->operation)
             m_inventory.setState(*vm, toVmState(state));
+    for (auto& [uuid, names] : plan.snapshots)
+        if (Vm* vm = m_inventory.find(uuid))
+            m_inventory.setSnapshots(*vm, std::move(names));
     for (const auto& uuid : plan.redefined) {
         ++report.redefined;
         if (const Vm* vm = m_inventory.find(uuid))
@@ -186,6 +283,7 @@ void Reconciler::apply(Plan& plan, ReconcileReport& report)
         Vm vm;
         vm.record = record;
         vm.state = toVmState(info.state);
+        vm.snapshots = info.snapshots;
         m_inventory.add(std::move(vm));
         ++report.adopted;
         m_audit.success(0, &record, "reconcile", "found a domain with Hangar metadata and no record; adopted it");

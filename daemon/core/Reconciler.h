@@ -8,7 +8,9 @@
 #include "core/AuditLog.h"
 #include "core/Executor.h"
 #include "core/Hypervisor.h"
+#include "core/ImageManager.h"
 #include "core/Inventory.h"
+#include "core/Storage.h"
 #include "core/Store.h"
 
 #include <functional>
@@ -24,26 +26,34 @@ struct ReconcileReport
     std::size_t redefined = 0;   // VMs whose domain was missing and was defined again
     std::size_t adopted = 0;     // domains with Hangar metadata and no row, taken into the inventory
     std::size_t unavailable = 0; // VMs whose domain is missing and could not be defined again
+    std::size_t imagesRecovered = 0; // imports, publishes or image deletions a crash interrupted, cleaned up
+    std::size_t orphanVolumes = 0;   // volumes named like Hangar's with no record, removed
 };
 
 class Reconciler
 {
 public:
-    Reconciler(Inventory& inventory, Store& store, Hypervisor& hypervisor, Executor& executor, AuditLog& audit);
+    Reconciler(Inventory& inventory, Store& store, Hypervisor& hypervisor, Storage& storage, ImageManager& images,
+               Executor& executor, AuditLog& audit);
 
-    // Loads the store, recovers and reconciles; done runs on the loop once the inventory is trustworthy.
+    // Makes sure the storage pool exists, loads the store, recovers (VMs and images left half-made or half-deleted
+    // by a crash, and volumes with Hangar's names that no record claims) and reconciles; done runs on the loop once
+    // the inventory is trustworthy.
     void startup(std::function<void(const ReconcileReport&)> done);
     // ConnectionLost / ConnectionRestored.
     void handleHypervisorEvent(const HypervisorEvent& event);
 
 private:
     struct Plan;
-    void reconcile(std::vector<VmRecord> pending, std::function<void(const ReconcileReport&)> done);
+    void reconcile(std::vector<VmRecord> pending, std::vector<ImageRecord> pendingImages, bool startup,
+                   std::function<void(const ReconcileReport&)> done);
     void apply(Plan& plan, ReconcileReport& report);
 
     Inventory& m_inventory;
     Store& m_store;
     Hypervisor& m_hypervisor;
+    Storage& m_storage;
+    ImageManager& m_images;
     Executor& m_executor;
     AuditLog& m_audit;
     bool m_reconciling = false;

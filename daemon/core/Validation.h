@@ -37,6 +37,7 @@ struct VmSpecRequest
     std::optional<std::string> kernel;
     std::optional<std::string> initrd;
     std::optional<std::string> cmdline;
+    std::optional<std::string> image; // an image's name; resolved by VmManager, not by validateSpec
 };
 
 // A short, printable rendering of untrusted text for error messages.

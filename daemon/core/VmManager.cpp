@@ -2,6 +2,7 @@
 
 #include "core/Uuid.h"
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <memory>
 
@@ -61,10 +62,11 @@ VmState toVmState(DomainState state)
     return VmState::Unavailable;
 }
 
-VmManager::VmManager(Inventory& inventory, Store& store, Hypervisor& hypervisor, Authorizer& authorizer,
-                     Executor& executor, AuditLog& audit, QuotaManager& quotas, std::string hostLabel,
-                     BootDirectory bootDir)
-    : m_inventory(inventory), m_store(store), m_hypervisor(hypervisor), m_authorizer(authorizer), m_executor(executor),
+VmManager::VmManager(Inventory& inventory, Store& store, Hypervisor& hypervisor, Storage& storage, ImageManager& images,
+                     Authorizer& authorizer, Executor& executor, AuditLog& audit, QuotaManager& quotas,
+                     std::string hostLabel, BootDirectory bootDir)
+    : m_inventory(inventory), m_store(store), m_hypervisor(hypervisor), m_storage(storage), m_images(images),
+      m_authorizer(authorizer), m_executor(executor),
       m_audit(audit), m_quotas(quotas), m_hostLabel(std::move(hostLabel)), m_bootDir(std::move(bootDir)),
       m_access(inventory, hypervisor, authorizer, executor, audit)
 {
@@ -88,13 +90,54 @@ void VmManager::authorizeVm(const Caller& caller, const Vm& vm, const std::strin
 
 // --- create -----------------------------------------------------------------------------------------------------
 
+namespace {
+
+constexpr std::uint64_t kGiB = 1024ULL * 1024 * 1024;
+
+std::string diskVolumeName(const std::string& uuid)
+{
+    return "vm-" + uuid + ".qcow2";
+}
+
+void requireUsable(const Image& image)
+{
+    if (image.record.phase != ImagePhase::Ready)
+        throw Error(ErrorCode::Busy, fmt::format("image '{}' is {}; wait until it is ready", image.record.name,
+                                                 imagePhaseName(image.record.phase)));
+}
+
+// The disk size of a VM made from image: at least the image's virtual size (an overlay cannot be smaller than its
+// base), by default exactly that, rounded up to whole GiB. An ISO installs onto a blank disk of the requested size.
+std::uint64_t diskGiBFor(const Image& image, const std::optional<std::uint64_t>& requested, std::uint64_t fallback)
+{
+    if (image.record.format == ImageFormat::Iso)
+        return requested.value_or(fallback);
+    const std::uint64_t minimum = std::max<std::uint64_t>(1, (image.record.virtualSizeBytes + kGiB - 1) / kGiB);
+    if (!requested)
+        return std::min(minimum, Limits::kMaxDiskGiB);
+    if (*requested < minimum)
+        throw Error(ErrorCode::InvalidArgument,
+                    fmt::format("disk_gib {} is smaller than image '{}' ({} GiB); give at least {} or leave it out",
+                                *requested, image.record.name, minimum, minimum));
+    return *requested;
+}
+
+} // namespace
+
 void VmManager::create(const Caller& caller, const std::string& name, const VmSpecRequest& request,
                        Done<std::string> done)
 {
     VmSpec spec;
+    std::string imageId;
     try {
         validateName(name);
         spec = validateSpec(request);
+        if (request.image) {
+            const Image& image = m_images.getByName(*request.image);
+            requireUsable(image);
+            imageId = image.record.id;
+            spec.diskGiB = diskGiBFor(image, request.diskGiB, spec.diskGiB);
+        }
         if (m_inventory.nameTaken(name))
             throw Error(ErrorCode::AlreadyExists, fmt::format("a VM named '{}' already exists", name));
     } catch (const Error& e) {
@@ -104,7 +147,7 @@ void VmManager::create(const Caller& caller, const std::string& name, const VmSp
 
     m_authorizer.check(
         caller, Action::CreateVm, {{"vm", name}, {"verb", "create"}},
-        [this, caller, name, spec, done](std::optional<Error> denied) {
+        [this, caller, name, spec, imageId, done](std::optional<Error> denied) {
             if (denied) {
                 m_audit.failure(caller.uid, name, "create", *denied);
                 return done(*denied);
@@ -116,7 +159,7 @@ void VmManager::create(const Caller& caller, const std::string& name, const VmSp
                 m_audit.failure(caller.uid, name, "create", e);
                 return done(e);
             }
-            m_quotas.effectiveFor(caller, [this, caller, name, spec, done](Outcome<EffectiveQuota> quota) {
+            m_quotas.effectiveFor(caller, [this, caller, name, spec, imageId, done](Outcome<EffectiveQuota> quota) {
                 // From here to the reservation nothing yields to the loop: the quota check and the new row that
                 // counts against it are one step, so parallel creates cannot overshoot.
                 VmRecord record;
@@ -127,6 +170,9 @@ void VmManager::create(const Caller& caller, const std::string& name, const VmSp
                 record.createdAtUsec = m_executor.nowUsec();
                 record.host = m_hostLabel;
                 record.phase = VmPhase::Creating;
+                record.diskVolume = diskVolumeName(record.uuid);
+                std::function<void(Storage&)> makeDisk;
+                std::string detail;
                 try {
                     if (!quota.ok())
                         throw quota.error();
@@ -134,35 +180,76 @@ void VmManager::create(const Caller& caller, const std::string& name, const VmSp
                     if (m_inventory.nameTaken(name))
                         throw Error(ErrorCode::AlreadyExists, fmt::format("a VM named '{}' already exists", name));
                     if (quota.value().limits != QuotaLimits{}) // nothing to count against for the unlimited
-                        checkCreate(quota.value().limits, usageOf(m_inventory, caller.uid), spec);
-                    // The phase row goes first: a crash from here on is rolled back at the next start.
-                    m_store.insertVm(record);
+                        checkCreate(quota.value().limits, m_quotas.usage(caller.uid), spec);
+                    const std::uint64_t capacity = spec.diskGiB * kGiB;
+                    makeDisk = [disk = record.diskVolume, capacity](Storage& storage) {
+                        storage.createBlank(disk, capacity);
+                    };
+                    if (!imageId.empty()) {
+                        // It may have gone or started deleting while polkit was deciding; from here on this VM
+                        // counts as its user, so it cannot be deleted under the new overlay.
+                        const Image* image = m_images.find(imageId);
+                        if (!image)
+                            throw Error(ErrorCode::NotFound, "the image was deleted meanwhile");
+                        requireUsable(*image);
+                        record.image = imageId;
+                        detail = fmt::format(", from image {}", image->record.name);
+                        if (image->record.format == ImageFormat::Iso)
+                            record.cdromVolume = image->record.volume;
+                        else
+                            makeDisk = [disk = record.diskVolume, base = image->record.volume,
+                                        capacity](Storage& storage) { storage.createOverlay(disk, base, capacity); };
+                    }
                 } catch (const Error& e) {
                     m_audit.failure(caller.uid, name, "create", e);
                     return done(e);
                 }
-                Vm vm;
-                vm.record = record;
-                vm.state = VmState::Creating;
-                vm.operation = "create";
-                m_inventory.add(std::move(vm));
-
-                auto error = std::make_shared<std::optional<Error>>();
-                m_executor.submit(
-                    [&hv = m_hypervisor, record, error] {
-                        try {
-                            hv.define(record);
-                        } catch (const std::exception& e) {
-                            *error = asError(e);
-                        }
-                    },
-                    [this, caller, uuid = record.uuid, error, done] { finishCreate(caller, uuid, *error, done); });
+                launchCreate(caller, record, std::move(makeDisk), "create", detail, done);
             });
         });
 }
 
+void VmManager::launchCreate(const Caller& caller, const VmRecord& record, std::function<void(Storage&)> makeDisk,
+                             std::string verb, std::string detail, Done<std::string> done)
+{
+    try {
+        // The phase row goes first: a crash from here on is rolled back at the next start.
+        m_store.insertVm(record);
+    } catch (const Error& e) {
+        m_audit.failure(caller.uid, record.name, verb, e);
+        return done(e);
+    }
+    Vm vm;
+    vm.record = record;
+    vm.state = VmState::Creating;
+    vm.operation = verb;
+    m_inventory.add(std::move(vm));
+
+    auto error = std::make_shared<std::optional<Error>>();
+    m_executor.submit(
+        [&hv = m_hypervisor, &storage = m_storage, record, makeDisk = std::move(makeDisk), error] {
+            try {
+                makeDisk(storage);
+                try {
+                    hv.define(record);
+                } catch (const std::exception&) {
+                    try {
+                        storage.remove(record.diskVolume);
+                    } catch (const std::exception&) { // recovery at the next start removes it
+                    }
+                    throw;
+                }
+            } catch (const std::exception& e) {
+                *error = asError(e);
+            }
+        },
+        [this, caller, uuid = record.uuid, error, verb, detail, done] {
+            finishCreate(caller, uuid, *error, done, verb, detail);
+        });
+}
+
 void VmManager::finishCreate(const Caller& caller, const std::string& uuid, std::optional<Error> error,
-                             Done<std::string> done)
+                             Done<std::string> done, const std::string& verb, const std::string& detail)
 {
     Vm* vm = m_inventory.find(uuid);
     if (!vm)
@@ -174,12 +261,13 @@ void VmManager::finishCreate(const Caller& caller, const std::string& uuid, std:
             m_store.updateVm(vm->record);
         } catch (const Error& e) {
             error = e;
-            // The domain exists but the record cannot say so: take the domain back out rather than orphan it.
+            // The domain exists but the record cannot say so: take it back out rather than orphan it.
             m_executor.submit(
-                [&hv = m_hypervisor, uuid] {
+                [&hv = m_hypervisor, &storage = m_storage, uuid, disk = vm->record.diskVolume] {
                     try {
                         hv.undefine(uuid);
-                    } catch (const std::exception&) { // recovery at the next start undefines it
+                        storage.remove(disk);
+                    } catch (const std::exception&) { // recovery at the next start removes them
                     }
                 },
                 [] {});
@@ -192,14 +280,196 @@ void VmManager::finishCreate(const Caller& caller, const std::string& uuid, std:
         } catch (const Error&) { // the Creating row is rolled back at the next start
         }
         m_inventory.remove(uuid);
-        return fail(caller.uid, &record, "create", *error, done);
+        return fail(caller.uid, &record, verb, *error, done);
     }
     m_inventory.setState(*vm, VmState::Stopped);
     const auto& spec = vm->record.spec;
-    m_audit.success(caller.uid, &vm->record, "create",
-                    fmt::format("created with {} vCPU, {} MiB memory, {} GiB disk{}", spec.vcpus, spec.memoryMiB,
-                                spec.diskGiB, spec.kernel.empty() ? "" : ", booting kernel " + spec.kernel));
+    m_audit.success(caller.uid, &vm->record, verb,
+                    fmt::format("{} with {} vCPU, {} MiB memory, {} GiB disk{}{}", verb == "clone" ? "cloned" : "created",
+                                spec.vcpus, spec.memoryMiB, spec.diskGiB, detail,
+                                spec.kernel.empty() ? "" : ", booting kernel " + spec.kernel));
     done(uuid);
+}
+
+// --- clone ------------------------------------------------------------------------------------------------------
+
+void VmManager::clone(const Caller& caller, const std::string& uuid, const std::string& newName,
+                      Done<std::string> done)
+{
+    const Vm* found = m_inventory.find(uuid);
+    if (!found)
+        return done(Error(ErrorCode::NotFound, "no such VM"));
+    try {
+        validateName(newName);
+        if (m_inventory.nameTaken(newName))
+            throw Error(ErrorCode::AlreadyExists, fmt::format("a VM named '{}' already exists", newName));
+    } catch (const Error& e) {
+        return fail(caller.uid, &found->record, "clone", e, done);
+    }
+    authorizeVm(caller, *found, "clone", [this, caller, uuid, newName, done](std::optional<Error> denied) {
+        const Vm* vm = m_inventory.find(uuid);
+        if (!vm)
+            return done(Error(ErrorCode::NotFound, "the VM was deleted while authorization was pending"));
+        if (denied)
+            return fail(caller.uid, &vm->record, "clone", *denied, done);
+        m_authorizer.check(caller, Action::CreateVm, {{"vm", newName}, {"verb", "clone"}}, [this, caller, uuid,
+                                                                                            newName, done](
+                                                                                               std::optional<Error>
+                                                                                                   denied) {
+            const Vm* vm = m_inventory.find(uuid);
+            if (!vm)
+                return done(Error(ErrorCode::NotFound, "the VM was deleted while authorization was pending"));
+            if (denied)
+                return fail(caller.uid, &vm->record, "clone", *denied, done);
+            m_quotas.effectiveFor(caller, [this, caller, uuid, newName, done](Outcome<EffectiveQuota> quota) {
+                Vm* source = m_inventory.find(uuid);
+                if (!source)
+                    return done(Error(ErrorCode::NotFound, "the VM was deleted meanwhile"));
+                try {
+                    if (!quota.ok())
+                        throw quota.error();
+                    if (source->operation)
+                        throw busy(*source, fmt::format("is busy: '{}' is in progress", *source->operation));
+                    if (source->state != VmState::Stopped)
+                        throw busy(*source, fmt::format("is {}; only a stopped VM can be cloned",
+                                                        stateName(source->state)));
+                    if (source->record.diskVolume.empty())
+                        throw Error(ErrorCode::NotSupported,
+                                    fmt::format("VM '{}' has no disk to clone", source->record.name));
+                    if (m_inventory.nameTaken(newName))
+                        throw Error(ErrorCode::AlreadyExists, fmt::format("a VM named '{}' already exists", newName));
+                    if (quota.value().limits != QuotaLimits{})
+                        checkCreate(quota.value().limits, m_quotas.usage(caller.uid), source->record.spec);
+                } catch (const Error& e) {
+                    return fail(caller.uid, &source->record, "clone", e, done);
+                }
+                VmRecord record;
+                record.uuid = makeUuid();
+                record.name = newName;
+                record.owner = caller.uid;
+                record.spec = source->record.spec;
+                record.createdAtUsec = m_executor.nowUsec();
+                record.host = m_hostLabel;
+                record.phase = VmPhase::Creating;
+                record.image = source->record.image;
+                record.cdromVolume = source->record.cdromVolume;
+                record.diskVolume = diskVolumeName(record.uuid);
+                // The source stays stopped and unchanged while its disk is read.
+                source->operation = "clone";
+                auto copy = [target = record.diskVolume, from = source->record.diskVolume](Storage& storage) {
+                    storage.cloneOverlay(target, from, [](std::uint64_t) { return true; });
+                };
+                launchCreate(caller, record, std::move(copy), "clone",
+                             fmt::format(", from VM {}", source->record.name),
+                             [this, uuid, done](Outcome<std::string> outcome) {
+                                 if (Vm* source = m_inventory.find(uuid); source && source->operation == "clone")
+                                     source->operation.reset();
+                                 done(std::move(outcome));
+                             });
+            });
+        });
+    });
+}
+
+// --- snapshots --------------------------------------------------------------------------------------------------
+
+VmManager::Operation VmManager::snapshotOperation(std::string verb,
+                                                  std::function<DomainState(Hypervisor&, const std::string&)> work)
+{
+    Operation op;
+    op.verb = std::move(verb);
+    op.check = [](const Vm&) {};
+    auto names = std::make_shared<std::vector<std::string>>();
+    op.work = [work = std::move(work), names](Hypervisor& hv, const std::string& id) {
+        const DomainState state = work(hv, id);
+        names->clear();
+        for (const auto& snapshot : hv.listSnapshots(id))
+            names->push_back(snapshot.name);
+        return state;
+    };
+    op.settle = [this, names](Vm& vm, DomainState state) {
+        m_inventory.setSnapshots(vm, *names);
+        applyDomainState(vm.record.uuid, state);
+    };
+    return op;
+}
+
+void VmManager::createSnapshot(const Caller& caller, const std::string& uuid, const std::string& name,
+                               const std::string& description, Done<> done)
+{
+    const Vm* found = m_inventory.find(uuid);
+    if (!found)
+        return done(Error(ErrorCode::NotFound, "no such VM"));
+    try {
+        validateName(name);
+        if (description.size() > Limits::kMaxDescriptionChars)
+            throw Error(ErrorCode::InvalidArgument, fmt::format("description must be at most {} characters, got {}",
+                                                                Limits::kMaxDescriptionChars, description.size()));
+    } catch (const Error& e) {
+        return fail(caller.uid, &found->record, "snapshot-create", e, done);
+    }
+    Operation op = snapshotOperation("snapshot-create", [name, description](Hypervisor& hv, const std::string& id) {
+        hv.createSnapshot(id, name, description);
+        return hv.state(id);
+    });
+    op.check = [name](const Vm& vm) {
+        if (std::find(vm.snapshots.begin(), vm.snapshots.end(), name) != vm.snapshots.end())
+            throw Error(ErrorCode::AlreadyExists,
+                        fmt::format("VM '{}' already has a snapshot named '{}'", vm.record.name, name));
+        if (vm.record.diskVolume.empty())
+            throw Error(ErrorCode::NotSupported,
+                        fmt::format("VM '{}' has no disk to take a snapshot of", vm.record.name));
+    };
+    run(caller, uuid, std::move(op), std::move(done));
+}
+
+void VmManager::revertToSnapshot(const Caller& caller, const std::string& uuid, const std::string& name,
+                                 Done<> done)
+{
+    Operation op = snapshotOperation("snapshot-revert", [name](Hypervisor& hv, const std::string& id) {
+        return hv.revertToSnapshot(id, name);
+    });
+    op.check = [name](const Vm& vm) {
+        if (std::find(vm.snapshots.begin(), vm.snapshots.end(), name) == vm.snapshots.end())
+            throw Error(ErrorCode::NotFound,
+                        fmt::format("VM '{}' has no snapshot named {}", vm.record.name, quoteForMessage(name)));
+    };
+    run(caller, uuid, std::move(op), std::move(done));
+}
+
+void VmManager::deleteSnapshot(const Caller& caller, const std::string& uuid, const std::string& name, Done<> done)
+{
+    Operation op = snapshotOperation("snapshot-delete", [name](Hypervisor& hv, const std::string& id) {
+        hv.deleteSnapshot(id, name);
+        return hv.state(id);
+    });
+    op.check = [name](const Vm& vm) {
+        if (std::find(vm.snapshots.begin(), vm.snapshots.end(), name) == vm.snapshots.end())
+            throw Error(ErrorCode::NotFound,
+                        fmt::format("VM '{}' has no snapshot named {}", vm.record.name, quoteForMessage(name)));
+    };
+    run(caller, uuid, std::move(op), std::move(done));
+}
+
+void VmManager::listSnapshots(const std::string& uuid, Done<std::vector<SnapshotInfo>> done)
+{
+    if (!m_inventory.find(uuid))
+        return done(Error(ErrorCode::NotFound, "no such VM"));
+    auto result = std::make_shared<std::vector<SnapshotInfo>>();
+    auto error = std::make_shared<std::optional<Error>>();
+    m_executor.submit(
+        [&hv = m_hypervisor, uuid, result, error] {
+            try {
+                *result = hv.listSnapshots(uuid);
+            } catch (const std::exception& e) {
+                *error = asError(e);
+            }
+        },
+        [result, error, done] {
+            if (*error)
+                return done(**error);
+            done(std::move(*result));
+        });
 }
 
 // --- lifecycle operations ---------------------------------------------------------------------------------------
@@ -243,7 +513,7 @@ void VmManager::proceed(const Caller& caller, const std::string& uuid, const Ope
         requireSettled(*vm);
         op.check(*vm);
         if (limits && limits->maxRunning)
-            checkStart(*limits, usageOf(m_inventory, vm->record.owner));
+            checkStart(*limits, m_quotas.usage(vm->record.owner));
     } catch (const Error& e) {
         return fail(caller.uid, &vm->record, op.verb, e, done);
     }
@@ -455,10 +725,15 @@ void VmManager::startRemoval(const Caller& caller, Vm& vm, DeleteOptions options
 
     auto result = std::make_shared<StepResult>();
     m_executor.submit(
-        [&hv = m_hypervisor, uuid = vm.record.uuid, force = options.force, result] {
+        [&hv = m_hypervisor, &storage = m_storage, uuid = vm.record.uuid, disk = vm.record.diskVolume,
+         force = options.force, result] {
             try {
                 if (force && hv.state(uuid) != DomainState::Stopped)
                     hv.destroy(uuid);
+                // The disk first: if that fails the VM is still whole and Delete can be tried again; a domain
+                // whose disk is gone but whose undefine failed is tried again the same way.
+                if (!disk.empty())
+                    storage.remove(disk);
                 hv.undefine(uuid);
             } catch (const Error& e) {
                 if (e.code() != ErrorCode::NotFound) { // a domain already gone is what we wanted

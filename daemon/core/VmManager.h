@@ -10,9 +10,11 @@
 #include "core/BootDirectory.h"
 #include "core/Executor.h"
 #include "core/Hypervisor.h"
+#include "core/ImageManager.h"
 #include "core/Inventory.h"
 #include "core/Outcome.h"
 #include "core/Quota.h"
+#include "core/Storage.h"
 #include "core/Store.h"
 #include "core/Validation.h"
 #include "core/VmAccess.h"
@@ -56,8 +58,9 @@ class VmManager
 {
 public:
     // bootDir is where the kernel and initrd a spec names are looked up (empty: direct kernel boot unavailable).
-    VmManager(Inventory& inventory, Store& store, Hypervisor& hypervisor, Authorizer& authorizer, Executor& executor,
-              AuditLog& audit, QuotaManager& quotas, std::string hostLabel, BootDirectory bootDir = {});
+    VmManager(Inventory& inventory, Store& store, Hypervisor& hypervisor, Storage& storage, ImageManager& images,
+              Authorizer& authorizer, Executor& executor, AuditLog& audit, QuotaManager& quotas, std::string hostLabel,
+              BootDirectory bootDir = {});
 
     // Done receives the new VM's UUID.
     void create(const Caller& caller, const std::string& name, const VmSpecRequest& spec, Done<std::string> done);
@@ -68,6 +71,15 @@ public:
     void resume(const Caller& caller, const std::string& uuid, Done<> done);
     void remove(const Caller& caller, const std::string& uuid, DeleteOptions options, Done<> done);
     void rename(const Caller& caller, const std::string& uuid, const std::string& newName, Done<> done);
+    // A stopped VM's copy owned by caller (its disk: a new overlay of the same image plus a copy of the source's
+    // changes). Needs manage-own/all-vms on the source and create-vm; counts against the caller's quota.
+    void clone(const Caller& caller, const std::string& uuid, const std::string& newName, Done<std::string> done);
+    void createSnapshot(const Caller& caller, const std::string& uuid, const std::string& name,
+                        const std::string& description, Done<> done);
+    void revertToSnapshot(const Caller& caller, const std::string& uuid, const std::string& name, Done<> done);
+    void deleteSnapshot(const Caller& caller, const std::string& uuid, const std::string& name, Done<> done);
+    // Needs no authorization.
+    void listSnapshots(const std::string& uuid, Done<std::vector<SnapshotInfo>> done);
     // A socket to the VM's serial console or VNC server (core/VmAccess.h).
     void openConsole(const Caller& caller, const std::string& uuid, bool force, Done<SharedFd> done)
     {
@@ -112,7 +124,13 @@ private:
     void fail(std::uint32_t uid, const VmRecord* vm, const std::string& verb, const Error& error, const Done<T>& done);
 
     void finishCreate(const Caller& caller, const std::string& uuid, std::optional<Error> error,
-                      Done<std::string> done);
+                      Done<std::string> done, const std::string& verb = "create", const std::string& detail = {});
+    // Reserves a new VM (row in phase Creating, Creating in the inventory) and makes its disk and domain on a
+    // worker: makeDisk creates record.diskVolume. Runs in one loop step with the quota check before it.
+    void launchCreate(const Caller& caller, const VmRecord& record, std::function<void(Storage&)> makeDisk,
+                      std::string verb, std::string detail, Done<std::string> done);
+    // A snapshot operation on the hypervisor, then the VM's Snapshots refreshed.
+    Operation snapshotOperation(std::string verb, std::function<DomainState(Hypervisor&, const std::string&)> work);
     void startRemoval(const Caller& caller, Vm& vm, DeleteOptions options, Done<> done);
     // Moves vm to what the hypervisor reports; returns whether State changed.
     bool applyDomainState(const std::string& uuid, DomainState state);
@@ -122,6 +140,8 @@ private:
     Inventory& m_inventory;
     Store& m_store;
     Hypervisor& m_hypervisor;
+    Storage& m_storage;
+    ImageManager& m_images;
     Authorizer& m_authorizer;
     Executor& m_executor;
     AuditLog& m_audit;

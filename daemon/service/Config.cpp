@@ -33,6 +33,15 @@ void validate(const Config& c)
     // libvirt wants absolute kernel paths, and a relative one would depend on libvirtd's working directory.
     if (c.bootDir.empty() || c.bootDir.front() != '/')
         throw std::runtime_error(fmt::format("boot_dir must be an absolute path, got '{}'", c.bootDir));
+    if (c.storagePoolPath.empty() || c.storagePoolPath.front() != '/')
+        throw std::runtime_error(fmt::format("pool_path must be an absolute path, got '{}'", c.storagePoolPath));
+    if (c.storagePool.empty() || c.storagePool.size() > 64 ||
+        c.storagePool.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
+            std::string::npos)
+        throw std::runtime_error(
+            fmt::format("pool must be 1..64 characters of letters, digits, '-', '_' and '.', got '{}'", c.storagePool));
+    if (c.maxImportGiB < 1)
+        throw std::runtime_error("max_import_gib must be at least 1");
 }
 
 struct ParseState
@@ -48,11 +57,13 @@ int onEntry(void* user, const char* section, const char* name, const char* value
                                              "Daemon.log_level",   "Daemon.workers",       "Daemon.stats_interval_sec",
                                              "Daemon.authorizer",  "Quota.max_vms",        "Quota.max_running",
                                              "Quota.max_vcpus",    "Quota.max_memory_mib", "Quota.max_disk_gib",
-                                             "Daemon.domain_type", "Guest.boot_dir"};
+                                             "Daemon.domain_type", "Guest.boot_dir",       "Storage.pool",
+                                             "Storage.pool_path",  "Images.max_import_gib"};
     const std::string key = std::string(section) + "." + name;
     if (known.count(key) == 0) {
         state->error = fmt::format("unknown key '{}' in section [{}]; known: [Daemon] bus, hypervisor, state_dir, "
                                    "log_level, workers, authorizer, stats_interval_sec, domain_type; [Guest] boot_dir; "
+                                   "[Storage] pool, pool_path; [Images] max_import_gib; "
                                    "[Quota] max_vms, max_running, max_vcpus, max_memory_mib, max_disk_gib",
                                    name, section);
         return 0;
@@ -80,6 +91,8 @@ void applyFile(const std::string& path, Config& c)
     take("Daemon.authorizer", c.authorizer);
     take("Daemon.domain_type", c.domainType);
     take("Guest.boot_dir", c.bootDir);
+    take("Storage.pool", c.storagePool);
+    take("Storage.pool_path", c.storagePoolPath);
     auto number = [&](const char* key, std::uint64_t max) -> std::optional<std::uint64_t> {
         auto it = state.values.find(key);
         if (it == state.values.end())
@@ -105,6 +118,8 @@ void applyFile(const std::string& path, Config& c)
             throw std::runtime_error(fmt::format("{}: stats_interval_sec must be 1..3600, got 0", path));
         c.statsIntervalSec = static_cast<unsigned>(*interval);
     }
+    if (auto gib = number("Images.max_import_gib", 1U << 20U))
+        c.maxImportGiB = *gib;
     c.quotaDefaults.maxVms = u32(number("Quota.max_vms", UINT32_MAX));
     c.quotaDefaults.maxRunning = u32(number("Quota.max_running", UINT32_MAX));
     c.quotaDefaults.maxVcpus = u32(number("Quota.max_vcpus", UINT32_MAX));
@@ -146,6 +161,8 @@ Config loadConfig(const std::string& path, const ConfigOverrides& overrides)
     // Follows --state-dir when the file does not set it.
     if (c.bootDir.empty())
         c.bootDir = c.stateDir + "/boot";
+    if (c.storagePoolPath.empty())
+        c.storagePoolPath = c.stateDir + "/pool";
     validate(c);
     return c;
 }

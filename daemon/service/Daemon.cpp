@@ -5,7 +5,9 @@
 #include "bus/BusSupport.h"
 #include "bus/ManagerObject.h"
 #include "core/AuditLog.h"
+#include "core/ImageManager.h"
 #include "core/Inventory.h"
+#include "core/Jobs.h"
 #include "core/Quota.h"
 #include "core/Reconciler.h"
 #include "core/Stats.h"
@@ -16,6 +18,7 @@
 #include "store/SqliteStore.h"
 #include "virt/LibvirtHypervisor.h"
 #include "virt/LibvirtStatsSource.h"
+#include "virt/LibvirtStorage.h"
 
 #include <cerrno>
 #include <csignal>
@@ -44,9 +47,10 @@ void ensureStateDir(const std::string& dir)
     std::filesystem::create_directories(dir, ec);
     if (ec)
         throw std::runtime_error("cannot create state directory " + dir + ": " + ec.message());
-    // Owner only: the database holds every user's inventory and audit trail, and the service user's group
-    // (hangar) is also the group that grants guests their rights, so the group must not see in here either.
-    if (chmod(dir.c_str(), 0700) != 0 && errno != EPERM)
+    // Nobody else may list it or read the database (every user's inventory and audit trail; the service user's
+    // group, hangar, is also the group that grants guests their rights), but QEMU, running as its own user, must be
+    // able to pass through to the storage pool and boot directory inside: 0711, and the database files 0600.
+    if (chmod(dir.c_str(), 0711) != 0 && errno != EPERM)
         throw std::runtime_error("cannot set the mode of " + dir + ": " + std::strerror(errno));
 }
 
@@ -58,9 +62,14 @@ int runDaemon(const Config& config, const std::string& version)
     prepareBootDir(config.bootDir, config.hypervisor.rfind("test:", 0) != 0);
     Loop loop(config.workers);
     store::SqliteStore store(config.stateDir + "/hangar.db");
+    for (const char* suffix : {"", "-wal", "-shm"}) // SQLite creates the last two like the first
+        if (const std::string file = config.stateDir + "/hangar.db" + suffix;
+            chmod(file.c_str(), 0600) != 0 && errno != ENOENT && errno != EPERM)
+            throw std::runtime_error("cannot set the mode of " + file + ": " + std::strerror(errno));
+    virt::LibvirtStorage storage(config.hypervisor, config.storagePool, config.storagePoolPath);
     virt::LibvirtHypervisor hypervisor(
         config.hypervisor, [&loop](std::function<void()> fn) { loop.post(std::move(fn)); },
-        virt::LibvirtOptions{config.domainType, config.bootDir});
+        virt::LibvirtOptions{config.domainType, config.bootDir, config.storagePool});
 
     auto connection = connectBus(config.bus);
     loop.attachBus(*connection);
@@ -82,9 +91,12 @@ int runDaemon(const Config& config, const std::string& version)
     QuotaManager quotas(inventory, store, *authorizer, audit, config.quotaDefaults);
     virt::LibvirtStatsSource statsSource(config.hypervisor);
     StatsSampler stats(inventory, statsSource, loop, std::chrono::seconds(config.statsIntervalSec));
-    VmManager manager(inventory, store, hypervisor, *authorizer, loop, audit, quotas, "local",
+    JobManager jobs(loop, *authorizer);
+    ImageManager images(inventory, store, storage, *authorizer, loop, audit, jobs, quotas,
+                        config.maxImportGiB * ImageManager::kGiB);
+    VmManager manager(inventory, store, hypervisor, storage, images, *authorizer, loop, audit, quotas, "local",
                       BootDirectory(config.bootDir));
-    Reconciler reconciler(inventory, store, hypervisor, loop, audit);
+    Reconciler reconciler(inventory, store, hypervisor, storage, images, loop, audit);
     hypervisor.subscribe([&](const HypervisorEvent& event) {
         manager.handleHypervisorEvent(event);
         reconciler.handleHypervisorEvent(event);
@@ -107,10 +119,12 @@ int runDaemon(const Config& config, const std::string& version)
     reconciler.startup([&](const ReconcileReport& report) {
         try {
             managerObject = std::make_unique<bus::ManagerObject>(
-                *connection, manager, quotas, inventory, stats,
+                *connection, manager, images, jobs, quotas, inventory, stats,
                 bus::ManagerInfo{version, config.hypervisor,
                                  [&loop](std::function<void()> fn) { loop.post(std::move(fn)); }});
             inventory.setObserver(managerObject.get());
+            images.setObserver(managerObject.get());
+            jobs.setObserver(managerObject.get());
             audit.addSink(managerObject.get());
             connection->requestName(bus::kBusName);
         } catch (const std::exception& e) {
@@ -121,9 +135,11 @@ int runDaemon(const Config& config, const std::string& version)
         }
         const auto counts = inventory.counts();
         spdlog::info("serving {} on the {} bus: {} VMs ({} running), hypervisor {}; recovered {} interrupted "
-                     "creations and {} deletions, redefined {}, adopted {}, unavailable {}",
+                     "creations and {} deletions, redefined {}, adopted {}, unavailable {}; {} images ({} interrupted "
+                     "image operations cleaned up, {} orphan volumes removed), storage pool {}",
                      bus::kBusName, config.bus, counts.vms, counts.running, config.hypervisor, report.rolledBack,
-                     report.finished, report.redefined, report.adopted, report.unavailable);
+                     report.finished, report.redefined, report.adopted, report.unavailable, images.all().size(),
+                     report.imagesRecovered, report.orphanVolumes, config.storagePool);
         sd_notifyf(0, "READY=1\nSTATUS=Serving %u VMs (%u running) on %s", counts.vms, counts.running,
                    config.hypervisor.c_str());
     });
@@ -140,6 +156,8 @@ int runDaemon(const Config& config, const std::string& version)
 
     // Tear down in reverse: stop answering, finish running work, then drop what work referenced.
     inventory.setObserver(nullptr);
+    images.setObserver(nullptr);
+    jobs.setObserver(nullptr);
     managerObject.reset();
     loop.stopWorkers();
     try {

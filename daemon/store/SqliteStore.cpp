@@ -70,12 +70,35 @@ constexpr std::array kMigrations{
         ALTER TABLE vms ADD COLUMN initrd TEXT NOT NULL DEFAULT '';
         ALTER TABLE vms ADD COLUMN cmdline TEXT NOT NULL DEFAULT '';
     )sql"},
+    // v4: images, and the volumes each VM is made of ('' = none, which is what every VM from v3 gets). The CHECKs
+    // make a typo in a hand edit fail at once instead of at the next start-up; a new format or phase therefore
+    // needs a step that rebuilds the table. vms.image has no REFERENCES: '' stands for "no image", and whether an
+    // image is still in use is decided by core, which refuses the deletion with a message naming the VMs.
+    std::string_view{R"sql(
+        CREATE TABLE images (
+            id                 TEXT PRIMARY KEY NOT NULL,
+            name               TEXT UNIQUE NOT NULL,
+            format             TEXT NOT NULL CHECK (format IN ('qcow2', 'raw', 'iso')),
+            size_bytes         INTEGER NOT NULL,
+            virtual_size_bytes INTEGER NOT NULL,
+            owner              INTEGER NOT NULL,
+            created_at_usec    INTEGER NOT NULL,
+            description        TEXT NOT NULL,
+            volume             TEXT UNIQUE NOT NULL,
+            phase              TEXT NOT NULL CHECK (phase IN ('importing', 'ready', 'deleting'))
+        );
+        ALTER TABLE vms ADD COLUMN image TEXT NOT NULL DEFAULT '';
+        ALTER TABLE vms ADD COLUMN disk_volume TEXT NOT NULL DEFAULT '';
+        ALTER TABLE vms ADD COLUMN cdrom_volume TEXT NOT NULL DEFAULT '';
+    )sql"},
 };
 
 constexpr auto kSchemaVersion = static_cast<std::int64_t>(kMigrations.size());
 
 constexpr std::string_view kVmColumns = "uuid, name, owner, vcpus, memory_mib, disk_gib, description, created_at_usec, "
-                                        "host, phase, kernel, initrd, cmdline";
+                                        "host, phase, kernel, initrd, cmdline, image, disk_volume, cdrom_volume";
+constexpr std::string_view kImageColumns =
+    "id, name, format, size_bytes, virtual_size_bytes, owner, created_at_usec, description, volume, phase";
 
 Error backendFailure(sqlite3* db, std::string_view what)
 {
@@ -203,6 +226,9 @@ void bindVm(Query& query, const VmRecord& vm)
     query.bind(11, vm.spec.kernel);
     query.bind(12, vm.spec.initrd);
     query.bind(13, vm.spec.cmdline);
+    query.bind(14, vm.image);
+    query.bind(15, vm.diskVolume);
+    query.bind(16, vm.cdromVolume);
 }
 
 VmRecord readVm(const Query& query)
@@ -226,12 +252,61 @@ VmRecord readVm(const Query& query)
     vm.spec.kernel = query.text(10);
     vm.spec.initrd = query.text(11);
     vm.spec.cmdline = query.text(12);
+    vm.image = query.text(13);
+    vm.diskVolume = query.text(14);
+    vm.cdromVolume = query.text(15);
     return vm;
 }
 
 Error nameTaken(const std::string& name)
 {
     return Error(ErrorCode::AlreadyExists, "a VM named '" + name + "' already exists");
+}
+
+// Binds the image's columns in the order of kImageColumns, starting at parameter 1.
+void bindImage(Query& query, const ImageRecord& image)
+{
+    query.bind(1, image.id);
+    query.bind(2, image.name);
+    query.bind(3, formatName(image.format));
+    // Sizes above 2^63 (none are real) wrap to negative integers and come back unchanged through the casts.
+    query.bind(4, static_cast<std::int64_t>(image.sizeBytes));
+    query.bind(5, static_cast<std::int64_t>(image.virtualSizeBytes));
+    query.bind(6, static_cast<std::int64_t>(image.owner));
+    query.bind(7, image.createdAtUsec);
+    query.bind(8, image.description);
+    query.bind(9, image.volume);
+    query.bind(10, imagePhaseName(image.phase));
+}
+
+Error corruptImage(const ImageRecord& image, std::string_view column, const std::string& value)
+{
+    return Error(ErrorCode::BackendFailure, "store: image '" + image.name + "' (" + image.id + ") has unknown " +
+                                                std::string(column) + " '" + value + "' in the database");
+}
+
+ImageRecord readImage(const Query& query)
+{
+    ImageRecord image;
+    image.id = query.text(0);
+    image.name = query.text(1);
+    const std::string format = query.text(2);
+    image.sizeBytes = static_cast<std::uint64_t>(query.integer(3));
+    image.virtualSizeBytes = static_cast<std::uint64_t>(query.integer(4));
+    image.owner = static_cast<std::uint32_t>(query.integer(5));
+    image.createdAtUsec = query.integer(6);
+    image.description = query.text(7);
+    image.volume = query.text(8);
+    const std::string phase = query.text(9);
+    const auto parsedFormat = formatFromName(format);
+    if (!parsedFormat)
+        throw corruptImage(image, "format", format);
+    image.format = *parsedFormat;
+    const auto parsedPhase = imagePhaseFromName(phase);
+    if (!parsedPhase)
+        throw corruptImage(image, "phase", phase);
+    image.phase = *parsedPhase;
+    return image;
 }
 
 // SQLite creates a new database file 0644 (less the umask). Creating it first with 0600 makes SQLite keep that
@@ -372,7 +447,8 @@ void SqliteStore::insertVm(const VmRecord& vm)
     int rc = SQLITE_OK;
     {
         Query query(m_db.get(), statement("INSERT INTO vms (" + std::string(kVmColumns) +
-                                          ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"));
+                                          ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+                                          "?15, ?16)"));
         bindVm(query, vm);
         rc = query.stepCode();
         if (rc != SQLITE_DONE && !isUniqueViolation(rc))
@@ -390,7 +466,8 @@ void SqliteStore::updateVm(const VmRecord& vm)
 {
     Query query(m_db.get(), statement("UPDATE vms SET name = ?2, owner = ?3, vcpus = ?4, memory_mib = ?5, "
                                       "disk_gib = ?6, description = ?7, created_at_usec = ?8, host = ?9, "
-                                      "phase = ?10, kernel = ?11, initrd = ?12, cmdline = ?13 WHERE uuid = ?1"));
+                                      "phase = ?10, kernel = ?11, initrd = ?12, cmdline = ?13, image = ?14, "
+                                      "disk_volume = ?15, cdrom_volume = ?16 WHERE uuid = ?1"));
     bindVm(query, vm);
     const int rc = query.stepCode();
     // uuid is the key being matched, so a unique violation can only be the name.
@@ -407,6 +484,89 @@ void SqliteStore::deleteVm(const std::string& uuid)
     Query query(m_db.get(), statement("DELETE FROM vms WHERE uuid = ?1"));
     query.bind(1, uuid);
     query.run("cannot delete VM " + uuid);
+}
+
+std::vector<ImageRecord> SqliteStore::loadImages()
+{
+    Query query(m_db.get(), statement("SELECT " + std::string(kImageColumns) + " FROM images ORDER BY name"));
+    std::vector<ImageRecord> images;
+    while (query.next("cannot load images"))
+        images.push_back(readImage(query));
+    return images;
+}
+
+void SqliteStore::insertImage(const ImageRecord& image)
+{
+    int rc = SQLITE_OK;
+    {
+        Query query(m_db.get(), statement("INSERT INTO images (" + std::string(kImageColumns) +
+                                          ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"));
+        bindImage(query, image);
+        rc = query.stepCode();
+        if (rc != SQLITE_DONE && !isUniqueViolation(rc))
+            throw backendFailure(m_db.get(), "cannot insert image '" + image.name + "'");
+    }
+    if (rc != SQLITE_DONE)
+        throwImageClash(image, true);
+}
+
+void SqliteStore::updateImage(const ImageRecord& image)
+{
+    int rc = SQLITE_OK;
+    {
+        Query query(m_db.get(),
+                    statement("UPDATE images SET name = ?2, format = ?3, size_bytes = ?4, virtual_size_bytes = ?5, "
+                              "owner = ?6, created_at_usec = ?7, description = ?8, volume = ?9, phase = ?10 "
+                              "WHERE id = ?1"));
+        bindImage(query, image);
+        rc = query.stepCode();
+        if (rc == SQLITE_DONE && sqlite3_changes(m_db.get()) == 0)
+            throw Error(ErrorCode::NotFound, "no image with id " + image.id);
+        if (rc != SQLITE_DONE && !isUniqueViolation(rc))
+            throw backendFailure(m_db.get(), "cannot update image '" + image.name + "'");
+    }
+    if (rc != SQLITE_DONE)
+        throwImageClash(image, false);
+}
+
+void SqliteStore::deleteImage(const std::string& id)
+{
+    Query query(m_db.get(), statement("DELETE FROM images WHERE id = ?1"));
+    query.bind(1, id);
+    query.run("cannot delete image " + id);
+}
+
+void SqliteStore::throwImageClash(const ImageRecord& image, bool inserting)
+{
+    // Asking which rows collide is simpler and sturdier than parsing which column SQLite's message names.
+    bool idClash = false;
+    bool nameClash = false;
+    bool volumeClash = false;
+    {
+        Query query(m_db.get(),
+                    statement("SELECT id, name, volume FROM images WHERE id = ?1 OR name = ?2 OR volume = ?3"));
+        query.bind(1, image.id);
+        query.bind(2, image.name);
+        query.bind(3, image.volume);
+        while (query.next("cannot look up image '" + image.name + "'")) {
+            if (query.text(0) == image.id) {
+                // On update that row is the one being replaced, not a clash.
+                idClash = idClash || inserting;
+                continue;
+            }
+            nameClash = nameClash || query.text(1) == image.name;
+            volumeClash = volumeClash || query.text(2) == image.volume;
+        }
+    }
+    if (idClash)
+        throw Error(ErrorCode::AlreadyExists, "an image with id " + image.id + " already exists");
+    if (nameClash)
+        throw Error(ErrorCode::AlreadyExists, "an image named '" + image.name + "' already exists");
+    if (volumeClash)
+        throw Error(ErrorCode::AlreadyExists,
+                    "image '" + image.name + "': volume '" + image.volume + "' already belongs to another image");
+    // Only another process changing the file in between gets here.
+    throw Error(ErrorCode::AlreadyExists, "image '" + image.name + "' (" + image.id + ") clashes with another image");
 }
 
 EventRecord SqliteStore::appendEvent(EventRecord event)

@@ -35,6 +35,11 @@ public:
     void updateVm(const VmRecord& vm) override;
     void deleteVm(const std::string& uuid) override;
 
+    std::vector<ImageRecord> loadImages() override;
+    void insertImage(const ImageRecord& image) override;
+    void updateImage(const ImageRecord& image) override;
+    void deleteImage(const std::string& id) override;
+
     EventRecord appendEvent(EventRecord event) override;
     std::vector<EventRecord> events(const EventFilter& filter) override;
     std::optional<QuotaLimits> quota(std::uint32_t uid) override;
@@ -56,6 +61,8 @@ private:
     void configure(bool inMemory);
     void migrate();
     bool uuidExists(const std::string& uuid);
+    // Throws the AlreadyExists error for a write of `image` that hit a unique constraint, naming what was taken.
+    [[noreturn]] void throwImageClash(const ImageRecord& image, bool inserting);
 
     std::string m_path;
     // Declared before the statements so that they are finalized before the connection closes.

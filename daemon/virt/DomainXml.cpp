@@ -4,13 +4,43 @@
 #include "core/Validation.h"
 #include "virt/XmlSupport.h"
 
+#include <algorithm>
 #include <charconv>
 #include <libxml/tree.h>
+#include <utility>
 
 namespace hangar::virt {
 namespace {
 
 using xml::sv;
+
+constexpr std::size_t kMaxVolumeNameLength = 255; // what a file name in a dir pool can be
+
+// Volume names address volumes inside the pool, never paths; refusing anything but plain names means no reader of
+// a record (or of a metadata block someone edited) ever has to wonder.
+bool isVolumeName(std::string_view name)
+{
+    const auto plain = [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+               c == '-';
+    };
+    return !name.empty() && name.size() <= kMaxVolumeNameLength && name.front() != '.' && name.front() != '-' &&
+           std::all_of(name.begin(), name.end(), plain) && name.find("..") == std::string_view::npos;
+}
+
+void validateStorage(const VmRecord& vm)
+{
+    if (!vm.image.empty() && !looksLikeUuid(vm.image))
+        throw Error(ErrorCode::InvalidArgument,
+                    "image must be an image id (a lower-case UUID), got " + quoteForMessage(vm.image));
+    for (const auto& [field, name] : {std::pair{"disk volume", &vm.diskVolume}, {"cdrom volume", &vm.cdromVolume}})
+        if (!name->empty() && !isVolumeName(*name))
+            throw Error(ErrorCode::InvalidArgument,
+                        std::string(field) + " must be a volume name of 1 to " + std::to_string(kMaxVolumeNameLength) +
+                            " characters of A-Z, a-z, 0-9, '.', '_' and '-', not starting with '.' or '-', "
+                            "without '..', got " +
+                            quoteForMessage(*name));
+}
 
 void validateRecord(const VmRecord& vm)
 {
@@ -25,6 +55,7 @@ void validateRecord(const VmRecord& vm)
     xml::requireText("description", vm.spec.description);
     // The names become paths under the boot directory: the same check as at creation, whoever built the record.
     validateKernelBoot(vm.spec);
+    validateStorage(vm);
 }
 
 // In the domain XML the element and its children are bound to Hangar's namespace. For virDomainSetMetadata it must
@@ -50,14 +81,19 @@ void writeMetadata(xml::Writer& w, const VmRecord& vm, bool bound)
     field("memory-mib", std::to_string(vm.spec.memoryMiB));
     field("disk-gib", std::to_string(vm.spec.diskGiB));
     field("description", vm.spec.description);
-    // Only when set, so a block without kernel boot reads the same to a hangard that predates it.
+    // Only when set, so a block without them reads the same to a hangard that predates them.
+    const auto optional = [&](const char* name, const std::string& value) {
+        if (!value.empty())
+            field(name, value);
+    };
     if (!vm.spec.kernel.empty()) {
         field("kernel", vm.spec.kernel);
-        if (!vm.spec.initrd.empty())
-            field("initrd", vm.spec.initrd);
-        if (!vm.spec.cmdline.empty())
-            field("cmdline", vm.spec.cmdline);
+        optional("initrd", vm.spec.initrd);
+        optional("cmdline", vm.spec.cmdline);
     }
+    optional("image", vm.image);
+    optional("disk-volume", vm.diskVolume);
+    optional("cdrom-volume", vm.cdromVolume);
     w.end();
 }
 
@@ -82,11 +118,58 @@ void writeOs(xml::Writer& w, const VmSpec& spec, const std::string& bootDir)
     w.end();
 }
 
-void writeDevices(xml::Writer& w, GuestNetwork network)
+// One volume of the pool as a disk. bootOrder 0 = not in the boot order.
+void writeVolumeDisk(xml::Writer& w, const std::string& pool, const std::string& volume, bool cdrom, int bootOrder)
+{
+    w.start("disk");
+    w.attribute("type", "volume");
+    w.attribute("device", cdrom ? "cdrom" : "disk");
+    w.start("driver");
+    w.attribute("name", "qemu");
+    w.attribute("type", cdrom ? "raw" : "qcow2");
+    w.end();
+    w.start("source");
+    w.attribute("pool", pool);
+    w.attribute("volume", volume);
+    w.end();
+    w.start("target");
+    w.attribute("dev", std::string(cdrom ? kCdromTarget : kDiskTarget));
+    w.attribute("bus", cdrom ? "ide" : "virtio");
+    w.end();
+    if (cdrom)
+        w.empty("readonly");
+    if (bootOrder > 0) {
+        w.start("boot");
+        w.attribute("order", std::to_string(bootOrder));
+        w.end();
+    }
+    w.end();
+}
+
+// Per-device boot order rather than <os><boot dev=...>: it names exactly these two devices, so another CD-ROM
+// (a cloud-init seed) never becomes a boot device. A directly booted kernel needs none.
+void writeDisks(xml::Writer& w, const VmRecord& vm, const std::string& pool)
+{
+    if (vm.diskVolume.empty() && vm.cdromVolume.empty())
+        return;
+    if (pool.empty())
+        throw Error(ErrorCode::InvalidArgument,
+                    "the VM has a disk or CD-ROM volume, but no storage pool is configured to find it in");
+    xml::requireText("storage pool", pool);
+    const bool ordered = vm.spec.kernel.empty();
+    int order = 0;
+    if (!vm.cdromVolume.empty())
+        writeVolumeDisk(w, pool, vm.cdromVolume, true, ordered ? ++order : 0);
+    if (!vm.diskVolume.empty())
+        writeVolumeDisk(w, pool, vm.diskVolume, false, ordered ? ++order : 0);
+}
+
+void writeDevices(xml::Writer& w, const VmRecord& vm, const DomainXmlOptions& opts)
 {
     const std::string listen(kGraphicsListen);
     w.start("devices");
-    if (network == GuestNetwork::Default) {
+    writeDisks(w, vm, opts.storagePool);
+    if (opts.network == GuestNetwork::Default) {
         w.start("interface");
         w.attribute("type", "network");
         w.start("source");
@@ -193,7 +276,7 @@ std::string buildDomainXml(const VmRecord& vm, const DomainXmlOptions& opts)
         w.attribute("mode", "host-model");
         w.end();
     }
-    writeDevices(w, opts.network);
+    writeDevices(w, vm, opts);
     w.end();
     return w.finish();
 }
@@ -215,7 +298,8 @@ std::optional<VmRecord> parseMetadataXml(const std::string& text, const std::str
     if (!root || sv(root->name) != "vm" || !isOurs(root))
         return std::nullopt;
 
-    std::optional<std::string> name, owner, created, vcpus, memory, disk, description, kernel, initrd, cmdline;
+    std::optional<std::string> name, owner, created, vcpus, memory, disk, description, kernel, initrd, cmdline, image,
+        diskVolume, cdromVolume;
     for (xmlNodePtr child = root->children; child; child = child->next) {
         if (child->type != XML_ELEMENT_NODE || !isOurs(child))
             continue; // later versions may add fields; unknown ones are not an error
@@ -223,17 +307,20 @@ std::optional<VmRecord> parseMetadataXml(const std::string& text, const std::str
         if (!value)
             return std::nullopt;
         const auto field = sv(child->name);
-        auto* slot = field == "name"          ? &name
-                     : field == "owner"       ? &owner
-                     : field == "created"     ? &created
-                     : field == "vcpus"       ? &vcpus
-                     : field == "memory-mib"  ? &memory
-                     : field == "disk-gib"    ? &disk
-                     : field == "description" ? &description
-                     : field == "kernel"      ? &kernel
-                     : field == "initrd"      ? &initrd
-                     : field == "cmdline"     ? &cmdline
-                                              : nullptr;
+        auto* slot = field == "name"           ? &name
+                     : field == "owner"        ? &owner
+                     : field == "created"      ? &created
+                     : field == "vcpus"        ? &vcpus
+                     : field == "memory-mib"   ? &memory
+                     : field == "disk-gib"     ? &disk
+                     : field == "description"  ? &description
+                     : field == "kernel"       ? &kernel
+                     : field == "initrd"       ? &initrd
+                     : field == "cmdline"      ? &cmdline
+                     : field == "image"        ? &image
+                     : field == "disk-volume"  ? &diskVolume
+                     : field == "cdrom-volume" ? &cdromVolume
+                                               : nullptr;
         if (!slot)
             continue;
         if (*slot)
@@ -262,10 +349,14 @@ std::optional<VmRecord> parseMetadataXml(const std::string& text, const std::str
     vm.spec.kernel = kernel.value_or("");
     vm.spec.initrd = initrd.value_or("");
     vm.spec.cmdline = cmdline.value_or("");
+    vm.image = image.value_or("");
+    vm.diskVolume = diskVolume.value_or("");
+    vm.cdromVolume = cdromVolume.value_or("");
     // Anyone who can edit the domain can edit this block; a kernel "../../etc/shadow" adopted into the inventory
     // would be defined again from it one day. Such a block is unreadable, not trusted.
     try {
         validateKernelBoot(vm.spec);
+        validateStorage(vm);
     } catch (const Error&) {
         return std::nullopt;
     }

@@ -1,6 +1,8 @@
 #include "virt/FakeHypervisor.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <sys/socket.h>
 
 namespace hangar::virt {
@@ -29,6 +31,25 @@ bool peerOpen(int fd)
     return n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
 }
 
+std::string_view snapshotStateName(DomainState state)
+{
+    switch (state) {
+    case DomainState::Stopped:
+        return stateName(VmState::Stopped);
+    case DomainState::Running:
+        return stateName(VmState::Running);
+    case DomainState::Paused:
+        return stateName(VmState::Paused);
+    case DomainState::ShuttingDown:
+        return stateName(VmState::ShuttingDown);
+    case DomainState::Crashed:
+        return stateName(VmState::Crashed);
+    case DomainState::Suspended:
+        return stateName(VmState::Suspended);
+    }
+    return stateName(VmState::Stopped);
+}
+
 } // namespace
 
 void FakeHypervisor::enter(const std::string& method)
@@ -50,6 +71,14 @@ FakeHypervisor::Domain& FakeHypervisor::get(const std::string& uuid)
     return it->second;
 }
 
+const FakeHypervisor::Domain& FakeHypervisor::get(const std::string& uuid) const
+{
+    auto it = m_domains.find(uuid);
+    if (it == m_domains.end())
+        throw Error(ErrorCode::NotFound, "no domain with matching uuid '" + uuid + "'");
+    return it->second;
+}
+
 void FakeHypervisor::define(const VmRecord& vm)
 {
     std::lock_guard lock(m_mutex);
@@ -58,7 +87,11 @@ void FakeHypervisor::define(const VmRecord& vm)
         throw Error(ErrorCode::AlreadyExists, "domain " + vm.uuid + " already exists");
     VmRecord stored = vm;
     stored.phase = VmPhase::Ready;
-    m_domains[vm.uuid] = Domain{DomainState::Stopped, stored};
+    Domain domain;
+    domain.record = stored;
+    domain.diskVolume = vm.diskVolume;
+    domain.cdromVolume = vm.cdromVolume;
+    m_domains[vm.uuid] = std::move(domain);
 }
 
 void FakeHypervisor::undefine(const std::string& uuid)
@@ -151,8 +184,12 @@ std::vector<DomainInfo> FakeHypervisor::listDomains()
     std::lock_guard lock(m_mutex);
     enter("listDomains");
     std::vector<DomainInfo> out;
-    for (const auto& [uuid, d] : m_domains)
-        out.push_back(DomainInfo{uuid, d.state, d.record});
+    for (const auto& [uuid, d] : m_domains) {
+        std::vector<std::string> names;
+        for (const auto& snapshot : d.snapshots)
+            names.push_back(snapshot.info.name);
+        out.push_back(DomainInfo{uuid, d.state, d.record, std::move(names)});
+    }
     return out;
 }
 
@@ -177,7 +214,12 @@ void FakeHypervisor::removeOutside(const std::string& uuid)
 void FakeHypervisor::addOutside(DomainInfo info)
 {
     std::lock_guard lock(m_mutex);
-    m_domains[info.uuid] = Domain{info.state, info.record};
+    Domain domain;
+    domain.state = info.state;
+    domain.record = info.record;
+    for (auto& name : info.snapshots)
+        domain.snapshots.push_back(Snapshot{SnapshotInfo{std::move(name), {}, 0, "stopped", false}, {}, {}});
+    m_domains[info.uuid] = std::move(domain);
 }
 
 bool FakeHypervisor::has(const std::string& uuid) const
@@ -191,6 +233,18 @@ std::optional<VmRecord> FakeHypervisor::metadata(const std::string& uuid) const
     std::lock_guard lock(m_mutex);
     auto it = m_domains.find(uuid);
     return it == m_domains.end() ? std::nullopt : it->second.record;
+}
+
+std::string FakeHypervisor::diskVolume(const std::string& uuid) const
+{
+    std::lock_guard lock(m_mutex);
+    return get(uuid).diskVolume;
+}
+
+std::string FakeHypervisor::cdromVolume(const std::string& uuid) const
+{
+    std::lock_guard lock(m_mutex);
+    return get(uuid).cdromVolume;
 }
 
 int FakeHypervisor::calls(const std::string& method) const
@@ -245,6 +299,83 @@ void FakeHypervisor::closeConsoleOutside(const std::string& uuid)
 {
     std::lock_guard lock(m_mutex);
     m_consoles.erase(uuid);
+}
+
+namespace {
+
+template <typename Snapshots> auto findSnapshot(Snapshots& snapshots, const std::string& name)
+{
+    return std::find_if(snapshots.begin(), snapshots.end(), [&](const auto& s) { return s.info.name == name; });
+}
+
+Error noSnapshot(const std::string& uuid, const std::string& name)
+{
+    return Error(ErrorCode::NotFound, "domain " + uuid + " has no snapshot '" + name + "'");
+}
+
+} // namespace
+
+void FakeHypervisor::createSnapshot(const std::string& uuid, const std::string& name, const std::string& description)
+{
+    std::lock_guard lock(m_mutex);
+    enter("createSnapshot");
+    auto& d = get(uuid);
+    if (findSnapshot(d.snapshots, name) != d.snapshots.end())
+        throw Error(ErrorCode::AlreadyExists, "domain " + uuid + " already has a snapshot '" + name + "'");
+    if (d.diskVolume.empty())
+        throw Error(ErrorCode::NotSupported,
+                    "cannot create snapshot '" + name + "' of domain " + uuid + ": it has no writable disk");
+    // Strictly increasing, so "oldest first" is never a tie.
+    const auto now =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    m_lastSnapshotUsec = std::max<std::int64_t>(now, m_lastSnapshotUsec + 1);
+    SnapshotInfo info{name, description, m_lastSnapshotUsec, std::string(snapshotStateName(d.state)), false};
+    d.snapshots.push_back(Snapshot{std::move(info), d.state, d.currentSnapshot});
+    d.currentSnapshot = name;
+}
+
+std::vector<SnapshotInfo> FakeHypervisor::listSnapshots(const std::string& uuid)
+{
+    std::lock_guard lock(m_mutex);
+    enter("listSnapshots");
+    const auto& d = get(uuid);
+    std::vector<SnapshotInfo> out;
+    for (const auto& snapshot : d.snapshots) {
+        out.push_back(snapshot.info);
+        out.back().current = snapshot.info.name == d.currentSnapshot;
+    }
+    return out;
+}
+
+DomainState FakeHypervisor::revertToSnapshot(const std::string& uuid, const std::string& name)
+{
+    std::lock_guard lock(m_mutex);
+    enter("revertToSnapshot");
+    auto& d = get(uuid);
+    const auto it = findSnapshot(d.snapshots, name);
+    if (it == d.snapshots.end())
+        throw noSnapshot(uuid, name);
+    d.state = it->state;
+    d.currentSnapshot = name;
+    return d.state;
+}
+
+void FakeHypervisor::deleteSnapshot(const std::string& uuid, const std::string& name)
+{
+    std::lock_guard lock(m_mutex);
+    enter("deleteSnapshot");
+    auto& d = get(uuid);
+    const auto it = findSnapshot(d.snapshots, name);
+    if (it == d.snapshots.end())
+        throw noSnapshot(uuid, name);
+    const std::string parent = it->parent;
+    d.snapshots.erase(it);
+    for (auto& snapshot : d.snapshots)
+        if (snapshot.parent == name)
+            snapshot.parent = parent;
+    if (d.currentSnapshot == name)
+        d.currentSnapshot = parent;
 }
 
 } // namespace hangar::virt

@@ -1,10 +1,13 @@
 // An in-memory Hypervisor for core's unit tests: domains are a map, state rules follow libvirt's (starting a
 // running domain is Busy, ...), failures can be injected per method, and events are delivered when the test says.
+// Snapshots keep the state the domain was in and follow libvirt's tree: a new one is the child of the current one,
+// deleting one re-parents its children and makes its parent current if it was.
 #pragma once
 
 #include "core/Error.h"
 #include "core/Hypervisor.h"
 
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -33,6 +36,11 @@ public:
     UniqueFd openConsole(const std::string& uuid, bool force) override;
     UniqueFd openGraphics(const std::string& uuid) override;
     std::string graphicsAddress(const std::string& uuid) override;
+    // Error(NotSupported) for a domain without a disk volume, as libvirt on a domain with nothing to snapshot.
+    void createSnapshot(const std::string& uuid, const std::string& name, const std::string& description) override;
+    std::vector<SnapshotInfo> listSnapshots(const std::string& uuid) override;
+    DomainState revertToSnapshot(const std::string& uuid, const std::string& name) override;
+    void deleteSnapshot(const std::string& uuid, const std::string& name) override;
 
     // Test controls.
     // The next call of `method` ("define", "start", ...) throws error.
@@ -46,6 +54,9 @@ public:
     void emit(const HypervisorEvent& event) { m_sink(event); }
     bool has(const std::string& uuid) const;
     std::optional<VmRecord> metadata(const std::string& uuid) const;
+    // The volumes define() attached as the disk and the CD-ROM ("" for none), which updateMetadata() does not change.
+    std::string diskVolume(const std::string& uuid) const;
+    std::string cdromVolume(const std::string& uuid) const;
     int calls(const std::string& method) const;
     // The guest's end of the console opened last for uuid (-1 if none); closing it ends that console.
     int consoleGuestEnd(const std::string& uuid) const;
@@ -54,12 +65,23 @@ public:
     void setGraphicsAddress(std::string address) { m_graphicsAddress = std::move(address); }
 
 private:
+    struct Snapshot
+    {
+        SnapshotInfo info; // info.current is not kept here: Domain::currentSnapshot says
+        DomainState state = DomainState::Stopped;
+        std::string parent;
+    };
     struct Domain
     {
         DomainState state = DomainState::Stopped;
         std::optional<VmRecord> record;
+        std::string diskVolume;
+        std::string cdromVolume;
+        std::vector<Snapshot> snapshots; // oldest first
+        std::string currentSnapshot;
     };
     Domain& get(const std::string& uuid);
+    const Domain& get(const std::string& uuid) const;
     void enter(const std::string& method);
 
     mutable std::mutex m_mutex;
@@ -70,6 +92,7 @@ private:
     std::map<std::string, UniqueFd> m_consoles; // uuid -> guest end
     std::vector<UniqueFd> m_graphics;           // guest ends of every graphics connection
     std::string m_graphicsAddress = "vnc://127.0.0.1:5900";
+    std::int64_t m_lastSnapshotUsec = 0;
     std::function<void(const HypervisorEvent&)> m_sink = [](const HypervisorEvent&) {};
 };
 

@@ -1,16 +1,18 @@
 #include "virt/LibvirtHypervisor.h"
 
 #include "core/Validation.h"
-
 #include "virt/ConsoleBridge.h"
 #include "virt/DomainXml.h"
 #include "virt/EventRelay.h"
 #include "virt/LibvirtConnection.h"
 #include "virt/LibvirtSupport.h"
+#include "virt/SnapshotXml.h"
 
 #include <algorithm>
 #include <fcntl.h>
 #include <initializer_list>
+#include <optional>
+#include <string_view>
 
 namespace hangar::virt {
 namespace {
@@ -41,6 +43,7 @@ public:
 
     virConnectPtr conn() const { return m_session->get(); }
     const LibvirtSession& session() const { return *m_session; }
+    const std::string& uuid() const { return m_uuid; }
 
     // Throws the error of the libvirt call that just failed on this thread.
     [[noreturn]] void fail() const
@@ -93,6 +96,80 @@ Call domainCall(LibvirtConnection& connection, const std::string& uuid, std::str
     return Call(connection, uuid, what);
 }
 
+struct SnapshotDeleter
+{
+    void operator()(virDomainSnapshotPtr snapshot) const { virDomainSnapshotFree(snapshot); }
+};
+using SnapshotPtr = std::unique_ptr<virDomainSnapshot, SnapshotDeleter>;
+
+SnapshotPtr lookupSnapshot(const Call& call, virDomainPtr dom, const std::string& name)
+{
+    SnapshotPtr snapshot(virDomainSnapshotLookupByName(dom, name.c_str(), 0));
+    if (!snapshot) {
+        if (lastFailure().code == VIR_ERR_NO_DOMAIN_SNAPSHOT)
+            throw Error(ErrorCode::NotFound, "domain " + call.uuid() + " has no snapshot " + quoteForMessage(name));
+        call.fail();
+    }
+    return snapshot;
+}
+
+// Every snapshot of the domain, parents before children.
+std::vector<SnapshotPtr> allSnapshots(const Call& call, virDomainPtr dom)
+{
+    virDomainSnapshotPtr* array = nullptr;
+    const int count = virDomainListAllSnapshots(dom, &array, VIR_DOMAIN_SNAPSHOT_LIST_TOPOLOGICAL);
+    call.check(count);
+    const std::unique_ptr<virDomainSnapshotPtr, FreeDeleter> owner(array);
+    std::vector<SnapshotPtr> snapshots;
+    snapshots.reserve(static_cast<std::size_t>(count));
+    for (int i = 0; i < count; ++i)
+        snapshots.emplace_back(array[i]);
+    return snapshots;
+}
+
+// The snapshots described, oldest first. libvirt records creation times in whole seconds; sorting the topological
+// listing stably keeps a parent before a child taken within the same second. (Siblings from one second keep
+// libvirt's order, newest first: nothing libvirt reports tells them apart.)
+std::vector<SnapshotInfo> describeSnapshots(const Call& call, const std::vector<SnapshotPtr>& snapshots)
+{
+    std::vector<SnapshotInfo> result;
+    result.reserve(snapshots.size());
+    for (const auto& snapshot : snapshots) {
+        const CString xml(virDomainSnapshotGetXMLDesc(snapshot.get(), 0));
+        if (!xml) {
+            if (lastFailure().code == VIR_ERR_NO_DOMAIN_SNAPSHOT)
+                continue; // deleted since the listing
+            call.fail();
+        }
+        auto info = parseSnapshotXml(xml.get());
+        if (!info)
+            throw Error(ErrorCode::BackendFailure,
+                        "cannot read snapshot " + quoteForMessage(virDomainSnapshotGetName(snapshot.get())) +
+                            " of domain " + call.uuid() + ": libvirt's description is malformed");
+        result.push_back(std::move(*info));
+    }
+    std::stable_sort(result.begin(), result.end(),
+                     [](const SnapshotInfo& a, const SnapshotInfo& b) { return a.createdAtUsec < b.createdAtUsec; });
+    return result;
+}
+
+// Names only, oldest first: one call for a domain with at most one snapshot (nearly every domain at start-up), one
+// more per snapshot only when there is an order to establish.
+std::vector<std::string> snapshotNames(const Call& call, virDomainPtr dom)
+{
+    const auto snapshots = allSnapshots(call, dom);
+    std::vector<std::string> names;
+    names.reserve(snapshots.size());
+    if (snapshots.size() <= 1) {
+        for (const auto& snapshot : snapshots)
+            names.emplace_back(virDomainSnapshotGetName(snapshot.get()));
+        return names;
+    }
+    for (auto& info : describeSnapshots(call, snapshots))
+        names.push_back(std::move(info.name));
+    return names;
+}
+
 // Changes the persistent definition, and the running one too when the domain runs, so the change neither waits
 // for the next boot nor is lost at it.
 void setMetadata(const Call& call, virDomainPtr dom, int type, const char* value, const char* key, const char* nsUri)
@@ -109,6 +186,39 @@ void setMetadata(const Call& call, virDomainPtr dom, int type, const char* value
         virDomainSetMetadata(dom, type, value, key, nsUri, VIR_DOMAIN_AFFECT_CONFIG) == 0)
         return;
     call.fail();
+}
+
+// What listDomains reports of one domain; nullopt when it was undefined since the listing.
+std::optional<DomainInfo> describeDomain(const Call& call, virDomainPtr dom)
+{
+    DomainInfo info;
+    info.uuid = call.uuid();
+    int state = 0;
+    int reason = 0;
+    if (virDomainGetState(dom, &state, &reason, 0) < 0) {
+        if (lastFailure().code == VIR_ERR_NO_DOMAIN)
+            return std::nullopt; // undefined since the listing
+        call.fail();
+    }
+    info.state = toDomainState(state);
+    const CString metadata(virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, kNamespace.c_str(), 0));
+    if (metadata) {
+        info.record = parseMetadataXml(metadata.get(), info.uuid);
+        if (!info.record)
+            logger()->warn("domain {} has a Hangar metadata block that cannot be read", info.uuid);
+    } else if (const int code = lastFailure().code; code == VIR_ERR_NO_DOMAIN) {
+        return std::nullopt;
+    } else if (code != VIR_ERR_NO_DOMAIN_METADATA) {
+        call.fail();
+    }
+    try {
+        info.snapshots = snapshotNames(call, dom);
+    } catch (const Error& e) {
+        if (e.code() == ErrorCode::NotFound)
+            return std::nullopt;
+        throw;
+    }
+    return info;
 }
 
 // libvirt's NAT network when the host has it running, else QEMU's user-mode networking, which needs nothing from
@@ -175,6 +285,7 @@ void LibvirtHypervisor::define(const VmRecord& vm)
     options.domainType = chooseDomainType(m_options.domainType, call.session().domainType());
     options.bootDir = m_options.bootDir;
     options.network = chooseNetwork(call.conn());
+    options.storagePool = m_options.storagePool;
     const auto xml = buildDomainXml(vm, options);
 
     // virDomainDefineXML would silently redefine an existing domain with this UUID; define must not.
@@ -299,28 +410,8 @@ std::vector<DomainInfo> LibvirtHypervisor::listDomains()
         char uuid[VIR_UUID_STRING_BUFLEN];
         if (virDomainGetUUIDString(dom.get(), uuid) < 0)
             call.fail();
-        const Call domain(call, uuid, "list");
-        DomainInfo info;
-        info.uuid = uuid;
-        int state = 0;
-        int reason = 0;
-        if (virDomainGetState(dom.get(), &state, &reason, 0) < 0) {
-            if (lastFailure().code == VIR_ERR_NO_DOMAIN)
-                continue; // undefined since the listing
-            domain.fail();
-        }
-        info.state = toDomainState(state);
-        const CString metadata(virDomainGetMetadata(dom.get(), VIR_DOMAIN_METADATA_ELEMENT, kNamespace.c_str(), 0));
-        if (metadata) {
-            info.record = parseMetadataXml(metadata.get(), info.uuid);
-            if (!info.record)
-                logger()->warn("domain {} has a Hangar metadata block that cannot be read", info.uuid);
-        } else if (const int code = lastFailure().code; code == VIR_ERR_NO_DOMAIN) {
-            continue;
-        } else if (code != VIR_ERR_NO_DOMAIN_METADATA) {
-            domain.fail();
-        }
-        result.push_back(std::move(info));
+        if (auto info = describeDomain(Call(call, uuid, "list"), dom.get()))
+            result.push_back(std::move(*info));
     }
     return result;
 }
@@ -367,6 +458,75 @@ std::string LibvirtHypervisor::graphicsAddress(const std::string& uuid)
     if (!xml)
         call.fail();
     return graphicsAddressFromXml(xml.get());
+}
+
+void LibvirtHypervisor::createSnapshot(const std::string& uuid, const std::string& name, const std::string& description)
+{
+    validateName(name);
+    const std::string what = "create snapshot '" + name + "' of";
+    const Call call = domainCall(*m_connection, uuid, what);
+    const auto dom = call.lookup();
+    // libvirt's own refusal of a taken name is a plain OPERATION_FAILED, indistinguishable from other failures.
+    if (const SnapshotPtr existing{virDomainSnapshotLookupByName(dom.get(), name.c_str(), 0)})
+        throw Error(ErrorCode::AlreadyExists, "domain " + uuid + " already has a snapshot '" + name + "'");
+    if (lastFailure().code != VIR_ERR_NO_DOMAIN_SNAPSHOT)
+        call.fail();
+
+    // The definition the snapshot is of: the live one while the domain runs.
+    const CString domainXml(virDomainGetXMLDesc(dom.get(), 0));
+    if (!domainXml)
+        call.fail();
+    const auto disks = snapshotDisks(domainXml.get());
+    // QEMU refuses with "nothing selected for snapshot"; the test driver would record a snapshot of nothing.
+    if (std::none_of(disks.begin(), disks.end(), [](const SnapshotDisk& disk) { return disk.internal; }))
+        throw Error(ErrorCode::NotSupported,
+                    "cannot create snapshot '" + name + "' of domain " + uuid + ": it has no writable disk");
+    const auto xml = buildSnapshotXml(name, description, disks);
+    const SnapshotPtr snapshot(virDomainSnapshotCreateXML(dom.get(), xml.c_str(), 0));
+    if (!snapshot)
+        call.fail();
+    logger()->debug("created snapshot '{}' of domain {}", name, uuid);
+}
+
+std::vector<SnapshotInfo> LibvirtHypervisor::listSnapshots(const std::string& uuid)
+{
+    const Call call = domainCall(*m_connection, uuid, "list the snapshots of");
+    const auto dom = call.lookup();
+    auto snapshots = describeSnapshots(call, allSnapshots(call, dom.get()));
+    const SnapshotPtr current(virDomainSnapshotCurrent(dom.get(), 0));
+    if (current) {
+        const std::string_view name = virDomainSnapshotGetName(current.get());
+        for (auto& snapshot : snapshots)
+            snapshot.current = snapshot.name == name;
+    } else if (lastFailure().code != VIR_ERR_NO_DOMAIN_SNAPSHOT) {
+        call.fail();
+    }
+    return snapshots;
+}
+
+DomainState LibvirtHypervisor::revertToSnapshot(const std::string& uuid, const std::string& name)
+{
+    const std::string what = "revert to snapshot " + quoteForMessage(name) + " of";
+    const Call call = domainCall(*m_connection, uuid, what);
+    const auto dom = call.lookup();
+    const auto snapshot = lookupSnapshot(call, dom.get(), name);
+    // No flags: the domain ends in the state the snapshot recorded (running with its memory, or stopped).
+    call.check(virDomainRevertToSnapshot(snapshot.get(), 0));
+    int state = 0;
+    int reason = 0;
+    call.check(virDomainGetState(dom.get(), &state, &reason, 0));
+    logger()->debug("reverted domain {} to snapshot {}", uuid, quoteForMessage(name));
+    return toDomainState(state);
+}
+
+void LibvirtHypervisor::deleteSnapshot(const std::string& uuid, const std::string& name)
+{
+    const std::string what = "delete snapshot " + quoteForMessage(name) + " of";
+    const Call call = domainCall(*m_connection, uuid, what);
+    const auto dom = call.lookup();
+    // Only this one: its children are re-parented, and its data leaves the qcow2 file.
+    call.check(virDomainSnapshotDelete(lookupSnapshot(call, dom.get(), name).get(), 0));
+    logger()->debug("deleted snapshot {} of domain {}", quoteForMessage(name), uuid);
 }
 
 } // namespace hangar::virt

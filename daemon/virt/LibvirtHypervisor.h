@@ -1,5 +1,6 @@
 // hangar::Hypervisor on libvirt, for any libvirt URI Hangar supports (qemu:///system, qemu+ssh://host/system,
-// test:///default). Domains are named "hangar-<uuid>" and carry Hangar's metadata block (virt/DomainXml.h).
+// test:///default). Domains are named "hangar-<uuid>" and carry Hangar's metadata block (virt/DomainXml.h); their
+// disks are volumes of the daemon's storage pool, and snapshots are libvirt's internal ones (virt/SnapshotXml.h).
 // Lifecycle events and connection loss/restore reach the subscribed sink only through postToLoop, i.e. on the
 // daemon's loop thread; the libvirt event loop itself runs on a thread of its own (virt/LibvirtEventLoop.h).
 // The connection is re-established with back-off when it drops (virt/LibvirtConnection.h); calls made meanwhile
@@ -24,6 +25,7 @@ struct LibvirtOptions
 {
     std::string domainType = "auto"; // [Daemon] domain_type: auto (detect), kvm or qemu; a test:// host uses "test"
     std::string bootDir;             // [Guest] boot_dir, absolute: where direct-kernel-boot files are
+    std::string storagePool = {};    // the pool VM disks and CD-ROMs are volumes of (Storage::poolName())
 };
 
 class LibvirtHypervisor final : public hangar::Hypervisor
@@ -54,6 +56,10 @@ public:
     UniqueFd openConsole(const std::string& uuid, bool force) override;
     UniqueFd openGraphics(const std::string& uuid) override;
     std::string graphicsAddress(const std::string& uuid) override;
+    void createSnapshot(const std::string& uuid, const std::string& name, const std::string& description) override;
+    std::vector<SnapshotInfo> listSnapshots(const std::string& uuid) override;
+    DomainState revertToSnapshot(const std::string& uuid, const std::string& name) override;
+    void deleteSnapshot(const std::string& uuid, const std::string& name) override;
 
     // Whether a connection is open right now (false between a loss and the reconnect).
     bool connected() const;

@@ -5,11 +5,14 @@
 
 #include "CoreFakes.h"
 #include "core/AuditLog.h"
+#include "core/ImageManager.h"
 #include "core/Inventory.h"
+#include "core/Jobs.h"
 #include "core/Quota.h"
 #include "core/VmManager.h"
 #include "store/SqliteStore.h"
 #include "virt/FakeHypervisor.h"
+#include "virt/FakeStorage.h"
 
 #include <gtest/gtest.h>
 #include <optional>
@@ -78,13 +81,16 @@ protected:
 
     store::SqliteStore store{":memory:"};
     virt::FakeHypervisor hypervisor;
+    virt::FakeStorage storage;
     FakeAuthorizer authorizer;
     FakeExecutor executor;
     Inventory inventory;
     Observer observer;
     AuditLog audit{store, executor};
     QuotaManager quotas{inventory, store, authorizer, audit, QuotaLimits{}};
-    VmManager manager{inventory, store, hypervisor, authorizer, executor, audit, quotas, "local"};
+    JobManager jobs{executor, authorizer};
+    ImageManager images{inventory, store, storage, authorizer, executor, audit, jobs, quotas, 1ULL << 40U};
+    VmManager manager{inventory, store, hypervisor, storage, images, authorizer, executor, audit, quotas, "local"};
 };
 
 } // namespace hangar::testing

@@ -114,7 +114,7 @@ TEST(GuestXml, BuildDomainXml_HasSerialConsoleVncAndVirtioNetwork)
     EXPECT_EQ(xml.value("/domain/devices/interface/source/@network"), "default");
     EXPECT_EQ(xml.value("/domain/devices/interface/model/@type"), "virtio");
     EXPECT_FALSE(xml.value("/domain/devices/interface[2]").has_value()) << "one interface";
-    EXPECT_FALSE(xml.value("/domain/devices/disk").has_value()) << "no disk until images exist";
+    EXPECT_FALSE(xml.value("/domain/devices/disk").has_value()) << "no disk without volumes";
 }
 
 TEST(GuestXml, BuildDomainXml_FallsBackToUserModeNetworking)

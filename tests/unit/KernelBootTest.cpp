@@ -8,6 +8,9 @@
 #include "core/VmManager.h"
 #include "store/SqliteStore.h"
 #include "virt/FakeHypervisor.h"
+#include "virt/FakeStorage.h"
+#include "core/ImageManager.h"
+#include "core/Jobs.h"
 
 #include <filesystem>
 #include <gtest/gtest.h>
@@ -137,9 +140,11 @@ protected:
     Inventory inventory;
     AuditLog audit{store, executor};
     QuotaManager quotas{inventory, store, authorizer, audit, QuotaLimits{}};
-    VmManager manager{inventory,  store,    hypervisor,
-                      authorizer, executor, audit,
-                      quotas,     "local",  BootDirectory(m_dir.path().string())};
+    virt::FakeStorage storage;
+    JobManager jobs{executor, authorizer};
+    ImageManager images{inventory, store, storage, authorizer, executor, audit, jobs, quotas, 1ULL << 40U};
+    VmManager manager{inventory, store,    hypervisor, storage, images, authorizer, executor,
+                      audit,     quotas,   "local",    BootDirectory(m_dir.path().string())};
 };
 
 TEST_F(KernelBootCreateTest, CreateVm_StoresAndDefinesTheKernelBootFields)

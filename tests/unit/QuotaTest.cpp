@@ -7,6 +7,9 @@
 #include "core/VmManager.h"
 #include "store/SqliteStore.h"
 #include "virt/FakeHypervisor.h"
+#include "virt/FakeStorage.h"
+#include "core/ImageManager.h"
+#include "core/Jobs.h"
 
 #include <gtest/gtest.h>
 #include <set>
@@ -84,7 +87,10 @@ protected:
     Inventory inventory;
     AuditLog audit{store, executor};
     QuotaManager quotas{inventory, store, authorizer, audit, defaults};
-    VmManager manager{inventory, store, hypervisor, authorizer, executor, audit, quotas, "local"};
+    virt::FakeStorage storage;
+    JobManager jobs{executor, authorizer};
+    ImageManager images{inventory, store, storage, authorizer, executor, audit, jobs, quotas, 1ULL << 40U};
+    VmManager manager{inventory, store, hypervisor, storage, images, authorizer, executor, audit, quotas, "local"};
 };
 
 TEST_F(QuotaTest, Guest_GetsTheDefaultsAndExceedingNamesLimitValueAndUsage)

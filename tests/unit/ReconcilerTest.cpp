@@ -7,6 +7,9 @@
 #include "core/Inventory.h"
 #include "store/SqliteStore.h"
 #include "virt/FakeHypervisor.h"
+#include "virt/FakeStorage.h"
+#include "core/ImageManager.h"
+#include "core/Jobs.h"
 
 #include <gtest/gtest.h>
 
@@ -42,7 +45,12 @@ protected:
     testing::FakeExecutor executor;
     Inventory inventory;
     AuditLog audit{store, executor};
-    Reconciler reconciler{inventory, store, hypervisor, executor, audit};
+    virt::FakeStorage storage;
+    testing::FakeAuthorizer authorizer;
+    QuotaManager quotas{inventory, store, authorizer, audit, QuotaLimits{}};
+    JobManager jobs{executor, authorizer};
+    ImageManager images{inventory, store, storage, authorizer, executor, audit, jobs, quotas, 1ULL << 40U};
+    Reconciler reconciler{inventory, store, hypervisor, storage, images, executor, audit};
 };
 
 TEST_F(ReconcilerTest, InterruptedCreateIsRolledBack_DomainAndRowRemoved)
@@ -112,8 +120,8 @@ TEST_F(ReconcilerTest, MissingDomainThatCannotBeDefinedIsUnavailable)
 TEST_F(ReconcilerTest, DomainWithHangarMetadataAndNoRowIsAdopted)
 {
     auto r = record("77777777-7777-4777-8777-777777777777", "stray", VmPhase::Ready);
-    hypervisor.addOutside(DomainInfo{r.uuid, DomainState::Paused, r});
-    hypervisor.addOutside(DomainInfo{"88888888-8888-4888-8888-888888888888", DomainState::Running, std::nullopt});
+    hypervisor.addOutside(DomainInfo{r.uuid, DomainState::Paused, r, {}});
+    hypervisor.addOutside(DomainInfo{"88888888-8888-4888-8888-888888888888", DomainState::Running, std::nullopt, {}});
     EXPECT_EQ(startup().adopted, 1U);
     auto rows = store.loadVms();
     ASSERT_EQ(rows.size(), 1U) << "a domain without Hangar metadata is not ours and is left alone";
@@ -128,7 +136,7 @@ TEST_F(ReconcilerTest, AdoptionNeverTakesATakenName)
     store.insertVm(mine);
     hypervisor.define(mine);
     auto other = record("aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa", "same", VmPhase::Ready);
-    hypervisor.addOutside(DomainInfo{other.uuid, DomainState::Stopped, other});
+    hypervisor.addOutside(DomainInfo{other.uuid, DomainState::Stopped, other, {}});
     EXPECT_EQ(startup().adopted, 0U);
     EXPECT_EQ(store.loadVms().size(), 1U);
     EXPECT_TRUE(hypervisor.has(other.uuid)) << "left alone, not deleted";

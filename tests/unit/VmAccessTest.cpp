@@ -198,7 +198,7 @@ TEST_F(VmAccessTest, GraphicsAddress_OfAVmThatArrivesRunningIsLookedUp)
     record.uuid = "aaaaaaaa-0000-4000-8000-00000000000a";
     record.name = "adopted";
     record.phase = VmPhase::Ready;
-    hypervisor.addOutside({record.uuid, DomainState::Running, record});
+    hypervisor.addOutside({record.uuid, DomainState::Running, record, {}});
     Vm vm;
     vm.record = record;
     vm.state = VmState::Running;
