@@ -64,6 +64,17 @@ echo "\$ hangarctl start web-1 web-1   # the second start is refused: it is alre
 "$repo/build/client/hangarctl" --bus="$bus" start web-1 web-1 || echo "(exit code $?, as documented)"
 ctl delete web-1 --force
 ctl stop db-primary --wait
+ctl snapshot create db-primary before-upgrade --description "known good"
+ctl snapshot list db-primary
+ctl publish db-primary db-image
+ctl create db-2 --image db-image
+ctl clone db-2 db-3
+ctl image show db-image
+echo "\$ hangarctl image delete db-image   # refused: VMs are made from it"
+"$repo/build/client/hangarctl" --bus="$bus" image delete db-image || echo "(exit code $?, as documented)"
+ctl delete db-2
+ctl delete db-3
+ctl image delete db-image
 ctl delete db-primary
 ctl list
 ctl events

@@ -15,7 +15,7 @@ readonly PACKAGES=(
     # tests
     libgtest-dev libgmock-dev python3
     # run: libvirt, polkit, D-Bus and their command-line tools (busctl comes with systemd on Debian 12)
-    libvirt-daemon libvirt-clients polkitd pkexec dbus-daemon dbus-bin libglib2.0-bin systemd
+    libvirt-daemon libvirt-clients qemu-utils polkitd pkexec dbus-daemon dbus-bin libglib2.0-bin systemd
     libxml2-utils sqlite3
     # end-to-end tests (tests/e2e/): libvirtd's QEMU driver, QEMU itself, and what the tiny guest is built from
     # (the distribution kernel in /boot, a static busybox packed into an initramfs with cpio); ip for the loopback

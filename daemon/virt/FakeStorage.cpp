@@ -11,7 +11,7 @@
 namespace hangar::virt {
 namespace {
 
-constexpr std::size_t kChunkBytes = 64 * 1024;
+constexpr std::size_t kChunkBytes = std::size_t{64} * 1024;
 constexpr std::array<unsigned char, 4> kQcow2Magic{'Q', 'F', 'I', 0xfb};
 constexpr std::size_t kQcow2SizeOffset = 24; // big-endian virtual size
 
@@ -37,7 +37,9 @@ void requireReadable(int fd, std::uint64_t size)
 {
     if (size == 0)
         throw invalid("an image must have at least 1 byte");
-    struct stat st{};
+    struct stat st
+    {
+    };
     if (fstat(fd, &st) != 0)
         throw invalid(std::string("cannot read the image: ") + std::strerror(errno));
     if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
@@ -117,8 +119,7 @@ VolumeInfo FakeStorage::upload(const std::string& name, ImageFormat format, int 
         }
         const bool qcow2 = std::equal(kQcow2Magic.begin(), kQcow2Magic.end(), header.begin());
         if (qcow2 != (format == ImageFormat::Qcow2))
-            throw invalid(qcow2 ? "the image was declared " + std::string(formatName(format)) +
-                                      " but is a qcow2 image"
+            throw invalid(qcow2 ? "the image was declared " + std::string(formatName(format)) + " but is a qcow2 image"
                                 : "the image was declared qcow2 but does not start with a qcow2 header");
         std::uint64_t capacity = size;
         if (qcow2) {
@@ -140,8 +141,7 @@ VolumeInfo FakeStorage::upload(const std::string& name, ImageFormat format, int 
     }
 }
 
-VolumeInfo FakeStorage::createOverlay(const std::string& name, const std::string& backing,
-                                      std::uint64_t capacityBytes)
+VolumeInfo FakeStorage::createOverlay(const std::string& name, const std::string& backing, std::uint64_t capacityBytes)
 {
     const std::lock_guard lock(m_mutex);
     enter("createOverlay");

@@ -26,8 +26,7 @@ public:
     // capacity: a qcow2 image's virtual size from its header, else size; allocation: size.
     VolumeInfo upload(const std::string& name, ImageFormat format, int fd, std::uint64_t size,
                       const ProgressFn& progress) override;
-    VolumeInfo createOverlay(const std::string& name, const std::string& backing,
-                             std::uint64_t capacityBytes) override;
+    VolumeInfo createOverlay(const std::string& name, const std::string& backing, std::uint64_t capacityBytes) override;
     VolumeInfo createBlank(const std::string& name, std::uint64_t capacityBytes) override;
     // Progress: 0, then the source's allocation.
     VolumeInfo cloneOverlay(const std::string& name, const std::string& source, const ProgressFn& progress) override;

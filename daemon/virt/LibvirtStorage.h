@@ -54,15 +54,14 @@ class LibvirtStorage final : public Storage
 {
 public:
     // Connects on the first call. poolPath must be absolute (InvalidArgument otherwise).
-    LibvirtStorage(std::string uri, std::string poolName, std::string poolPath);
+    LibvirtStorage(std::string uri, std::string poolName, const std::string& poolPath);
 
     std::string poolName() const override { return m_poolName; }
     // A pool of that name with another type or target path: Error(BackendFailure) saying so.
     void ensurePool() override;
     VolumeInfo upload(const std::string& name, ImageFormat format, int fd, std::uint64_t size,
                       const ProgressFn& progress) override;
-    VolumeInfo createOverlay(const std::string& name, const std::string& backing,
-                             std::uint64_t capacityBytes) override;
+    VolumeInfo createOverlay(const std::string& name, const std::string& backing, std::uint64_t capacityBytes) override;
     VolumeInfo createBlank(const std::string& name, std::uint64_t capacityBytes) override;
     VolumeInfo cloneOverlay(const std::string& name, const std::string& source, const ProgressFn& progress) override;
     VolumeInfo flatten(const std::string& name, const std::string& source, const ProgressFn& progress) override;

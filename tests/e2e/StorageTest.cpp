@@ -106,8 +106,8 @@ std::string readRange(const std::string& path, std::uint64_t offset, std::size_t
 void writeRange(const std::string& path, std::uint64_t offset, const std::string& bytes)
 {
     const UniqueFd fd(open(path.c_str(), O_WRONLY | O_CLOEXEC));
-    if (!fd || pwrite(fd.get(), bytes.data(), bytes.size(), static_cast<off_t>(offset)) !=
-                   static_cast<ssize_t>(bytes.size()))
+    if (!fd ||
+        pwrite(fd.get(), bytes.data(), bytes.size(), static_cast<off_t>(offset)) != static_cast<ssize_t>(bytes.size()))
         throw std::runtime_error("cannot write " + path);
 }
 
@@ -176,9 +176,8 @@ protected:
         const std::string path = file(name);
         run({"qemu-img", "create", "-q", "-f", "qcow2", path, std::to_string(virtualMiB) + "M"});
         if (writtenMiB > 0)
-            run({"qemu-io", "-f", "qcow2", "-c", "write -P " + std::to_string(pattern) + " 0 " +
-                                                     std::to_string(writtenMiB) + "M",
-                 path});
+            run({"qemu-io", "-f", "qcow2", "-c",
+                 "write -P " + std::to_string(pattern) + " 0 " + std::to_string(writtenMiB) + "M", path});
         return path;
     }
 
@@ -217,7 +216,9 @@ TEST_F(StorageE2e, EnsurePoolMakesAnAutostartedDirPoolWithMode0711)
 {
     storage().ensurePool(); // a second time: nothing changes
 
-    struct stat st{};
+    struct stat st
+    {
+    };
     ASSERT_EQ(stat(g_world->poolPath.c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 07777, 0711U);
     const auto info = g_world->libvirtd->virsh({"pool-info", kPool});
@@ -239,7 +240,9 @@ TEST_F(StorageE2e, EnsurePoolAdoptsADirectoryThatIsThereAlready)
 
     EXPECT_EQ(adopted.list(), std::vector<std::string>{"leftover.raw"});
     EXPECT_TRUE(fs::exists(path + "/leftover.raw"));
-    struct stat st{};
+    struct stat st
+    {
+    };
     ASSERT_EQ(stat(path.c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 07777, 0711U);
     g_world->libvirtd->virsh({"pool-destroy", "hangar-e2e-adopted"});
@@ -271,7 +274,9 @@ TEST_F(StorageE2e, UploadedIsoIsAnIsoVolume)
 {
     // What makes an ISO 9660 image to libvirt and to core's probe: the primary volume descriptor at sector 16.
     std::string descriptor(2048, '\0');
-    descriptor.replace(0, 6, "\x01" "CD001");
+    descriptor.replace(0, 6,
+                       "\x01"
+                       "CD001");
     const std::string source = makeRaw("cd.iso", 1 * kMiB, {{16 * 2048, descriptor}});
 
     const VolumeInfo info = upload("img-1.iso", ImageFormat::Iso, source);
@@ -330,8 +335,10 @@ TEST_F(StorageE2e, UploadOfContentOtherThanDeclaredLeavesNoVolume)
     const std::string overlay = file("overlay.qcow2");
     run({"qemu-img", "create", "-q", "-f", "qcow2", "-b", qcow2, "-F", "qcow2", overlay});
 
-    for (const auto& [path, format] : std::vector<std::pair<std::string, ImageFormat>>{
-             {raw, ImageFormat::Qcow2}, {qcow2, ImageFormat::Raw}, {qcow2, ImageFormat::Iso}, {overlay, ImageFormat::Qcow2}}) {
+    for (const auto& [path, format] : std::vector<std::pair<std::string, ImageFormat>>{{raw, ImageFormat::Qcow2},
+                                                                                       {qcow2, ImageFormat::Raw},
+                                                                                       {qcow2, ImageFormat::Iso},
+                                                                                       {overlay, ImageFormat::Qcow2}}) {
         const auto e = errorOf([&] { upload("img-1", format, path); });
         ASSERT_TRUE(e) << path << " accepted as " << formatName(format);
         EXPECT_EQ(e->code(), ErrorCode::InvalidArgument) << e->what();
@@ -415,9 +422,8 @@ TEST_F(StorageE2e, CloneCancelledHalfWayLeavesNoVolume)
     makeChain("img-base.qcow2", "vm-1.qcow2");
     run({"qemu-io", "-f", "qcow2", "-c", "write -P 0xcc 8M 8M", poolFile("vm-1.qcow2")});
 
-    const auto e = errorOf([&] {
-        storage().cloneOverlay("vm-2.qcow2", "vm-1.qcow2", [](std::uint64_t done) { return done < kMiB; });
-    });
+    const auto e = errorOf(
+        [&] { storage().cloneOverlay("vm-2.qcow2", "vm-1.qcow2", [](std::uint64_t done) { return done < kMiB; }); });
 
     ASSERT_TRUE(e);
     EXPECT_EQ(e->code(), ErrorCode::Cancelled) << e->what();

@@ -294,7 +294,8 @@ TEST_F(LibvirtStorageTest, Flatten_CancelledBeforeItStartsCreatesNothing)
     m_storage->ensurePool();
     m_storage->createBlank("vm-1.qcow2", kGiB);
 
-    const auto e = errorOf([&] { m_storage->flatten("img-new.qcow2", "vm-1.qcow2", [](std::uint64_t) { return false; }); });
+    const auto e =
+        errorOf([&] { m_storage->flatten("img-new.qcow2", "vm-1.qcow2", [](std::uint64_t) { return false; }); });
 
     ASSERT_TRUE(e);
     EXPECT_EQ(e->code(), ErrorCode::Cancelled);
@@ -424,8 +425,9 @@ TEST_F(LibvirtStorageTest, VolumeNames_MustBeOnePathComponent)
 {
     m_storage->ensurePool();
     m_storage->createBlank("ok.qcow2", kGiB);
-    const std::vector<std::string> bad{"", "../etc/passwd", "a/b", "..", ".hidden", "-rf", "_x", "sp ace",
-                                       std::string("nul\0l", 5), "é.qcow2", std::string(256, 'a')};
+    const std::vector<std::string> bad{
+        "",        "../etc/passwd",      "a/b", "..", ".hidden", "-rf", "_x", "sp ace", std::string("nul\0l", 5),
+        "é.qcow2", std::string(256, 'a')};
     for (const auto& name : bad) {
         const std::vector<std::function<void()>> calls{
             [&] { m_storage->upload(name, ImageFormat::Raw, 0, 1, {}); },
