@@ -7,9 +7,8 @@
 
 namespace hangar::bus {
 
-ManagerObject::ManagerObject(sdbus::IConnection& connection, VmManager& manager, ImageManager& images,
-                             JobManager& jobs, QuotaManager& quotas, Inventory& inventory, const StatsSampler& stats,
-                             ManagerInfo info)
+ManagerObject::ManagerObject(sdbus::IConnection& connection, VmManager& manager, ImageManager& images, JobManager& jobs,
+                             QuotaManager& quotas, Inventory& inventory, const StatsSampler& stats, ManagerInfo info)
     : AdaptorInterfaces(connection, kManagerPath), m_connection(connection), m_manager(manager), m_images(images),
       m_jobs(jobs), m_quotas(quotas), m_inventory(inventory), m_stats(stats), m_info(std::move(info))
 {
@@ -49,7 +48,8 @@ void ManagerObject::usedByChanged(const std::string& imageId)
 
 void ManagerObject::imageAdded(const Image& image)
 {
-    m_imageObjects[image.record.id] = std::make_unique<ImageObject>(m_connection, m_images, m_inventory, image.record.id);
+    m_imageObjects[image.record.id] =
+        std::make_unique<ImageObject>(m_connection, m_images, m_inventory, image.record.id);
 }
 
 void ManagerObject::imageRemoved(const Image& image)
@@ -301,12 +301,13 @@ void ManagerObject::ImportImage(sdbus::Result<sdbus::ObjectPath>&& result, std::
     }
     // sdbus::UnixFd owns a duplicate of the received descriptor; core keeps its own for as long as the upload runs.
     request.fd = std::make_shared<UniqueFd>(fd.release());
-    m_images.importImage(caller, std::move(request), [reply = replyWith(std::move(result))](Outcome<std::uint64_t> job) {
-        if (job.ok())
-            reply->returnResults(sdbus::ObjectPath(jobPath(job.value())));
-        else
-            reply->returnError(toBusError(job.error()));
-    });
+    m_images.importImage(caller, std::move(request),
+                         [reply = replyWith(std::move(result))](Outcome<std::uint64_t> job) {
+                             if (job.ok())
+                                 reply->returnResults(sdbus::ObjectPath(jobPath(job.value())));
+                             else
+                                 reply->returnError(toBusError(job.error()));
+                         });
 }
 
 sdbus::ObjectPath ManagerObject::GetImage(const std::string& name)

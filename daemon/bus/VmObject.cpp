@@ -300,26 +300,25 @@ void VmObject::ListSnapshots(
     sdbus::Result<std::vector<sdbus::Struct<std::string, std::string, int64_t, std::string, bool>>>&& result)
 {
     ++m_inFlight;
-    m_manager.listSnapshots(m_uuid, [this, reply = replyWith(std::move(result))](
-                                        Outcome<std::vector<SnapshotInfo>> outcome) {
-        if (outcome.ok()) {
-            std::vector<sdbus::Struct<std::string, std::string, int64_t, std::string, bool>> rows;
-            for (const auto& s : outcome.value())
-                rows.emplace_back(s.name, s.description, s.createdAtUsec, s.state, s.current);
-            reply->returnResults(rows);
-        } else {
-            reply->returnError(toBusError(outcome.error()));
-        }
-        callFinished();
-    });
+    m_manager.listSnapshots(
+        m_uuid, [this, reply = replyWith(std::move(result))](Outcome<std::vector<SnapshotInfo>> outcome) {
+            if (outcome.ok()) {
+                std::vector<sdbus::Struct<std::string, std::string, int64_t, std::string, bool>> rows;
+                for (const auto& s : outcome.value())
+                    rows.emplace_back(s.name, s.description, s.createdAtUsec, s.state, s.current);
+                reply->returnResults(rows);
+            } else {
+                reply->returnError(toBusError(outcome.error()));
+            }
+            callFinished();
+        });
 }
 
 void VmObject::RevertToSnapshot(sdbus::Result<>&& result, std::string name,
                                 std::map<std::string, sdbus::Variant> options)
 {
-    simpleCall(std::move(result), options, [this, name](const Caller& c, Done<> d) {
-        m_manager.revertToSnapshot(c, m_uuid, name, d);
-    });
+    simpleCall(std::move(result), options,
+               [this, name](const Caller& c, Done<> d) { m_manager.revertToSnapshot(c, m_uuid, name, d); });
 }
 
 void VmObject::DeleteSnapshot(sdbus::Result<>&& result, std::string name, std::map<std::string, sdbus::Variant> options)
@@ -341,8 +340,9 @@ void VmObject::Publish(sdbus::Result<sdbus::ObjectPath>&& result, std::string im
     } catch (const Error& e) {
         return result.returnError(toBusError(e));
     }
-    m_images.publish(caller, m_uuid, imageName, description,
-                     trackedPath<std::uint64_t>(std::move(result), [](const std::uint64_t& id) { return jobPath(id); }));
+    m_images.publish(
+        caller, m_uuid, imageName, description,
+        trackedPath<std::uint64_t>(std::move(result), [](const std::uint64_t& id) { return jobPath(id); }));
 }
 
 std::string VmObject::Image()

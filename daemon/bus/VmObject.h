@@ -45,9 +45,8 @@ private:
                std::map<std::string, sdbus::Variant> options) override;
     void CreateSnapshot(sdbus::Result<>&& result, std::string name,
                         std::map<std::string, sdbus::Variant> options) override;
-    void ListSnapshots(
-        sdbus::Result<std::vector<sdbus::Struct<std::string, std::string, int64_t, std::string, bool>>>&& result)
-        override;
+    void ListSnapshots(sdbus::Result<std::vector<sdbus::Struct<std::string, std::string, int64_t, std::string, bool>>>&&
+                           result) override;
     void RevertToSnapshot(sdbus::Result<>&& result, std::string name,
                           std::map<std::string, sdbus::Variant> options) override;
     void DeleteSnapshot(sdbus::Result<>&& result, std::string name,
@@ -77,8 +76,8 @@ private:
     // The same for a call answered with a file descriptor.
     Done<SharedFd> trackedFd(sdbus::Result<sdbus::UnixFd>&& result);
     // The same for a call answered with an object path; path maps core's id to it.
-    template <typename T> Done<T> trackedPath(sdbus::Result<sdbus::ObjectPath>&& result,
-                                              std::function<std::string(const T&)> path);
+    template <typename T>
+    Done<T> trackedPath(sdbus::Result<sdbus::ObjectPath>&& result, std::function<std::string(const T&)> path);
     void callFinished();
     // Reads the options every method accepts, then runs call(caller) and replies from its completion.
     template <typename Call>

@@ -238,8 +238,8 @@ void ImageManager::publish(const Caller& caller, const std::string& vmUuid, cons
                 if (denied)
                     throw *denied;
                 if (vm->operation)
-                    throw Error(ErrorCode::Busy, fmt::format("VM '{}' is busy: '{}' is in progress",
-                                                             vm->record.name, *vm->operation));
+                    throw Error(ErrorCode::Busy,
+                                fmt::format("VM '{}' is busy: '{}' is in progress", vm->record.name, *vm->operation));
                 if (vm->state != VmState::Stopped)
                     throw Error(ErrorCode::Busy, fmt::format("VM '{}' is {}; only a stopped VM can be published",
                                                              vm->record.name, stateName(vm->state)));
@@ -290,7 +290,7 @@ void ImageManager::publish(const Caller& caller, const std::string& vmUuid, cons
                 job.progressValid = false;
                 job.objects = {JobTarget{JobTarget::Kind::Image, record.id}, JobTarget{JobTarget::Kind::Vm, vmUuid}};
                 auto work = [source = vm->record.diskVolume, volume = record.volume](Storage& storage,
-                                                                                    const ProgressFn& progress) {
+                                                                                     const ProgressFn& progress) {
                     return storage.flatten(volume, source, progress);
                 };
                 startFill(caller, std::move(record), std::move(job), "publish", std::move(work), vmUuid, done);
@@ -335,7 +335,7 @@ void ImageManager::startFill(const Caller& caller, ImageRecord record, Job job, 
             } catch (const std::exception& e) {
                 *error = asError(e);
                 try {
-                    storage.remove(volume); // the storage cleans up after itself; this covers a late cancel
+                    storage.remove(volume);       // the storage cleans up after itself; this covers a late cancel
                 } catch (const std::exception&) { // recovery at the next start removes it
                 }
             }
@@ -426,10 +426,10 @@ void ImageManager::remove(const Caller& caller, const std::string& id, Done<> do
                         names += (i == 0 ? "" : ", ") + users[i]->record.name;
                     if (users.size() > kMaxUsersNamed)
                         names += fmt::format(" and {} more", users.size() - kMaxUsersNamed);
-                    throw Error(ErrorCode::Busy, fmt::format("image '{}' is used by {} VM{}: {}; delete {} first",
-                                                             image.record.name, users.size(),
-                                                             users.size() == 1 ? "" : "s", names,
-                                                             users.size() == 1 ? "it" : "them"));
+                    throw Error(ErrorCode::Busy,
+                                fmt::format("image '{}' is used by {} VM{}: {}; delete {} first", image.record.name,
+                                            users.size(), users.size() == 1 ? "" : "s", names,
+                                            users.size() == 1 ? "it" : "them"));
                 }
                 ImageRecord deleting = image.record;
                 deleting.phase = ImagePhase::Deleting;

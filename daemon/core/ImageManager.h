@@ -74,8 +74,8 @@ public:
     // upload has started.
     void importImage(const Caller& caller, ImportRequest request, Done<std::uint64_t> done);
     // VM.Publish: a flattened qcow2 copy of a stopped VM's disk as a new image, as a Job.
-    void publish(const Caller& caller, const std::string& vmUuid, const std::string& imageName,
-                 std::string description, Done<std::uint64_t> done);
+    void publish(const Caller& caller, const std::string& vmUuid, const std::string& imageName, std::string description,
+                 Done<std::uint64_t> done);
     // Image.Delete: needs manage-images; Busy while a VM uses it (naming them) or while it is being filled.
     void remove(const Caller& caller, const std::string& id, Done<> done);
 

@@ -70,7 +70,9 @@ template <std::size_t N> std::size_t readAt(int fd, std::array<unsigned char, N>
 
 std::uint64_t sizeOf(int fd)
 {
-    struct stat st{};
+    struct stat st
+    {
+    };
     if (::fstat(fd, &st) != 0)
         throw invalid(fmt::format("the file descriptor cannot be inspected: {}", std::strerror(errno)));
     const int mode = ::fcntl(fd, F_GETFL);
@@ -89,12 +91,11 @@ std::uint64_t sizeOf(int fd)
                        : S_ISFIFO(st.st_mode) ? "a pipe"
                        : S_ISCHR(st.st_mode)  ? "a character device"
                                               : "not a regular file";
-    throw invalid(fmt::format("the file descriptor is {}; pass a regular file or a block device opened for reading",
-                              kind));
+    throw invalid(
+        fmt::format("the file descriptor is {}; pass a regular file or a block device opened for reading", kind));
 }
 
-ProbedImage probeQcow2(const std::array<unsigned char, kQcow2HeaderBytes>& h, std::size_t got,
-                       std::uint64_t fileBytes)
+ProbedImage probeQcow2(const std::array<unsigned char, kQcow2HeaderBytes>& h, std::size_t got, std::uint64_t fileBytes)
 {
     if (got < 72)
         throw invalid("the qcow2 image is truncated: its header is incomplete");

@@ -70,6 +70,13 @@ void JobManager::cancel(const Caller& caller, std::uint64_t id, Done<> done)
                        });
 }
 
+void JobManager::cancelAll()
+{
+    for (auto& [id, job] : m_jobs)
+        if (job->cancelable)
+            job->shared->cancelRequested = true;
+}
+
 const Job* JobManager::find(std::uint64_t id) const
 {
     auto it = m_jobs.find(id);

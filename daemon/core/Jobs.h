@@ -56,7 +56,7 @@ struct Job
 
     // Sampled on the loop.
     double progress = 0.0;
-    std::uint64_t rate = 0;          // bytes per second
+    std::uint64_t rate = 0;           // bytes per second
     std::int64_t expectedEndUsec = 0; // 0 while unknown
 
     // Rate estimation state.
@@ -94,6 +94,10 @@ public:
     // Asks the job's worker to stop: allowed to its starter and to holders of its adminAction. Error(NotSupported)
     // when the job cannot be cancelled; done once the request is passed on (the job ends on its own afterwards).
     void cancel(const Caller& caller, std::uint64_t id, Done<> done);
+
+    // Asks every cancelable job to stop, without authorization: the daemon is shutting down. What they leave
+    // half-made is rolled back at the next start (their rows are still in their first phase).
+    void cancelAll();
 
     const Job* find(std::uint64_t id) const;
     std::vector<const Job*> all() const;

@@ -202,9 +202,8 @@ void Reconciler::apply(Plan& plan, ReconcileReport& report)
 {
     if (plan.poolError)
         m_audit.failure(0, nullptr, "storage",
-                        Error(ErrorCode::BackendFailure,
-                              fmt::format("the storage pool '{}' is not usable: {}", m_storage.poolName(),
-                                          *plan.poolError)));
+                        Error(ErrorCode::BackendFailure, fmt::format("the storage pool '{}' is not usable: {}",
+                                                                     m_storage.poolName(), *plan.poolError)));
     for (const auto& image : plan.imagesRecovered) {
         try {
             m_store.deleteImage(image.id);

@@ -21,11 +21,11 @@ namespace hangar {
 
 struct ReconcileReport
 {
-    std::size_t rolledBack = 0;  // creations a crash interrupted, undone
-    std::size_t finished = 0;    // deletions a crash interrupted, completed
-    std::size_t redefined = 0;   // VMs whose domain was missing and was defined again
-    std::size_t adopted = 0;     // domains with Hangar metadata and no row, taken into the inventory
-    std::size_t unavailable = 0; // VMs whose domain is missing and could not be defined again
+    std::size_t rolledBack = 0;      // creations a crash interrupted, undone
+    std::size_t finished = 0;        // deletions a crash interrupted, completed
+    std::size_t redefined = 0;       // VMs whose domain was missing and was defined again
+    std::size_t adopted = 0;         // domains with Hangar metadata and no row, taken into the inventory
+    std::size_t unavailable = 0;     // VMs whose domain is missing and could not be defined again
     std::size_t imagesRecovered = 0; // imports, publishes or image deletions a crash interrupted, cleaned up
     std::size_t orphanVolumes = 0;   // volumes named like Hangar's with no record, removed
 };

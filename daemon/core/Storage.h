@@ -60,8 +60,7 @@ public:
 
     // A copy of `source` that keeps its backing store: a new qcow2 overlay of the same base holding a copy of the
     // source's own changes (what a clone of an overlay disk needs). A standalone source gives a standalone copy.
-    virtual VolumeInfo cloneOverlay(const std::string& name, const std::string& source,
-                                    const ProgressFn& progress) = 0;
+    virtual VolumeInfo cloneOverlay(const std::string& name, const std::string& source, const ProgressFn& progress) = 0;
 
     // A standalone qcow2 copy of `source` with its backing chain flattened in (what Publish needs).
     virtual VolumeInfo flatten(const std::string& name, const std::string& source, const ProgressFn& progress) = 0;

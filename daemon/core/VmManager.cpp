@@ -66,8 +66,8 @@ VmManager::VmManager(Inventory& inventory, Store& store, Hypervisor& hypervisor,
                      Authorizer& authorizer, Executor& executor, AuditLog& audit, QuotaManager& quotas,
                      std::string hostLabel, BootDirectory bootDir)
     : m_inventory(inventory), m_store(store), m_hypervisor(hypervisor), m_storage(storage), m_images(images),
-      m_authorizer(authorizer), m_executor(executor),
-      m_audit(audit), m_quotas(quotas), m_hostLabel(std::move(hostLabel)), m_bootDir(std::move(bootDir)),
+      m_authorizer(authorizer), m_executor(executor), m_audit(audit), m_quotas(quotas),
+      m_hostLabel(std::move(hostLabel)), m_bootDir(std::move(bootDir)),
       m_access(inventory, hypervisor, authorizer, executor, audit)
 {
     m_inventory.addStateListener([this](Vm& vm) { m_access.stateChanged(vm); });
@@ -285,16 +285,15 @@ void VmManager::finishCreate(const Caller& caller, const std::string& uuid, std:
     m_inventory.setState(*vm, VmState::Stopped);
     const auto& spec = vm->record.spec;
     m_audit.success(caller.uid, &vm->record, verb,
-                    fmt::format("{} with {} vCPU, {} MiB memory, {} GiB disk{}{}", verb == "clone" ? "cloned" : "created",
-                                spec.vcpus, spec.memoryMiB, spec.diskGiB, detail,
-                                spec.kernel.empty() ? "" : ", booting kernel " + spec.kernel));
+                    fmt::format("{} with {} vCPU, {} MiB memory, {} GiB disk{}{}",
+                                verb == "clone" ? "cloned" : "created", spec.vcpus, spec.memoryMiB, spec.diskGiB,
+                                detail, spec.kernel.empty() ? "" : ", booting kernel " + spec.kernel));
     done(uuid);
 }
 
 // --- clone ------------------------------------------------------------------------------------------------------
 
-void VmManager::clone(const Caller& caller, const std::string& uuid, const std::string& newName,
-                      Done<std::string> done)
+void VmManager::clone(const Caller& caller, const std::string& uuid, const std::string& newName, Done<std::string> done)
 {
     const Vm* found = m_inventory.find(uuid);
     if (!found)
@@ -312,62 +311,62 @@ void VmManager::clone(const Caller& caller, const std::string& uuid, const std::
             return done(Error(ErrorCode::NotFound, "the VM was deleted while authorization was pending"));
         if (denied)
             return fail(caller.uid, &vm->record, "clone", *denied, done);
-        m_authorizer.check(caller, Action::CreateVm, {{"vm", newName}, {"verb", "clone"}}, [this, caller, uuid,
-                                                                                            newName, done](
-                                                                                               std::optional<Error>
-                                                                                                   denied) {
-            const Vm* vm = m_inventory.find(uuid);
-            if (!vm)
-                return done(Error(ErrorCode::NotFound, "the VM was deleted while authorization was pending"));
-            if (denied)
-                return fail(caller.uid, &vm->record, "clone", *denied, done);
-            m_quotas.effectiveFor(caller, [this, caller, uuid, newName, done](Outcome<EffectiveQuota> quota) {
-                Vm* source = m_inventory.find(uuid);
-                if (!source)
-                    return done(Error(ErrorCode::NotFound, "the VM was deleted meanwhile"));
-                try {
-                    if (!quota.ok())
-                        throw quota.error();
-                    if (source->operation)
-                        throw busy(*source, fmt::format("is busy: '{}' is in progress", *source->operation));
-                    if (source->state != VmState::Stopped)
-                        throw busy(*source, fmt::format("is {}; only a stopped VM can be cloned",
-                                                        stateName(source->state)));
-                    if (source->record.diskVolume.empty())
-                        throw Error(ErrorCode::NotSupported,
-                                    fmt::format("VM '{}' has no disk to clone", source->record.name));
-                    if (m_inventory.nameTaken(newName))
-                        throw Error(ErrorCode::AlreadyExists, fmt::format("a VM named '{}' already exists", newName));
-                    if (quota.value().limits != QuotaLimits{})
-                        checkCreate(quota.value().limits, m_quotas.usage(caller.uid), source->record.spec);
-                } catch (const Error& e) {
-                    return fail(caller.uid, &source->record, "clone", e, done);
-                }
-                VmRecord record;
-                record.uuid = makeUuid();
-                record.name = newName;
-                record.owner = caller.uid;
-                record.spec = source->record.spec;
-                record.createdAtUsec = m_executor.nowUsec();
-                record.host = m_hostLabel;
-                record.phase = VmPhase::Creating;
-                record.image = source->record.image;
-                record.cdromVolume = source->record.cdromVolume;
-                record.diskVolume = diskVolumeName(record.uuid);
-                // The source stays stopped and unchanged while its disk is read.
-                source->operation = "clone";
-                auto copy = [target = record.diskVolume, from = source->record.diskVolume](Storage& storage) {
-                    storage.cloneOverlay(target, from, [](std::uint64_t) { return true; });
-                };
-                launchCreate(caller, record, std::move(copy), "clone",
-                             fmt::format(", from VM {}", source->record.name),
-                             [this, uuid, done](Outcome<std::string> outcome) {
-                                 if (Vm* source = m_inventory.find(uuid); source && source->operation == "clone")
-                                     source->operation.reset();
-                                 done(std::move(outcome));
-                             });
+        m_authorizer.check(
+            caller, Action::CreateVm, {{"vm", newName}, {"verb", "clone"}},
+            [this, caller, uuid, newName, done](std::optional<Error> denied) {
+                const Vm* vm = m_inventory.find(uuid);
+                if (!vm)
+                    return done(Error(ErrorCode::NotFound, "the VM was deleted while authorization was pending"));
+                if (denied)
+                    return fail(caller.uid, &vm->record, "clone", *denied, done);
+                m_quotas.effectiveFor(caller, [this, caller, uuid, newName, done](Outcome<EffectiveQuota> quota) {
+                    Vm* source = m_inventory.find(uuid);
+                    if (!source)
+                        return done(Error(ErrorCode::NotFound, "the VM was deleted meanwhile"));
+                    try {
+                        if (!quota.ok())
+                            throw quota.error();
+                        if (source->operation)
+                            throw busy(*source, fmt::format("is busy: '{}' is in progress", *source->operation));
+                        if (source->state != VmState::Stopped)
+                            throw busy(*source,
+                                       fmt::format("is {}; only a stopped VM can be cloned", stateName(source->state)));
+                        if (source->record.diskVolume.empty())
+                            throw Error(ErrorCode::NotSupported,
+                                        fmt::format("VM '{}' has no disk to clone", source->record.name));
+                        if (m_inventory.nameTaken(newName))
+                            throw Error(ErrorCode::AlreadyExists,
+                                        fmt::format("a VM named '{}' already exists", newName));
+                        if (quota.value().limits != QuotaLimits{})
+                            checkCreate(quota.value().limits, m_quotas.usage(caller.uid), source->record.spec);
+                    } catch (const Error& e) {
+                        return fail(caller.uid, &source->record, "clone", e, done);
+                    }
+                    VmRecord record;
+                    record.uuid = makeUuid();
+                    record.name = newName;
+                    record.owner = caller.uid;
+                    record.spec = source->record.spec;
+                    record.createdAtUsec = m_executor.nowUsec();
+                    record.host = m_hostLabel;
+                    record.phase = VmPhase::Creating;
+                    record.image = source->record.image;
+                    record.cdromVolume = source->record.cdromVolume;
+                    record.diskVolume = diskVolumeName(record.uuid);
+                    // The source stays stopped and unchanged while its disk is read.
+                    source->operation = "clone";
+                    auto copy = [target = record.diskVolume, from = source->record.diskVolume](Storage& storage) {
+                        storage.cloneOverlay(target, from, [](std::uint64_t) { return true; });
+                    };
+                    launchCreate(caller, record, std::move(copy), "clone",
+                                 fmt::format(", from VM {}", source->record.name),
+                                 [this, uuid, done](Outcome<std::string> outcome) {
+                                     if (Vm* source = m_inventory.find(uuid); source && source->operation == "clone")
+                                         source->operation.reset();
+                                     done(std::move(outcome));
+                                 });
+                });
             });
-        });
     });
 }
 
@@ -423,12 +422,10 @@ void VmManager::createSnapshot(const Caller& caller, const std::string& uuid, co
     run(caller, uuid, std::move(op), std::move(done));
 }
 
-void VmManager::revertToSnapshot(const Caller& caller, const std::string& uuid, const std::string& name,
-                                 Done<> done)
+void VmManager::revertToSnapshot(const Caller& caller, const std::string& uuid, const std::string& name, Done<> done)
 {
-    Operation op = snapshotOperation("snapshot-revert", [name](Hypervisor& hv, const std::string& id) {
-        return hv.revertToSnapshot(id, name);
-    });
+    Operation op = snapshotOperation(
+        "snapshot-revert", [name](Hypervisor& hv, const std::string& id) { return hv.revertToSnapshot(id, name); });
     op.check = [name](const Vm& vm) {
         if (std::find(vm.snapshots.begin(), vm.snapshots.end(), name) == vm.snapshots.end())
             throw Error(ErrorCode::NotFound,

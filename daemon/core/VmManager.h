@@ -123,8 +123,8 @@ private:
     template <typename T>
     void fail(std::uint32_t uid, const VmRecord* vm, const std::string& verb, const Error& error, const Done<T>& done);
 
-    void finishCreate(const Caller& caller, const std::string& uuid, std::optional<Error> error,
-                      Done<std::string> done, const std::string& verb = "create", const std::string& detail = {});
+    void finishCreate(const Caller& caller, const std::string& uuid, std::optional<Error> error, Done<std::string> done,
+                      const std::string& verb = "create", const std::string& detail = {});
     // Reserves a new VM (row in phase Creating, Creating in the inventory) and makes its disk and domain on a
     // worker: makeDisk creates record.diskVolume. Runs in one loop step with the quota check before it.
     void launchCreate(const Caller& caller, const VmRecord& record, std::function<void(Storage&)> makeDisk,

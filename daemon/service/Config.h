@@ -20,9 +20,9 @@ struct Config
     // "polkit" or "allow-all"; empty means: allow-all on the session bus (which admits only its own user),
     // polkit on any other bus.
     std::string authorizer;
-    QuotaLimits quotaDefaults; // the [Quota] section: limits for users without their own
-    std::string domainType = "auto"; // auto | kvm | qemu: <domain type> of new guests (auto: detect KVM)
-    std::string bootDir;             // [Guest] boot_dir; empty in the file means <stateDir>/boot
+    QuotaLimits quotaDefaults;          // the [Quota] section: limits for users without their own
+    std::string domainType = "auto";    // auto | kvm | qemu: <domain type> of new guests (auto: detect KVM)
+    std::string bootDir;                // [Guest] boot_dir; empty in the file means <stateDir>/boot
     std::string storagePool = "hangar"; // [Storage] pool: the libvirt storage pool of images and VM disks
     std::string storagePoolPath;        // [Storage] pool_path; empty in the file means <stateDir>/pool
     std::uint64_t maxImportGiB = 256;   // [Images] max_import_gib: the largest file ImportImage accepts

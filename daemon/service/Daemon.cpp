@@ -159,6 +159,7 @@ int runDaemon(const Config& config, const std::string& version)
     images.setObserver(nullptr);
     jobs.setObserver(nullptr);
     managerObject.reset();
+    jobs.cancelAll(); // an upload in progress would hold up the workers' end for as long as it has bytes left
     loop.stopWorkers();
     try {
         connection->releaseName(bus::kBusName);

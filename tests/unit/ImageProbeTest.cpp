@@ -1,7 +1,8 @@
 // core/ImageProbe: the format comes from the content, and what must never become an image is refused. Files are
 // built byte by byte here (the real-tool cases, qemu-img and xorriso output, are in the e2e suite).
-#include "core/Error.h"
 #include "core/ImageProbe.h"
+
+#include "core/Error.h"
 
 #include <array>
 #include <cstdio>
@@ -48,14 +49,14 @@ std::vector<unsigned char> qcow2Header(std::uint64_t virtualSize)
 {
     std::vector<unsigned char> b(104, 0);
     putBe(b, 0, 0x514649fb, 4);
-    putBe(b, 4, 3, 4);              // version
-    putBe(b, 20, 16, 4);            // cluster bits
-    putBe(b, 24, virtualSize, 8);   // size
-    putBe(b, 36, 1, 4);             // l1 entries
-    putBe(b, 40, 0x30000, 8);       // l1 offset
-    putBe(b, 48, 0x10000, 8);       // refcount table offset
-    putBe(b, 56, 1, 4);             // refcount table clusters
-    putBe(b, 100, 104, 4);          // header length
+    putBe(b, 4, 3, 4);            // version
+    putBe(b, 20, 16, 4);          // cluster bits
+    putBe(b, 24, virtualSize, 8); // size
+    putBe(b, 36, 1, 4);           // l1 entries
+    putBe(b, 40, 0x30000, 8);     // l1 offset
+    putBe(b, 48, 0x10000, 8);     // refcount table offset
+    putBe(b, 56, 1, 4);           // refcount table clusters
+    putBe(b, 100, 104, 4);        // header length
     return b;
 }
 
@@ -118,8 +119,12 @@ TEST(ImageProbe, TruncatedQcow2IsRefused)
 
 TEST(ImageProbe, EncryptedDirtyExternalDataAndUnknownVersionsAreRefused)
 {
-    for (auto [at, value, bytes] : {std::tuple<std::size_t, std::uint64_t, std::size_t>{32, 2, 4}, {72, 1, 8},
-                                    {72, 2, 8}, {72, 4, 8}, {72, 1ULL << 40U, 8}, {4, 4, 4}}) {
+    for (auto [at, value, bytes] : {std::tuple<std::size_t, std::uint64_t, std::size_t>{32, 2, 4},
+                                    {72, 1, 8},
+                                    {72, 2, 8},
+                                    {72, 4, 8},
+                                    {72, 1ULL << 40U, 8},
+                                    {4, 4, 4}}) {
         auto h = qcow2Header(1ULL << 30U);
         putBe(h, at, value, bytes);
         TempFile f(h, 0x40000);

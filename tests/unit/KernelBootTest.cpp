@@ -4,13 +4,13 @@
 #include "CoreFakes.h"
 #include "XmlTestSupport.h"
 #include "core/BootDirectory.h"
+#include "core/ImageManager.h"
+#include "core/Jobs.h"
 #include "core/Validation.h"
 #include "core/VmManager.h"
 #include "store/SqliteStore.h"
 #include "virt/FakeHypervisor.h"
 #include "virt/FakeStorage.h"
-#include "core/ImageManager.h"
-#include "core/Jobs.h"
 
 #include <filesystem>
 #include <gtest/gtest.h>
@@ -143,8 +143,17 @@ protected:
     virt::FakeStorage storage;
     JobManager jobs{executor, authorizer};
     ImageManager images{inventory, store, storage, authorizer, executor, audit, jobs, quotas, 1ULL << 40U};
-    VmManager manager{inventory, store,    hypervisor, storage, images, authorizer, executor,
-                      audit,     quotas,   "local",    BootDirectory(m_dir.path().string())};
+    VmManager manager{inventory,
+                      store,
+                      hypervisor,
+                      storage,
+                      images,
+                      authorizer,
+                      executor,
+                      audit,
+                      quotas,
+                      "local",
+                      BootDirectory(m_dir.path().string())};
 };
 
 TEST_F(KernelBootCreateTest, CreateVm_StoresAndDefinesTheKernelBootFields)

@@ -4,12 +4,12 @@
 
 #include "CoreFakes.h"
 #include "core/AuditLog.h"
+#include "core/ImageManager.h"
+#include "core/Jobs.h"
 #include "core/VmManager.h"
 #include "store/SqliteStore.h"
 #include "virt/FakeHypervisor.h"
 #include "virt/FakeStorage.h"
-#include "core/ImageManager.h"
-#include "core/Jobs.h"
 
 #include <gtest/gtest.h>
 #include <set>
