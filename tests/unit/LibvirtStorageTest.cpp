@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <fcntl.h>
 #include <functional>
+#include <algorithm>
 #include <gtest/gtest.h>
 #include <libvirt/libvirt.h>
 #include <optional>
@@ -381,16 +382,19 @@ TEST_F(LibvirtStorageTest, Upload_OfNothingIsInvalidArgument)
     EXPECT_EQ(e->code(), ErrorCode::InvalidArgument);
 }
 
-TEST_F(LibvirtStorageTest, CloneOverlay_ThatTheDriverCannotStreamLeavesNoVolume)
+TEST_F(LibvirtStorageTest, CloneOverlay_WhereTheDriverCannotStreamUsesLibvirtsCloneKeepingTheBacking)
 {
     m_storage->ensurePool();
     m_storage->createBlank("img-base.qcow2", kGiB);
     m_storage->createOverlay("vm-1.qcow2", "img-base.qcow2", 0);
 
-    const auto e = errorOf([&] { m_storage->cloneOverlay("vm-2.qcow2", "vm-1.qcow2", {}); });
-    ASSERT_TRUE(e);
-    EXPECT_EQ(e->code(), ErrorCode::NotSupported) << e->what();
-    EXPECT_EQ(m_storage->list(), (std::vector<std::string>{"img-base.qcow2", "vm-1.qcow2"}));
+    const VolumeInfo copy = m_storage->cloneOverlay("vm-2.qcow2", "vm-1.qcow2", {});
+    EXPECT_EQ(copy.format, ImageFormat::Qcow2);
+    EXPECT_EQ(copy.backingVolume, "img-base.qcow2");
+    EXPECT_EQ(copy.capacityBytes, kGiB);
+    std::vector<std::string> names = m_storage->list();
+    std::sort(names.begin(), names.end());
+    EXPECT_EQ(names, (std::vector<std::string>{"img-base.qcow2", "vm-1.qcow2", "vm-2.qcow2"}));
 }
 
 TEST_F(LibvirtStorageTest, Remove_DeletesTheVolume)
