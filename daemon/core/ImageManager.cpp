@@ -159,7 +159,7 @@ void ImageManager::importImage(const Caller& caller, ImportRequest request, Done
                         const ImageFormat format = (*probed)->format;
                         if (request.expectedFormat && *request.expectedFormat != format)
                             throw Error(ErrorCode::InvalidArgument,
-                                        fmt::format("the file is a {} image, not {} (the format is decided from the "
+                                        fmt::format("the file's content is {}, not {} (the format is decided from the "
                                                     "content)",
                                                     formatName(format), formatName(*request.expectedFormat)));
                     } catch (const Error& e) {
@@ -395,6 +395,9 @@ void ImageManager::settleFill(const Caller& caller, const std::string& id, const
     m_audit.imageSuccess(caller.uid, name, verb,
                          fmt::format("{} image of {} bytes ({} bytes virtual)", formatName(image.record.format),
                                      image.record.sizeBytes, image.record.virtualSizeBytes));
+    if (vmUuid) // also in the VM's own trail, so its events say what became of it
+        if (const Vm* vm = m_inventory.find(*vmUuid))
+            m_audit.success(caller.uid, &vm->record, verb, fmt::format("published as image '{}'", name));
     m_jobs.finish(jobId, true, "");
 }
 

@@ -30,6 +30,8 @@ struct Reconciler::Plan
     std::vector<ImageRecord> imagesRecovered;
     std::map<std::string, std::string> imagesUnrecovered; // id -> why
     std::vector<std::string> orphans;
+    std::map<std::string, std::string> imageVolumes; // volume -> name of the ready image it holds
+    std::vector<std::string> missingImageVolumes;    // names of ready images whose volume is gone
     std::optional<std::string> poolError;
 };
 
@@ -104,8 +106,10 @@ void Reconciler::reconcile(std::vector<VmRecord> pending, std::vector<ImageRecor
             plan->ready.push_back(vm->record);
         plan->knownVolumes.insert(vm->record.diskVolume);
     }
-    for (const Image* image : m_images.all())
+    for (const Image* image : m_images.all()) {
         plan->knownVolumes.insert(image->record.volume);
+        plan->imageVolumes[image->record.volume] = image->record.name;
+    }
 
     m_executor.submit(
         [&hv = m_hypervisor, &storage = m_storage, plan] {
@@ -181,11 +185,16 @@ void Reconciler::reconcile(std::vector<VmRecord> pending, std::vector<ImageRecor
             // left by a crash between a volume's creation and its row's removal.
             if (plan->startup && !plan->poolError) {
                 try {
-                    for (const auto& volume : storage.list())
+                    const auto volumes = storage.list();
+                    const std::set<std::string> present(volumes.begin(), volumes.end());
+                    for (const auto& volume : volumes)
                         if (namedLikeHangar(volume) && plan->knownVolumes.count(volume) == 0) {
                             storage.remove(volume);
                             plan->orphans.push_back(volume);
                         }
+                    for (const auto& [volume, image] : plan->imageVolumes)
+                        if (present.count(volume) == 0)
+                            plan->missingImageVolumes.push_back(image);
                 } catch (const std::exception&) { // tried again at the next start
                 }
             }
@@ -219,6 +228,12 @@ void Reconciler::apply(Plan& plan, ReconcileReport& report)
     for (const auto& [id, why] : plan.imagesUnrecovered)
         m_audit.imageFailure(0, id, "recover",
                              Error(ErrorCode::BackendFailure, fmt::format("cannot remove its volume: {}", why)));
+    for (const auto& name : plan.missingImageVolumes)
+        m_audit.imageFailure(0, name, "reconcile",
+                             Error(ErrorCode::BackendFailure,
+                                   fmt::format("its volume is missing from storage pool '{}'; VMs cannot be made from "
+                                               "it until it is deleted and imported again",
+                                               m_storage.poolName())));
     for (const auto& volume : plan.orphans) {
         ++report.orphanVolumes;
         m_audit.success(0, nullptr, "recover", fmt::format("removed volume '{}', which no record claims", volume));

@@ -229,7 +229,14 @@ void VmManager::launchCreate(const Caller& caller, const VmRecord& record, std::
     m_executor.submit(
         [&hv = m_hypervisor, &storage = m_storage, record, makeDisk = std::move(makeDisk), error] {
             try {
-                makeDisk(storage);
+                try {
+                    makeDisk(storage);
+                } catch (const Error& e) {
+                    // The VM and its image exist; a volume under them that does not is the host's problem.
+                    if (e.code() != ErrorCode::NotFound)
+                        throw;
+                    throw Error(ErrorCode::BackendFailure, e.what());
+                }
                 try {
                     hv.define(record);
                 } catch (const std::exception&) {
