@@ -110,18 +110,29 @@ const Vm& VmObject::vm() const
     return *vm;
 }
 
+template <typename Result>
+bool VmObject::readOptions(Result& result, const std::map<std::string, sdbus::Variant>& options, Caller& caller,
+                           std::string* description)
+{
+    try {
+        OptionReader reader(options, "option");
+        reader.takeAuthOptions(caller);
+        if (description)
+            *description = reader.take<std::string>("description").value_or("");
+        reader.finish();
+        return true;
+    } catch (const Error& e) {
+        result.returnError(toBusError(e));
+        return false;
+    }
+}
+
 template <typename Call>
 void VmObject::simpleCall(sdbus::Result<>&& result, const std::map<std::string, sdbus::Variant>& options, Call call)
 {
     Caller caller = currentCaller(getObject());
-    try {
-        OptionReader reader(options, "option");
-        reader.takeAuthOptions(caller);
-        reader.finish();
-    } catch (const Error& e) {
-        return result.returnError(toBusError(e));
-    }
-    call(caller, tracked(std::move(result)));
+    if (readOptions(result, options, caller))
+        call(caller, tracked(std::move(result)));
 }
 
 void VmObject::Start(sdbus::Result<>&& result, std::map<std::string, sdbus::Variant> options)
@@ -199,13 +210,8 @@ void VmObject::OpenConsole(sdbus::Result<sdbus::UnixFd>&& result, std::map<std::
 void VmObject::OpenGraphics(sdbus::Result<sdbus::UnixFd>&& result, std::map<std::string, sdbus::Variant> options)
 {
     Caller caller = currentCaller(getObject());
-    try {
-        OptionReader reader(options, "option");
-        reader.takeAuthOptions(caller);
-        reader.finish();
-    } catch (const Error& e) {
-        return result.returnError(toBusError(e));
-    }
+    if (!readOptions(result, options, caller))
+        return;
     m_manager.openGraphics(caller, m_uuid, trackedFd(std::move(result)));
 }
 
@@ -270,13 +276,8 @@ void VmObject::Clone(sdbus::Result<sdbus::ObjectPath>&& result, std::string name
                      std::map<std::string, sdbus::Variant> options)
 {
     Caller caller = currentCaller(getObject());
-    try {
-        OptionReader reader(options, "option");
-        reader.takeAuthOptions(caller);
-        reader.finish();
-    } catch (const Error& e) {
-        return result.returnError(toBusError(e));
-    }
+    if (!readOptions(result, options, caller))
+        return;
     m_manager.clone(caller, m_uuid, name,
                     trackedPath<std::string>(std::move(result), [](const std::string& uuid) { return vmPath(uuid); }));
 }
@@ -285,14 +286,8 @@ void VmObject::CreateSnapshot(sdbus::Result<>&& result, std::string name, std::m
 {
     Caller caller = currentCaller(getObject());
     std::string description;
-    try {
-        OptionReader reader(options, "option");
-        reader.takeAuthOptions(caller);
-        description = reader.take<std::string>("description").value_or("");
-        reader.finish();
-    } catch (const Error& e) {
-        return result.returnError(toBusError(e));
-    }
+    if (!readOptions(result, options, caller, &description))
+        return;
     m_manager.createSnapshot(caller, m_uuid, name, description, tracked(std::move(result)));
 }
 
@@ -332,14 +327,8 @@ void VmObject::Publish(sdbus::Result<sdbus::ObjectPath>&& result, std::string im
 {
     Caller caller = currentCaller(getObject());
     std::string description;
-    try {
-        OptionReader reader(options, "option");
-        reader.takeAuthOptions(caller);
-        description = reader.take<std::string>("description").value_or("");
-        reader.finish();
-    } catch (const Error& e) {
-        return result.returnError(toBusError(e));
-    }
+    if (!readOptions(result, options, caller, &description))
+        return;
     m_images.publish(
         caller, m_uuid, imageName, description,
         trackedPath<std::uint64_t>(std::move(result), [](const std::uint64_t& id) { return jobPath(id); }));

@@ -27,4 +27,11 @@ std::string_view errorCodeName(ErrorCode code)
     return "BackendFailure";
 }
 
+Error asError(const std::exception& e)
+{
+    if (const auto* he = dynamic_cast<const Error*>(&e))
+        return *he;
+    return Error(ErrorCode::BackendFailure, e.what());
+}
+
 } // namespace hangar

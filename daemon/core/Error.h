@@ -35,4 +35,8 @@ private:
     ErrorCode m_code;
 };
 
+// What a failure caught from a lower layer means to a client: a hangar::Error as it is, anything else (libvirt's,
+// the standard library's) a BackendFailure carrying its words.
+Error asError(const std::exception& e);
+
 } // namespace hangar

@@ -16,13 +16,6 @@ std::uint64_t gibRoundedUp(std::uint64_t bytes)
     return (bytes + ImageManager::kGiB - 1) / ImageManager::kGiB;
 }
 
-Error asError(const std::exception& e)
-{
-    if (const auto* he = dynamic_cast<const Error*>(&e))
-        return *he;
-    return Error(ErrorCode::BackendFailure, e.what());
-}
-
 void validateDescription(const std::string& description)
 {
     if (description.size() > Limits::kMaxDescriptionChars)

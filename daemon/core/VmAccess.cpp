@@ -20,13 +20,6 @@ void requireLiveGuest(const Vm& vm, const std::string& verb)
                                                  stateName(vm.state), verb == "console" ? "console" : "display"));
 }
 
-Error asError(const std::exception& e)
-{
-    if (const auto* he = dynamic_cast<const Error*>(&e))
-        return *he;
-    return Error(ErrorCode::BackendFailure, e.what());
-}
-
 } // namespace
 
 VmAccess::VmAccess(Inventory& inventory, Hypervisor& hypervisor, Authorizer& authorizer, Executor& executor,

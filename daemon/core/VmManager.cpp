@@ -34,13 +34,6 @@ void requireSettled(const Vm& vm)
         throw busy(vm, "is unavailable: the hypervisor does not know its domain");
 }
 
-Error asError(const std::exception& e)
-{
-    if (const auto* he = dynamic_cast<const Error*>(&e))
-        return *he;
-    return Error(ErrorCode::BackendFailure, e.what());
-}
-
 } // namespace
 
 VmState toVmState(DomainState state)
