@@ -1,10 +1,11 @@
 // Hangar end to end: hangard on a private bus against a libvirtd started here, booting the tiny guest under QEMU
 // (TCG when the host cannot do KVM), checked through Hangar's D-Bus API, hangarctl and virsh. See README.md.
 //
-// One world for the whole run (libvirtd, dbus-daemon, hangard, the guest files), built on first use; if it cannot be
-// built every test fails with the reason. One shared running VM serves the tests that only look at a running guest
-// (state, console, graphics, stats); the tests that end a guest have their own. Every wait has a deadline, and a
-// watchdog ends the run after HANGAR_E2E_TIMEOUT_SEC (default 300) whatever happens.
+// One world for the whole run (libvirtd, dbus-daemon, hangard, the guest files: E2eHarness's World, shared with
+// ImageE2eTest.cpp), built on first use; if it cannot be built every test fails with the reason. One shared running VM
+// serves the tests that only look at a running guest (state, console, graphics, stats); the tests that end a guest have
+// their own. Every wait has a deadline, and a watchdog ends the run after HANGAR_E2E_TIMEOUT_SEC (default 300) whatever
+// happens.
 #include "E2eHarness.h"
 
 #include <algorithm>
@@ -24,74 +25,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr std::uint64_t kGuestMemoryMiB = 128;
-constexpr auto kBootDeadline = 60s;   // Start -> State running (a start under TCG takes ~1 s; a loaded host more)
-constexpr auto kMarkerDeadline = 60s; // Start -> first marker on the console (~6 s under TCG)
-
-struct World
-{
-    it::TempDir root;
-    std::string bootDir = root.path() + "/boot";
-    std::unique_ptr<Libvirtd> libvirtd;
-    std::unique_ptr<it::PrivateBus> bus;
-    std::unique_ptr<HangardProcess> hangard;
-    std::unique_ptr<BusClient> client;
-    std::optional<std::string> sharedVm; // path of the VM the read-only tests share, once booted
-    std::string sharedVmError;
-    double guestBuildSeconds = 0;
-
-    World()
-    {
-        auto t = Clock::now();
-        buildGuest(bootDir);
-        guestBuildSeconds = secondsSince(t);
-        const std::string libvirtDir = root.path() + "/libvirt";
-        std::filesystem::create_directories(libvirtDir);
-        libvirtd = std::make_unique<Libvirtd>(libvirtDir);
-        const std::string busDir = root.path() + "/bus";
-        std::filesystem::create_directories(busDir);
-        bus = std::make_unique<it::PrivateBus>(busDir);
-        const std::string config = "# hangard.conf of Hangar's end-to-end suite\n"
-                                   "[Daemon]\n"
-                                   "stats_interval_sec = 1\n"
-                                   "[Guest]\n"
-                                   "boot_dir = " +
-                                   bootDir + "\n";
-        hangard = std::make_unique<HangardProcess>(bus->address(), libvirtd->uri(), root.path() + "/state/hangar",
-                                                   config, root.path() + "/hangard.log");
-        client = std::make_unique<BusClient>(bus->address());
-    }
-
-    ~World()
-    {
-        client.reset();
-        if (hangard)
-            hangard->stop();
-        hangard.reset();
-        if (libvirtd)
-            libvirtd->stop();
-        libvirtd.reset();
-        bus.reset();
-    }
-};
-
-std::unique_ptr<World> g_world;
-std::string g_worldError;
-bool g_worldTried = false;
-
-World* world()
-{
-    if (!g_worldTried) {
-        g_worldTried = true;
-        try {
-            g_world = std::make_unique<World>();
-        } catch (const std::exception& e) {
-            g_worldError = e.what();
-        }
-    }
-    return g_world.get();
-}
-
 std::string cpuFlagsSayKvm()
 {
     std::ifstream in("/proc/cpuinfo");
@@ -102,125 +35,9 @@ std::string cpuFlagsSayKvm()
     return "";
 }
 
-// Reports what a failed step leaves to look at: hangard's log and QEMU's log of the domain.
-std::string diagnostics(World& w, const std::string& domain = {})
+// The tests of a running guest and its lifecycle (issue "Real guests"); the fixture is the harness's.
+class E2e : public E2eFixture
 {
-    auto tail = [](const std::string& s) { return s.size() <= 3000 ? s : "..." + s.substr(s.size() - 3000); };
-    std::string out = "\n--- hangard log (tail) ---\n" + tail(w.hangard ? w.hangard->log() : std::string());
-    if (!domain.empty())
-        out += "\n--- QEMU log of " + domain + " (tail) ---\n" + tail(w.libvirtd->qemuLog(domain));
-    return out;
-}
-
-class E2e : public ::testing::Test
-{
-protected:
-    void SetUp() override
-    {
-        m_world = world();
-        if (!m_world)
-            FAIL() << "the end-to-end world could not be set up: " << g_worldError;
-    }
-
-    void TearDown() override
-    {
-        // A test that failed half-way must not leave a guest running into the next one.
-        for (const auto& path : m_ownVms) {
-            try {
-                m_world->client->vmCall(path, "Delete", Dict{{"force", sdbus::Variant(true)}}, 60s);
-            } catch (const std::exception&) {
-            }
-        }
-    }
-
-    BusClient& client() { return *m_world->client; }
-    Libvirtd& libvirtd() { return *m_world->libvirtd; }
-
-    static Dict guestSpec(const std::string& extraCmdline = {})
-    {
-        std::string cmdline = "console=ttyS0 quiet";
-        if (!extraCmdline.empty())
-            cmdline += " " + extraCmdline;
-        return Dict{{"vcpus", sdbus::Variant(std::uint32_t{1})},
-                    {"memory_mib", sdbus::Variant(kGuestMemoryMiB)},
-                    {"disk_gib", sdbus::Variant(std::uint64_t{1})},
-                    {"description", sdbus::Variant(std::string("Hangar end-to-end test guest"))},
-                    {"kernel", sdbus::Variant(std::string("vmlinuz"))},
-                    {"initrd", sdbus::Variant(std::string("initrd.gz"))},
-                    {"cmdline", sdbus::Variant(cmdline)}};
-    }
-
-    std::string domainOf(const std::string& path)
-    {
-        return "hangar-" + client().vmProperty(path, "UUID").get<std::string>();
-    }
-
-    // CreateVM + Start, then waits for State "running" (PropertiesChanged). Throws with the reason.
-    std::string bootVm(const std::string& name, const Dict& spec, bool own = true)
-    {
-        std::string path;
-        try {
-            path = client().createVm(name, spec);
-        } catch (const sdbus::Error& e) {
-            throw std::runtime_error("CreateVM " + name + " with kernel boot failed: " + describe(e) +
-                                     diagnostics(*m_world));
-        }
-        if (own)
-            m_ownVms.push_back(path);
-        const auto mark = client().mark();
-        try {
-            client().vmCall(path, "Start");
-        } catch (const sdbus::Error& e) {
-            throw std::runtime_error("Start " + name + " failed: " + describe(e) +
-                                     diagnostics(*m_world, domainOf(path)));
-        }
-        if (!client().waitState(path, "running", mark, kBootDeadline) && client().state(path) != "running")
-            throw std::runtime_error(name + " did not reach running within " + std::to_string(kBootDeadline.count()) +
-                                     " s; states seen: " + client().statesSince(path, mark) +
-                                     diagnostics(*m_world, domainOf(path)));
-        return path;
-    }
-
-    // The VM the read-only tests share: booted once, deleted with the world.
-    std::string sharedVm()
-    {
-        if (m_world->sharedVm)
-            return *m_world->sharedVm;
-        if (!m_world->sharedVmError.empty())
-            throw std::runtime_error("the shared VM could not be booted earlier: " + m_world->sharedVmError);
-        try {
-            m_world->sharedVm = bootVm("e2e-shared", guestSpec(), false);
-        } catch (const std::exception& e) {
-            m_world->sharedVmError = e.what();
-            throw;
-        }
-        return *m_world->sharedVm;
-    }
-
-    // Waits until the guest prints its marker, read from the domain's pty directly (not through Hangar, so the
-    // tests of stopping do not depend on OpenConsole): the guest then obeys the ACPI power button.
-    void waitGuestUp(const std::string& path)
-    {
-        const std::string domain = domainOf(path);
-        const auto start = Clock::now();
-        int fd = -1;
-        it::waitFor([&] { return (fd = openDomainPty(libvirtd(), domain)) >= 0; }, 10s);
-        if (fd < 0)
-            throw std::runtime_error("virsh ttyconsole " + domain +
-                                     " gave no pty: does the domain have a pty serial "
-                                     "console? " +
-                                     libvirtd().virsh({"dumpxml", domain}).out);
-        const std::string seen = readUntil(fd, kGuestMarker, kMarkerDeadline);
-        close(fd);
-        if (seen.find(kGuestMarker) == std::string::npos)
-            throw std::runtime_error("no " + std::string(kGuestMarker) + " on " + domain + "'s serial console within " +
-                                     std::to_string(kMarkerDeadline.count()) + " s; got: " + seen +
-                                     diagnostics(*m_world, domain));
-        std::cout << "[          ] " << domain << ": guest up " << secondsSince(start) << " s after its pty opened\n";
-    }
-
-    World* m_world = nullptr;
-    std::vector<std::string> m_ownVms;
 };
 
 // ---- a running guest ---------------------------------------------------------------------------------------------
@@ -250,6 +67,30 @@ TEST_F(E2e, VmReachesRunningOnRealQemu)
     EXPECT_NE(xml.find("<domain type='" + expectedType + "'"), std::string::npos)
         << "expected domain type " << expectedType << " on this host\n"
         << xml;
+
+    // The running guest's disk: a virtio disk vda, the VM's own qcow2 volume of hangard's pool, which QEMU has open
+    // (the live definition names the file libvirt resolved the volume to).
+    const std::string uuid = client().vmProperty(path, "UUID").get<std::string>();
+    const std::string volume = "vm-" + uuid + ".qcow2";
+    const auto diskStart = xml.find("<disk type='volume' device='disk'>");
+    ASSERT_NE(diskStart, std::string::npos) << "no volume disk in the live definition\n" << xml;
+    const std::string disk = xml.substr(diskStart, xml.find("</disk>", diskStart) - diskStart);
+    EXPECT_NE(disk.find("<driver name='qemu' type='qcow2'"), std::string::npos) << disk;
+    EXPECT_NE(disk.find("<source pool='" + std::string(kPoolName) + "' volume='" + volume + "'"), std::string::npos)
+        << disk;
+    EXPECT_NE(disk.find("<target dev='vda' bus='virtio'/>"), std::string::npos) << disk;
+    EXPECT_TRUE(std::filesystem::exists(m_world->poolDir() + "/" + volume))
+        << volume << " is not in the pool directory " << m_world->poolDir();
+    // QEMU itself has the file open (its descriptors, not what libvirt says).
+    pid_t qemu = 0;
+    std::ifstream("/run/libvirt/qemu/" + domain + ".pid") >> qemu;
+    ASSERT_GT(qemu, 0) << "no pid file for " << domain;
+    std::vector<std::string> open;
+    std::error_code ec;
+    for (const auto& fd : std::filesystem::directory_iterator("/proc/" + std::to_string(qemu) + "/fd", ec))
+        open.push_back(std::filesystem::read_symlink(fd.path(), ec).string());
+    EXPECT_NE(std::find(open.begin(), open.end(), m_world->poolDir() + "/" + volume), open.end())
+        << "QEMU (pid " << qemu << ") does not have " << volume << " open";
 }
 
 TEST_F(E2e, OpenConsoleShowsTheGuestsSerialOutputAndCarriesInput)
@@ -414,7 +255,7 @@ TEST_F(E2e, VirshDestroyBehindHangarsBackFlipsStateToStopped)
     ASSERT_EQ(r.exitCode, 0) << r.err;
     const auto at = client().waitState(path, "stopped", mark, 5s);
     ASSERT_TRUE(at) << "no PropertiesChanged State=stopped within 5 s of virsh destroy; states seen: "
-                    << client().statesSince(path, mark) << diagnostics(*m_world, domain);
+                    << client().statesSince(path, mark) << diagnostics(domain);
     const double latency = std::chrono::duration<double>(*at - start).count();
     std::cout << "[          ] virsh destroy -> State stopped on D-Bus after " << latency << " s\n";
     EXPECT_LT(latency, 2.0) << "the issue asks for within a second (lifecycle events, not polling)";
@@ -432,7 +273,7 @@ TEST_F(E2e, GuestPoweringItselfOffFlipsStateToStopped)
     ASSERT_EQ(r.exitCode, 0) << r.err;
     const auto at = client().waitState(path, "stopped", mark, 30s);
     ASSERT_TRUE(at) << "the guest did not power off (or Hangar did not notice) within 30 s; states seen: "
-                    << client().statesSince(path, mark) << diagnostics(*m_world, domain);
+                    << client().statesSince(path, mark) << diagnostics(domain);
     EXPECT_EQ(client().state(path), "stopped");
 }
 
@@ -451,7 +292,7 @@ TEST_F(E2e, StopWithTimeoutEndsStoppedWhenTheGuestObeys)
     }
     const auto at = client().waitState(path, "stopped", mark, 45s);
     ASSERT_TRUE(at) << "not stopped within 45 s; states seen: " << client().statesSince(path, mark)
-                    << diagnostics(*m_world, domainOf(path));
+                    << diagnostics(domainOf(path));
     const double took = std::chrono::duration<double>(*at - start).count();
     std::cout << "[          ] Stop{timeout_sec=30}: stopped after " << took << " s ("
               << client().statesSince(path, mark) << ")\n";
@@ -472,7 +313,7 @@ TEST_F(E2e, StopTimeoutPowersOffAGuestThatIgnoresTheRequest)
     }
     const auto at = client().waitState(path, "stopped", mark, 30s);
     ASSERT_TRUE(at) << "not stopped within 30 s although timeout_sec = 3; states seen: "
-                    << client().statesSince(path, mark) << diagnostics(*m_world, domainOf(path));
+                    << client().statesSince(path, mark) << diagnostics(domainOf(path));
     const double took = std::chrono::duration<double>(*at - start).count();
     std::cout << "[          ] Stop{timeout_sec=3} on a guest ignoring ACPI: stopped after " << took << " s ("
               << client().statesSince(path, mark) << ")\n";
@@ -487,10 +328,12 @@ TEST_F(E2e, DeleteLeavesNoDomainNoVolumeNoRow)
     const std::string path = bootVm(name, guestSpec());
     const std::string uuid = client().vmProperty(path, "UUID").get<std::string>();
     const std::string domain = domainOf(path);
+    const std::string volumeFile = m_world->poolDir() + "/vm-" + uuid + ".qcow2";
+    ASSERT_TRUE(std::filesystem::exists(volumeFile)) << "the running VM has no disk volume " << volumeFile;
     try {
         client().vmCall(path, "Delete", Dict{{"force", sdbus::Variant(true)}});
     } catch (const sdbus::Error& e) {
-        FAIL() << "Delete{force} of a running VM failed: " << describe(e) << diagnostics(*m_world, domain);
+        FAIL() << "Delete{force} of a running VM failed: " << describe(e) << diagnostics(domain);
     }
     m_ownVms.clear();
     EXPECT_TRUE(it::waitFor([&] { return !client().findVm(name); }, 10s)) << "GetVM still finds " << name;
@@ -511,9 +354,13 @@ TEST_F(E2e, DeleteLeavesNoDomainNoVolumeNoRow)
         EXPECT_EQ(vols.out.find(uuid), std::string::npos) << "pool " << pool << ":\n" << vols.out;
         EXPECT_EQ(vols.out.find(name), std::string::npos) << "pool " << pool << ":\n" << vols.out;
     }
+    // And no file: the disk's volume is gone from hangard's pool directory, not merely forgotten by libvirt.
+    EXPECT_FALSE(std::filesystem::exists(volumeFile)) << volumeFile << " is left behind";
+    for (const auto& file : m_world->poolFiles())
+        EXPECT_EQ(file.find(uuid), std::string::npos) << "left in the pool directory: " << file;
 
     // No row, as a user sees it.
-    auto list = it::run({it::hangarctlPath(), "--bus=" + m_world->bus->address(), "list", "--all", "--json"});
+    auto list = m_world->hangarctl({"list", "--all", "--json"});
     EXPECT_EQ(list.exitCode, 0) << list.err;
     EXPECT_EQ(list.out.find("\"" + name + "\""), std::string::npos) << list.out;
     EXPECT_EQ(list.out.find(uuid), std::string::npos) << list.out;
@@ -561,6 +408,7 @@ int main(int argc, char** argv)
         if (n > 0)
             args[1] = std::string(self, static_cast<std::size_t>(n));
         std::vector<char*> cargs;
+        cargs.reserve(args.size() + 1);
         for (auto& a : args)
             cargs.push_back(a.data());
         cargs.push_back(nullptr);
@@ -572,11 +420,11 @@ int main(int argc, char** argv)
     startWatchdog();
     const auto start = hangar::e2e::Clock::now();
     const int result = RUN_ALL_TESTS();
-    if (hangar::e2e::g_world) {
-        std::cout << "e2e: guest built in " << hangar::e2e::g_world->guestBuildSeconds << " s; libvirtd answered after "
-                  << hangar::e2e::g_world->libvirtd->startSeconds() << " s\n";
+    if (const auto* world = hangar::e2e::builtWorld()) {
+        std::cout << "e2e: guest built in " << world->guestBuildSeconds << " s; libvirtd answered after "
+                  << world->libvirtd->startSeconds() << " s\n";
     }
-    hangar::e2e::g_world.reset();
+    hangar::e2e::endWorld();
     std::cout << "e2e: " << hangar::e2e::secondsSince(start) << " s in all, cleanup included\n";
     // The closing line, in the plain form any CI log reader understands.
     const auto& unit = *::testing::UnitTest::GetInstance();
