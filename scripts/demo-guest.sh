@@ -75,7 +75,15 @@ kernel=$(find "$work/boot" -maxdepth 1 -name 'vmlinuz*' -printf '%f\n' | head -n
 initrd=$(find "$work/boot" -maxdepth 1 -name 'initrd*' -printf '%f\n' | head -n1)
 
 echo "==> a hangarctl session with a real guest under QEMU"
-ctl create tiny-1 --cpus 1 --memory 256M --kernel "$kernel" --initrd "$initrd" --cmdline "console=ttyS0 quiet"
+echo "\$ qemu-img create -f qcow2 base.qcow2 2G   # a base image (empty here; a real one holds an installed system)"
+qemu-img create -q -f qcow2 "$work/base.qcow2" 2G
+ctl image import "$work/base.qcow2" --name base
+ctl create tiny-1 --image base --cpus 1 --memory 256M --kernel "$kernel" --initrd "$initrd" \
+  --cmdline "console=ttyS0 quiet"
+disk=$(find "$work/state/pool" -maxdepth 1 -name 'vm-*.qcow2' | head -n1)
+echo "\$ qemu-img info vm-UUID.qcow2   # the VM's disk: a copy-on-write overlay backed by the image"
+qemu-img info --force-share "$disk" | grep -E '^(file format|virtual size|disk size|backing file)' |
+  sed "s|$work/state/pool/||"
 ctl start tiny-1
 ctl list
 
@@ -97,7 +105,10 @@ done
 ctl stats tiny-1
 ctl status tiny-1
 ctl stop tiny-1 --wait --timeout 30
+ctl snapshot create tiny-1 first-boot
+ctl snapshot list tiny-1
 ctl delete tiny-1
+ctl image delete base
 echo "\$ virsh list --all   # nothing left behind"
 virsh -c "$uri" list --all
 ctl events

@@ -57,7 +57,9 @@ void AuditLog::imageFailure(std::uint32_t uid, const std::string& imageName, std
 {
     EventRecord e = about(uid, nullptr, std::move(action));
     e.outcome = std::string(errorCodeName(error.code()));
-    e.message = "image '" + imageName + "': " + error.what();
+    const std::string named = "image '" + imageName + "'";
+    const std::string what = error.what();
+    e.message = what.find(named) == std::string::npos ? named + ": " + what : what; // named once is enough
     append(std::move(e));
 }
 

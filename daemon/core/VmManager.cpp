@@ -411,6 +411,7 @@ void VmManager::createSnapshot(const Caller& caller, const std::string& uuid, co
         hv.createSnapshot(id, name, description);
         return hv.state(id);
     });
+    op.done = fmt::format("took snapshot '{}'", name);
     op.check = [name](const Vm& vm) {
         if (std::find(vm.snapshots.begin(), vm.snapshots.end(), name) != vm.snapshots.end())
             throw Error(ErrorCode::AlreadyExists,
@@ -426,6 +427,7 @@ void VmManager::revertToSnapshot(const Caller& caller, const std::string& uuid, 
 {
     Operation op = snapshotOperation(
         "snapshot-revert", [name](Hypervisor& hv, const std::string& id) { return hv.revertToSnapshot(id, name); });
+    op.done = fmt::format("reverted to snapshot '{}'", name);
     op.check = [name](const Vm& vm) {
         if (std::find(vm.snapshots.begin(), vm.snapshots.end(), name) == vm.snapshots.end())
             throw Error(ErrorCode::NotFound,
@@ -440,6 +442,7 @@ void VmManager::deleteSnapshot(const Caller& caller, const std::string& uuid, co
         hv.deleteSnapshot(id, name);
         return hv.state(id);
     });
+    op.done = fmt::format("deleted snapshot '{}'", name);
     op.check = [name](const Vm& vm) {
         if (std::find(vm.snapshots.begin(), vm.snapshots.end(), name) == vm.snapshots.end())
             throw Error(ErrorCode::NotFound,
@@ -541,7 +544,9 @@ void VmManager::proceed(const Caller& caller, const std::string& uuid, const Ope
             }
             if (result->error)
                 return fail(caller.uid, &vm->record, op.verb, *result->error, done);
-            m_audit.success(caller.uid, &vm->record, op.verb, fmt::format("state is now {}", stateName(vm->state)));
+            m_audit.success(caller.uid, &vm->record, op.verb,
+                            op.done.empty() ? fmt::format("state is now {}", stateName(vm->state))
+                                            : fmt::format("{}; state is now {}", op.done, stateName(vm->state)));
             done(std::monostate{});
         });
 }

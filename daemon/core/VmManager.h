@@ -109,6 +109,7 @@ private:
         std::function<DomainState(Hypervisor&, const std::string& uuid)> work; // returns the state afterwards
         std::function<void(Vm&, DomainState)> settle;                          // optional: custom state settling
         bool startsVm = false; // subject to the owner's max_running when the owner asks
+        std::string done;      // what the audit log says on success; default: the state afterwards
     };
 
     // An operation allowed in exactly one state, carried out by one hypervisor call.
