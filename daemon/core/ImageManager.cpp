@@ -160,7 +160,7 @@ void ImageManager::importImage(const Caller& caller, ImportRequest request, Done
                         return done(e);
                     }
                     const ProbedImage image = **probed;
-                    m_quotas.effectiveFor(caller, [this, caller, request, image, done](Outcome<EffectiveQuota> quota) {
+                    m_quotas.limitsFor(caller, [this, caller, request, image, done](Outcome<EffectiveQuota> quota) {
                         // From the checks to the Importing row nothing yields to the loop: parallel imports cannot
                         // overshoot the quota or take the same name.
                         try {
@@ -243,8 +243,8 @@ void ImageManager::publish(const Caller& caller, const std::string& vmUuid, cons
                 m_audit.failure(caller.uid, &vm->record, "publish", e);
                 return done(e);
             }
-            m_quotas.effectiveFor(caller, [this, caller, vmUuid, imageName, description,
-                                           done](Outcome<EffectiveQuota> quota) {
+            m_quotas.limitsFor(caller, [this, caller, vmUuid, imageName, description,
+                                        done](Outcome<EffectiveQuota> quota) {
                 Vm* vm = m_inventory.find(vmUuid);
                 if (!vm)
                     return done(Error(ErrorCode::NotFound, "the VM was deleted meanwhile"));

@@ -105,6 +105,20 @@ void QuotaManager::effectiveFor(const Caller& caller, Done<EffectiveQuota> done)
                        });
 }
 
+void QuotaManager::limitsFor(const Caller& caller, Done<EffectiveQuota> done)
+{
+    if (m_defaults == QuotaLimits{}) {
+        try {
+            if (auto own = m_store.quota(caller.uid))
+                return done(EffectiveQuota{*own, QuotaSource::User});
+        } catch (const Error& e) {
+            return done(e);
+        }
+        return done(EffectiveQuota{QuotaLimits{}, QuotaSource::Default});
+    }
+    effectiveFor(caller, std::move(done));
+}
+
 void QuotaManager::get(const Caller& caller, std::uint32_t uid, Done<QuotaReport> done)
 {
     auto report = [this, uid, done](EffectiveQuota effective) {

@@ -152,7 +152,7 @@ void VmManager::create(const Caller& caller, const std::string& name, const VmSp
                 m_audit.failure(caller.uid, name, "create", e);
                 return done(e);
             }
-            m_quotas.effectiveFor(caller, [this, caller, name, spec, imageId, done](Outcome<EffectiveQuota> quota) {
+            m_quotas.limitsFor(caller, [this, caller, name, spec, imageId, done](Outcome<EffectiveQuota> quota) {
                 // From here to the reservation nothing yields to the loop: the quota check and the new row that
                 // counts against it are one step, so parallel creates cannot overshoot.
                 VmRecord record;
@@ -319,7 +319,7 @@ void VmManager::clone(const Caller& caller, const std::string& uuid, const std::
                     return done(Error(ErrorCode::NotFound, "the VM was deleted while authorization was pending"));
                 if (denied)
                     return fail(caller.uid, &vm->record, "clone", *denied, done);
-                m_quotas.effectiveFor(caller, [this, caller, uuid, newName, done](Outcome<EffectiveQuota> quota) {
+                m_quotas.limitsFor(caller, [this, caller, uuid, newName, done](Outcome<EffectiveQuota> quota) {
                     Vm* source = m_inventory.find(uuid);
                     if (!source)
                         return done(Error(ErrorCode::NotFound, "the VM was deleted meanwhile"));
@@ -491,7 +491,7 @@ void VmManager::run(const Caller& caller, const std::string& uuid, Operation op,
         // is not held to that user's quota.
         if (!op.startsVm || !ownVm)
             return proceed(caller, uuid, op, std::nullopt, done);
-        m_quotas.effectiveFor(caller, [this, caller, uuid, op, done](Outcome<EffectiveQuota> quota) {
+        m_quotas.limitsFor(caller, [this, caller, uuid, op, done](Outcome<EffectiveQuota> quota) {
             if (!quota.ok()) {
                 const Vm* vm = m_inventory.find(uuid);
                 return fail(caller.uid, vm ? &vm->record : nullptr, op.verb, quota.error(), done);
