@@ -1,18 +1,19 @@
+// LibvirtHypervisor's domains: define and undefine, the run-state transitions, metadata, the listing, console and
+// display. Its snapshots are in virt/LibvirtSnapshots.cpp; both halves make their calls through virt/LibvirtCall.h.
 #include "virt/LibvirtHypervisor.h"
 
-#include "core/Validation.h"
 #include "virt/ConsoleBridge.h"
 #include "virt/DomainXml.h"
 #include "virt/EventRelay.h"
+#include "virt/LibvirtCall.h"
 #include "virt/LibvirtConnection.h"
+#include "virt/LibvirtSnapshots.h"
 #include "virt/LibvirtSupport.h"
-#include "virt/SnapshotXml.h"
 
-#include <algorithm>
 #include <fcntl.h>
 #include <initializer_list>
 #include <optional>
-#include <string_view>
+#include <utility>
 
 namespace hangar::virt {
 namespace {
@@ -22,153 +23,6 @@ const std::string kPrefix(kMetadataPrefix);
 // The states in which a domain has a running instance to shut down, reboot or destroy.
 constexpr std::initializer_list<DomainState> kActive{
     DomainState::Running, DomainState::Paused, DomainState::ShuttingDown, DomainState::Crashed, DomainState::Suspended};
-
-void requireUuid(const std::string& uuid)
-{
-    if (!looksLikeUuid(uuid))
-        throw Error(ErrorCode::InvalidArgument, "uuid must be in lower-case 8-4-4-4-12 form, got '" + uuid + "'");
-}
-
-// One API call: holds the connection open for its duration and turns libvirt failures into hangar::Error.
-class Call
-{
-public:
-    Call(LibvirtConnection& connection, std::string uuid, std::string_view what)
-        : m_connection(connection), m_session(connection.session()), m_uuid(std::move(uuid)), m_what(what)
-    {}
-    // A call about one domain on the connection `parent` already holds.
-    Call(const Call& parent, std::string uuid, std::string_view what)
-        : m_connection(parent.m_connection), m_session(parent.m_session), m_uuid(std::move(uuid)), m_what(what)
-    {}
-
-    virConnectPtr conn() const { return m_session->get(); }
-    const LibvirtSession& session() const { return *m_session; }
-    const std::string& uuid() const { return m_uuid; }
-
-    // Throws the error of the libvirt call that just failed on this thread.
-    [[noreturn]] void fail() const
-    {
-        const auto failure = lastFailure(); // before checkAlive's own calls overwrite it
-        m_connection.checkAlive(*m_session);
-        throw toError(failure, m_uuid, m_what);
-    }
-    void check(int rc) const
-    {
-        if (rc < 0)
-            fail();
-    }
-    // For a call that changes the run state. Drivers disagree on how they say "wrong state" (qemu:
-    // OPERATION_INVALID; the test driver: INTERNAL_ERROR), so when the domain turns out not to be in a state the
-    // operation accepts, the failure is Busy whatever the code, and callers see the same error on every host.
-    void checkTransition(int rc, virDomainPtr dom, std::initializer_list<DomainState> accepted) const
-    {
-        if (rc >= 0)
-            return;
-        auto failure = lastFailure();
-        if (failure.code == VIR_ERR_INTERNAL_ERROR || failure.code == VIR_ERR_OPERATION_FAILED) {
-            int state = 0;
-            int reason = 0;
-            if (virDomainGetState(dom, &state, &reason, 0) == 0 &&
-                std::find(accepted.begin(), accepted.end(), toDomainState(state)) == accepted.end())
-                failure.code = VIR_ERR_OPERATION_INVALID;
-        }
-        m_connection.checkAlive(*m_session);
-        throw toError(failure, m_uuid, m_what);
-    }
-    DomainPtr lookup() const
-    {
-        DomainPtr dom(virDomainLookupByUUIDString(conn(), m_uuid.c_str()));
-        if (!dom)
-            fail();
-        return dom;
-    }
-
-private:
-    LibvirtConnection& m_connection;
-    const std::shared_ptr<LibvirtSession> m_session;
-    const std::string m_uuid;
-    const std::string_view m_what;
-};
-
-Call domainCall(LibvirtConnection& connection, const std::string& uuid, std::string_view what)
-{
-    requireUuid(uuid);
-    return Call(connection, uuid, what);
-}
-
-struct SnapshotDeleter
-{
-    void operator()(virDomainSnapshotPtr snapshot) const { virDomainSnapshotFree(snapshot); }
-};
-using SnapshotPtr = std::unique_ptr<virDomainSnapshot, SnapshotDeleter>;
-
-SnapshotPtr lookupSnapshot(const Call& call, virDomainPtr dom, const std::string& name)
-{
-    SnapshotPtr snapshot(virDomainSnapshotLookupByName(dom, name.c_str(), 0));
-    if (!snapshot) {
-        if (lastFailure().code == VIR_ERR_NO_DOMAIN_SNAPSHOT)
-            throw Error(ErrorCode::NotFound, "domain " + call.uuid() + " has no snapshot " + quoteForMessage(name));
-        call.fail();
-    }
-    return snapshot;
-}
-
-// Every snapshot of the domain, parents before children.
-std::vector<SnapshotPtr> allSnapshots(const Call& call, virDomainPtr dom)
-{
-    virDomainSnapshotPtr* array = nullptr;
-    const int count = virDomainListAllSnapshots(dom, &array, VIR_DOMAIN_SNAPSHOT_LIST_TOPOLOGICAL);
-    call.check(count);
-    const std::unique_ptr<virDomainSnapshotPtr, FreeDeleter> owner(array);
-    std::vector<SnapshotPtr> snapshots;
-    snapshots.reserve(static_cast<std::size_t>(count));
-    for (int i = 0; i < count; ++i)
-        snapshots.emplace_back(array[i]);
-    return snapshots;
-}
-
-// The snapshots described, oldest first. libvirt records creation times in whole seconds; sorting the topological
-// listing stably keeps a parent before a child taken within the same second. (Siblings from one second keep
-// libvirt's order, newest first: nothing libvirt reports tells them apart.)
-std::vector<SnapshotInfo> describeSnapshots(const Call& call, const std::vector<SnapshotPtr>& snapshots)
-{
-    std::vector<SnapshotInfo> result;
-    result.reserve(snapshots.size());
-    for (const auto& snapshot : snapshots) {
-        const CString xml(virDomainSnapshotGetXMLDesc(snapshot.get(), 0));
-        if (!xml) {
-            if (lastFailure().code == VIR_ERR_NO_DOMAIN_SNAPSHOT)
-                continue; // deleted since the listing
-            call.fail();
-        }
-        auto info = parseSnapshotXml(xml.get());
-        if (!info)
-            throw Error(ErrorCode::BackendFailure,
-                        "cannot read snapshot " + quoteForMessage(virDomainSnapshotGetName(snapshot.get())) +
-                            " of domain " + call.uuid() + ": libvirt's description is malformed");
-        result.push_back(std::move(*info));
-    }
-    std::stable_sort(result.begin(), result.end(),
-                     [](const SnapshotInfo& a, const SnapshotInfo& b) { return a.createdAtUsec < b.createdAtUsec; });
-    return result;
-}
-
-// Names only, oldest first: one call for a domain with at most one snapshot (nearly every domain at start-up), one
-// more per snapshot only when there is an order to establish.
-std::vector<std::string> snapshotNames(const Call& call, virDomainPtr dom)
-{
-    const auto snapshots = allSnapshots(call, dom);
-    std::vector<std::string> names;
-    names.reserve(snapshots.size());
-    if (snapshots.size() <= 1) {
-        for (const auto& snapshot : snapshots)
-            names.emplace_back(virDomainSnapshotGetName(snapshot.get()));
-        return names;
-    }
-    for (auto& info : describeSnapshots(call, snapshots))
-        names.push_back(std::move(info.name));
-    return names;
-}
 
 // Changes the persistent definition, and the running one too when the domain runs, so the change neither waits
 // for the next boot nor is lost at it.
@@ -458,75 +312,6 @@ std::string LibvirtHypervisor::graphicsAddress(const std::string& uuid)
     if (!xml)
         call.fail();
     return graphicsAddressFromXml(xml.get());
-}
-
-void LibvirtHypervisor::createSnapshot(const std::string& uuid, const std::string& name, const std::string& description)
-{
-    validateName(name);
-    const std::string what = "create snapshot '" + name + "' of";
-    const Call call = domainCall(*m_connection, uuid, what);
-    const auto dom = call.lookup();
-    // libvirt's own refusal of a taken name is a plain OPERATION_FAILED, indistinguishable from other failures.
-    if (const SnapshotPtr existing{virDomainSnapshotLookupByName(dom.get(), name.c_str(), 0)})
-        throw Error(ErrorCode::AlreadyExists, "domain " + uuid + " already has a snapshot '" + name + "'");
-    if (lastFailure().code != VIR_ERR_NO_DOMAIN_SNAPSHOT)
-        call.fail();
-
-    // The definition the snapshot is of: the live one while the domain runs.
-    const CString domainXml(virDomainGetXMLDesc(dom.get(), 0));
-    if (!domainXml)
-        call.fail();
-    const auto disks = snapshotDisks(domainXml.get());
-    // QEMU refuses with "nothing selected for snapshot"; the test driver would record a snapshot of nothing.
-    if (std::none_of(disks.begin(), disks.end(), [](const SnapshotDisk& disk) { return disk.internal; }))
-        throw Error(ErrorCode::NotSupported,
-                    "cannot create snapshot '" + name + "' of domain " + uuid + ": it has no writable disk");
-    const auto xml = buildSnapshotXml(name, description, disks);
-    const SnapshotPtr snapshot(virDomainSnapshotCreateXML(dom.get(), xml.c_str(), 0));
-    if (!snapshot)
-        call.fail();
-    logger()->debug("created snapshot '{}' of domain {}", name, uuid);
-}
-
-std::vector<SnapshotInfo> LibvirtHypervisor::listSnapshots(const std::string& uuid)
-{
-    const Call call = domainCall(*m_connection, uuid, "list the snapshots of");
-    const auto dom = call.lookup();
-    auto snapshots = describeSnapshots(call, allSnapshots(call, dom.get()));
-    const SnapshotPtr current(virDomainSnapshotCurrent(dom.get(), 0));
-    if (current) {
-        const std::string_view name = virDomainSnapshotGetName(current.get());
-        for (auto& snapshot : snapshots)
-            snapshot.current = snapshot.name == name;
-    } else if (lastFailure().code != VIR_ERR_NO_DOMAIN_SNAPSHOT) {
-        call.fail();
-    }
-    return snapshots;
-}
-
-DomainState LibvirtHypervisor::revertToSnapshot(const std::string& uuid, const std::string& name)
-{
-    const std::string what = "revert to snapshot " + quoteForMessage(name) + " of";
-    const Call call = domainCall(*m_connection, uuid, what);
-    const auto dom = call.lookup();
-    const auto snapshot = lookupSnapshot(call, dom.get(), name);
-    // No flags: the domain ends in the state the snapshot recorded (running with its memory, or stopped).
-    call.check(virDomainRevertToSnapshot(snapshot.get(), 0));
-    int state = 0;
-    int reason = 0;
-    call.check(virDomainGetState(dom.get(), &state, &reason, 0));
-    logger()->debug("reverted domain {} to snapshot {}", uuid, quoteForMessage(name));
-    return toDomainState(state);
-}
-
-void LibvirtHypervisor::deleteSnapshot(const std::string& uuid, const std::string& name)
-{
-    const std::string what = "delete snapshot " + quoteForMessage(name) + " of";
-    const Call call = domainCall(*m_connection, uuid, what);
-    const auto dom = call.lookup();
-    // Only this one: its children are re-parented, and its data leaves the qcow2 file.
-    call.check(virDomainSnapshotDelete(lookupSnapshot(call, dom.get(), name).get(), 0));
-    logger()->debug("deleted snapshot {} of domain {}", quoteForMessage(name), uuid);
 }
 
 } // namespace hangar::virt

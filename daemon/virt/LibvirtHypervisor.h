@@ -56,6 +56,7 @@ public:
     UniqueFd openConsole(const std::string& uuid, bool force) override;
     UniqueFd openGraphics(const std::string& uuid) override;
     std::string graphicsAddress(const std::string& uuid) override;
+    // The snapshot members are defined in virt/LibvirtSnapshots.cpp.
     void createSnapshot(const std::string& uuid, const std::string& name, const std::string& description) override;
     std::vector<SnapshotInfo> listSnapshots(const std::string& uuid) override;
     DomainState revertToSnapshot(const std::string& uuid, const std::string& name) override;

@@ -27,9 +27,13 @@
 // otherwise). qcow2 volumes are created with compat 1.1 (libvirt's default is 0.10). find() reports libvirt's view
 // of a volume: libvirt probes the content of a dir pool's files, so a raw image holding an ISO 9660 file system
 // may come back as Iso.
+//
+// The pool's and the volumes' XML is virt/StorageXml, the streams and the checks of what is uploaded are
+// virt/VolumeStreams.
 #pragma once
 
 #include "core/Storage.h"
+#include "virt/LibvirtSupport.h"
 
 #include <libvirt/libvirt.h>
 #include <memory>
@@ -37,18 +41,6 @@
 #include <string>
 
 namespace hangar::virt {
-
-struct StoragePoolDeleter
-{
-    void operator()(virStoragePoolPtr pool) const { virStoragePoolFree(pool); }
-};
-using StoragePoolPtr = std::unique_ptr<virStoragePool, StoragePoolDeleter>;
-
-struct StorageVolDeleter
-{
-    void operator()(virStorageVolPtr vol) const { virStorageVolFree(vol); }
-};
-using StorageVolPtr = std::unique_ptr<virStorageVol, StorageVolDeleter>;
 
 class LibvirtStorage final : public Storage
 {

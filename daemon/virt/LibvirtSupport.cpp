@@ -116,6 +116,34 @@ Error toError(const LibvirtFailure& failure, const std::string& uuid, std::strin
     return Error(lookup(kErrorCodes, failure.code).value_or(ErrorCode::BackendFailure), context);
 }
 
+Error storageError(const LibvirtFailure& failure, const std::string& what)
+{
+    ErrorCode code = ErrorCode::BackendFailure;
+    switch (failure.code) {
+    case VIR_ERR_NO_STORAGE_VOL:
+        code = ErrorCode::NotFound;
+        break;
+    case VIR_ERR_STORAGE_VOL_EXIST:
+        code = ErrorCode::AlreadyExists;
+        break;
+    case VIR_ERR_NO_SUPPORT:
+        code = ErrorCode::NotSupported;
+        break;
+    case VIR_ERR_OPERATION_DENIED:
+    case VIR_ERR_ACCESS_DENIED:
+        code = ErrorCode::PermissionDenied;
+        break;
+    default:
+        break;
+    }
+    return Error(code, "cannot " + what + ": " + failure.message);
+}
+
+Error storageError(const std::string& what)
+{
+    return storageError(lastFailure(), what);
+}
+
 DomainState toDomainState(int state)
 {
     // NOSTATE and anything newer than this code count as stopped: nothing runs that Hangar could act on.

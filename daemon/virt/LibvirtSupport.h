@@ -1,6 +1,7 @@
-// Small shared pieces of the libvirt backend: RAII owners for libvirt's C handles, the one-time process set-up
-// (default event loop implementation, silencing libvirt's error printing), the translation of libvirt errors into
-// hangar::Error, and the mapping of libvirt domain states. Internal to daemon/virt.
+// Small shared pieces of the libvirt backend: RAII owners for libvirt's C handles (connection, domain, network,
+// storage pool and volume, stream, malloc'd memory), the one-time process set-up (default event loop implementation,
+// silencing libvirt's error printing), the translation of libvirt errors into hangar::Error, and the mapping of
+// libvirt domain states. Internal to daemon/virt.
 #pragma once
 
 #include "core/Error.h"
@@ -34,6 +35,18 @@ struct NetworkDeleter
     void operator()(virNetworkPtr net) const { virNetworkFree(net); }
 };
 using NetworkPtr = std::unique_ptr<virNetwork, NetworkDeleter>;
+
+struct StoragePoolDeleter
+{
+    void operator()(virStoragePoolPtr pool) const { virStoragePoolFree(pool); }
+};
+using StoragePoolPtr = std::unique_ptr<virStoragePool, StoragePoolDeleter>;
+
+struct StorageVolDeleter
+{
+    void operator()(virStorageVolPtr vol) const { virStorageVolFree(vol); }
+};
+using StorageVolPtr = std::unique_ptr<virStorageVol, StorageVolDeleter>;
 
 // libvirt wants a stream that may still carry data aborted before it is freed; on one already finished or never
 // opened the abort fails harmlessly.
@@ -78,6 +91,11 @@ LibvirtFailure lastFailure();
 // PermissionDenied, anything else → BackendFailure. what is the verb ("start", "get the state of", ...); the
 // message reads "cannot <what> domain <uuid>: <libvirt's message>".
 Error toError(const LibvirtFailure& failure, const std::string& uuid, std::string_view what);
+// The same for the storage API: NO_STORAGE_VOL → NotFound, STORAGE_VOL_EXIST → AlreadyExists, NO_SUPPORT →
+// NotSupported, OPERATION_DENIED/ACCESS_DENIED → PermissionDenied, anything else → BackendFailure; the message reads
+// "cannot <what>: <libvirt's message>". Without a failure, the calling thread's last one.
+Error storageError(const LibvirtFailure& failure, const std::string& what);
+Error storageError(const std::string& what);
 
 // virDomainState → DomainState.
 DomainState toDomainState(int state);

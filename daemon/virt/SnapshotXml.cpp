@@ -82,7 +82,7 @@ std::string buildSnapshotXml(const std::string& name, const std::string& descrip
 {
     xml::requireText("snapshot name", name);
     xml::requireText("snapshot description", description);
-    xml::Writer w;
+    xml::Writer w("snapshot XML");
     w.start("domainsnapshot");
     w.element("name", name);
     if (!description.empty())

@@ -6,6 +6,7 @@
 #include <climits>
 #include <libxml/parser.h>
 #include <mutex>
+#include <utility>
 
 namespace hangar::virt::xml {
 namespace {
@@ -17,15 +18,9 @@ void initLibxml()
     std::call_once(once, [] { xmlInitParser(); });
 }
 
-[[noreturn]] void outOfMemory()
+[[noreturn]] void outOfMemory(const std::string& document)
 {
-    throw Error(ErrorCode::BackendFailure, "cannot write domain XML: out of memory");
-}
-
-void check(int rc)
-{
-    if (rc < 0)
-        throw Error(ErrorCode::BackendFailure, "cannot write domain XML: libxml2 writer failed");
+    throw Error(ErrorCode::BackendFailure, "cannot write " + document + ": out of memory");
 }
 
 bool isXmlChar(char32_t c)
@@ -36,19 +31,25 @@ bool isXmlChar(char32_t c)
 
 } // namespace
 
-Writer::Writer() : m_buffer(xmlBufferCreate())
+Writer::Writer(std::string document) : m_document(std::move(document)), m_buffer(xmlBufferCreate())
 {
     initLibxml();
     if (!m_buffer)
-        outOfMemory();
+        outOfMemory(m_document);
     m_writer.reset(xmlNewTextWriterMemory(m_buffer.get(), 0));
     if (!m_writer)
-        outOfMemory();
+        outOfMemory(m_document);
     check(xmlTextWriterSetIndent(m_writer.get(), 1));
     check(xmlTextWriterSetIndentString(m_writer.get(), xc("  ")));
 }
 
 Writer::~Writer() = default;
+
+void Writer::check(int rc) const
+{
+    if (rc < 0)
+        throw Error(ErrorCode::BackendFailure, "cannot write " + m_document + ": libxml2 writer failed");
+}
 
 void Writer::start(const char* name)
 {

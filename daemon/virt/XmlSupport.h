@@ -32,11 +32,13 @@ struct DocDeleter
 };
 using DocPtr = std::unique_ptr<xmlDoc, DocDeleter>;
 
-// Writes one document into memory. Every call throws Error(BackendFailure) when libxml2 fails.
+// Writes one document into memory. Every call throws Error(BackendFailure) "cannot write <document>: ..." when
+// libxml2 fails; document says what is written ("volume XML"). Its default is for the writers of domain XML, which
+// predate it.
 class Writer
 {
 public:
-    Writer();
+    explicit Writer(std::string document = "domain XML");
     ~Writer();
     Writer(const Writer&) = delete;
     Writer& operator=(const Writer&) = delete;
@@ -66,6 +68,9 @@ private:
     {
         void operator()(xmlTextWriterPtr w) const { xmlFreeTextWriter(w); }
     };
+    void check(int rc) const;
+
+    std::string m_document;
     std::unique_ptr<xmlBuffer, BufferDeleter> m_buffer;
     std::unique_ptr<xmlTextWriter, WriterDeleter> m_writer;
 };

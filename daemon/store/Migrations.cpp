@@ -1,0 +1,97 @@
+// The migration steps of hangar.db's schema, oldest first. Declared in store/Migrations.h; docs/store.md lists what
+// each version added and the rules for adding a step.
+#include "store/Migrations.h"
+
+#include <array>
+
+namespace hangar::store {
+namespace {
+
+// Append-only: each entry takes the schema from version i to i + 1. A step that has been released is never edited,
+// because databases out there already carry its result; fix mistakes with a new step.
+constexpr std::array kMigrations{
+    std::string_view{R"sql(
+        CREATE TABLE vms (
+            uuid            TEXT PRIMARY KEY NOT NULL,
+            name            TEXT UNIQUE NOT NULL,
+            owner           INTEGER NOT NULL,
+            vcpus           INTEGER NOT NULL,
+            memory_mib      INTEGER NOT NULL,
+            disk_gib        INTEGER NOT NULL,
+            description     TEXT NOT NULL,
+            created_at_usec INTEGER NOT NULL,
+            host            TEXT NOT NULL,
+            phase           TEXT NOT NULL
+        );
+        CREATE TABLE events (
+            id        INTEGER PRIMARY KEY AUTOINCREMENT,
+            time_usec INTEGER NOT NULL,
+            uid       INTEGER NOT NULL,
+            vm_uuid   TEXT NOT NULL,
+            vm_name   TEXT NOT NULL,
+            action    TEXT NOT NULL,
+            outcome   TEXT NOT NULL,
+            message   TEXT NOT NULL
+        );
+        CREATE INDEX events_vm_uuid ON events(vm_uuid);
+        CREATE INDEX events_uid ON events(uid);
+        CREATE INDEX events_time_usec ON events(time_usec);
+    )sql"},
+    // v2: per-user quotas (NULL = unlimited), and the owner of the VM an event is about, so a user can be shown
+    // the events of their own VMs and no one else's. Rows from v1 get the owner of their VM where it still exists.
+    std::string_view{R"sql(
+        CREATE TABLE quotas (
+            uid            INTEGER PRIMARY KEY NOT NULL,
+            max_vms        INTEGER,
+            max_running    INTEGER,
+            max_vcpus      INTEGER,
+            max_memory_mib INTEGER,
+            max_disk_gib   INTEGER
+        );
+        ALTER TABLE events ADD COLUMN vm_owner INTEGER;
+        UPDATE events SET vm_owner = (SELECT owner FROM vms WHERE vms.uuid = events.vm_uuid) WHERE vm_uuid != '';
+        CREATE INDEX events_vm_owner ON events(vm_owner);
+    )sql"},
+    // v3: direct kernel boot. File names inside the daemon's boot directory and the kernel command line; '' = not
+    // set, which is what every VM from v2 gets.
+    std::string_view{R"sql(
+        ALTER TABLE vms ADD COLUMN kernel TEXT NOT NULL DEFAULT '';
+        ALTER TABLE vms ADD COLUMN initrd TEXT NOT NULL DEFAULT '';
+        ALTER TABLE vms ADD COLUMN cmdline TEXT NOT NULL DEFAULT '';
+    )sql"},
+    // v4: images, and the volumes each VM is made of ('' = none, which is what every VM from v3 gets). The CHECKs
+    // make a typo in a hand edit fail at once instead of at the next start-up; a new format or phase therefore
+    // needs a step that rebuilds the table. vms.image has no REFERENCES: '' stands for "no image", and whether an
+    // image is still in use is decided by core, which refuses the deletion with a message naming the VMs.
+    std::string_view{R"sql(
+        CREATE TABLE images (
+            id                 TEXT PRIMARY KEY NOT NULL,
+            name               TEXT UNIQUE NOT NULL,
+            format             TEXT NOT NULL CHECK (format IN ('qcow2', 'raw', 'iso')),
+            size_bytes         INTEGER NOT NULL,
+            virtual_size_bytes INTEGER NOT NULL,
+            owner              INTEGER NOT NULL,
+            created_at_usec    INTEGER NOT NULL,
+            description        TEXT NOT NULL,
+            volume             TEXT UNIQUE NOT NULL,
+            phase              TEXT NOT NULL CHECK (phase IN ('importing', 'ready', 'deleting'))
+        );
+        ALTER TABLE vms ADD COLUMN image TEXT NOT NULL DEFAULT '';
+        ALTER TABLE vms ADD COLUMN disk_volume TEXT NOT NULL DEFAULT '';
+        ALTER TABLE vms ADD COLUMN cdrom_volume TEXT NOT NULL DEFAULT '';
+    )sql"},
+};
+
+} // namespace
+
+std::span<const std::string_view> migrations()
+{
+    return kMigrations;
+}
+
+std::int64_t schemaVersion()
+{
+    return static_cast<std::int64_t>(kMigrations.size());
+}
+
+} // namespace hangar::store
