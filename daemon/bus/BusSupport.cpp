@@ -4,6 +4,7 @@
 #include "core/Validation.h"
 
 #include <fmt/format.h>
+#include <unordered_map>
 
 namespace hangar::bus {
 namespace {
@@ -40,13 +41,54 @@ sdbus::Error toBusError(const Error& error)
     return sdbus::Error(std::string(kErrorPrefix) + std::string(errorCodeName(error.code())), error.what());
 }
 
+namespace {
+
+// The uid behind each unique bus name that has called. Asking the bus is a blocking round trip to dbus-daemon
+// (sd-bus augments the message's credentials with GetConnectionCredentials); a unique name is never reused while
+// the bus runs and its uid cannot change, so it is asked once per client connection. Loop thread only.
+std::unordered_map<std::string, std::uint32_t>& knownCallers()
+{
+    static std::unordered_map<std::string, std::uint32_t> uids;
+    return uids;
+}
+constexpr std::size_t kMaxKnownCallers = 65536; // only if NameOwnerChanged were lost: start over, never grow unbounded
+
+} // namespace
+
 Caller currentCaller(sdbus::IObject& object)
 {
     const auto* message = object.getCurrentlyProcessedMessage();
     Caller caller;
     caller.busName = message->getSender();
+    auto& uids = knownCallers();
+    if (auto it = uids.find(caller.busName); it != uids.end()) {
+        caller.uid = it->second;
+        return caller;
+    }
     caller.uid = message->getCredsUid();
+    if (uids.size() >= kMaxKnownCallers)
+        uids.clear();
+    if (!caller.busName.empty() && caller.busName.front() == ':') // unique names only: well-known ones move
+        uids.emplace(caller.busName, caller.uid);
     return caller;
+}
+
+void forgetCaller(const std::string& busName)
+{
+    knownCallers().erase(busName);
+}
+
+sdbus::Slot forgetCallersAsTheyLeave(sdbus::IConnection& connection)
+{
+    return connection.addMatch(
+        "type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',member='NameOwnerChanged',"
+        "path='/org/freedesktop/DBus',arg0namespace=':'",
+        [](sdbus::Message& message) {
+            std::string name, oldOwner, newOwner;
+            message >> name >> oldOwner >> newOwner;
+            if (newOwner.empty())
+                forgetCaller(name);
+        });
 }
 
 OptionReader::OptionReader(const Options& options, std::string_view what) : m_options(options), m_what(what) {}

@@ -62,8 +62,12 @@ private:
 
 sdbus::Error toBusError(const Error& error);
 
-// The caller of the method being processed on object. The uid comes from the bus, never from an argument.
+// The caller of the method being processed on object: its unique bus name and uid. The uid comes from the bus,
+// never from an argument; it is asked once per client connection and remembered.
 Caller currentCaller(sdbus::IObject& object);
+// Forgets a client's uid once its connection has left the bus; the returned match does that for every client.
+void forgetCaller(const std::string& busName);
+[[nodiscard]] sdbus::Slot forgetCallersAsTheyLeave(sdbus::IConnection& connection);
 
 using Options = std::map<std::string, sdbus::Variant>;
 

@@ -13,6 +13,7 @@ ManagerObject::ManagerObject(sdbus::IConnection& connection, VmManager& manager,
       m_jobs(jobs), m_quotas(quotas), m_inventory(inventory), m_stats(stats), m_info(std::move(info))
 {
     registerAdaptor();
+    m_callersLeaving = forgetCallersAsTheyLeave(connection);
     for (const Image* image : m_images.all())
         imageAdded(*image);
     for (const Vm* vm : m_inventory.all())

@@ -94,6 +94,7 @@ private:
     Inventory& m_inventory;
     const StatsSampler& m_stats;
     ManagerInfo m_info;
+    sdbus::Slot m_callersLeaving; // forgets the remembered uid of clients that left the bus (currentCaller)
     std::map<std::string, std::unique_ptr<VmObject>> m_vms; // by uuid
     // Removed VMs whose objects still owe replies; keyed by object address (a uuid may come back, e.g. adoption).
     std::map<const VmObject*, std::unique_ptr<VmObject>> m_retired;
