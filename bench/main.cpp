@@ -276,16 +276,15 @@ private:
         const passwd* pw = getpwnam(m_options.polkitUser.c_str());
         if (!pw)
             throw std::runtime_error("no user " + m_options.polkitUser);
-        Child client({"/usr/bin/setpriv", "--reuid=" + std::to_string(pw->pw_uid),
-                      "--regid=" + std::to_string(pw->pw_gid), "--init-groups", "--",
-                      std::filesystem::read_symlink("/proc/self/exe").string(),
-                      "--polkit-client=" + *hangar.busAddress(), "--pairs=" + std::to_string(m_options.pairs)},
-                     {}, "");
-        const std::string out = client.readAll(std::chrono::seconds(120));
+        const RunResult client =
+            run({"/usr/bin/setpriv", "--reuid=" + std::to_string(pw->pw_uid), "--regid=" + std::to_string(pw->pw_gid),
+                 "--init-groups", "--", std::filesystem::read_symlink("/proc/self/exe").string(),
+                 "--polkit-client=" + *hangar.busAddress(), "--pairs=" + std::to_string(m_options.pairs)},
+                {}, std::chrono::seconds(120));
         Samples start, stop;
         std::size_t errors = 0;
-        std::string other;
-        std::istringstream lines(out);
+        std::string other = client.err; // the client's own messages
+        std::istringstream lines(client.out);
         for (std::string line; std::getline(lines, line);) {
             std::istringstream fields(line);
             std::string key;
@@ -300,9 +299,9 @@ private:
             else
                 other += line + "\n"; // the client's own messages
         }
-        if (client.exitStatus().value_or(-1) != 0 || start.size() == 0)
-            throw std::runtime_error("the polkit client failed (status " +
-                                     std::to_string(client.exitStatus().value_or(-1)) + "): " + other);
+        if (client.exitCode != 0 || start.size() == 0)
+            throw std::runtime_error("the polkit client failed (status " + std::to_string(client.exitCode) +
+                                     "): " + other);
         m_report.set(m_rows.startPolkit, n, kHangar, Cell::ofLatency(start.summary()));
         m_report.set(m_rows.stopPolkit, n, kHangar, Cell::ofLatency(stop.summary()));
         if (errors)

@@ -24,7 +24,7 @@ getent passwd libvirt-qemu >/dev/null ||
   useradd --system --gid libvirt-qemu --no-create-home --home-dir /var/lib/libvirt --shell /usr/sbin/nologin libvirt-qemu
 
 # QEMU as root without confinement, no virtlogd, no cgroups: what a machine without systemd allows (see
-# ../shared/design/TEST-HARNESS-NOTES.md and tests/e2e/E2eHarness.cpp, which this mirrors).
+# ../shared/design/TEST-HARNESS-NOTES.md and tests/support/PrivateLibvirtd.cpp, which this mirrors).
 cat >/etc/libvirt/qemu.conf <<'CONF'
 user = "root"
 group = "root"

@@ -9,8 +9,8 @@
 #include "ImageFiles.h"
 #include "ImageReport.h"
 #include "LibvirtPool.h"
-#include "PrivateLibvirtd.h"
 #include "Stats.h"
+#include "support/PrivateLibvirtd.h"
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -59,13 +59,12 @@ std::string loadAverage()
 Clock::duration timeQemuImgCreate(const std::string& base, const std::string& path, std::uint64_t capacity)
 {
     const auto started = Clock::now();
-    Child qemuImg({"/usr/bin/qemu-img", "create", "-q", "-f", "qcow2", "-b", base, "-F", "raw", "-o", "compat=1.1",
-                   path, std::to_string(capacity)},
-                  {}, "");
-    const std::string out = qemuImg.readAll(std::chrono::seconds(30));
+    const RunResult qemuImg = run({"/usr/bin/qemu-img", "create", "-q", "-f", "qcow2", "-b", base, "-F", "raw", "-o",
+                                   "compat=1.1", path, std::to_string(capacity)},
+                                  {}, std::chrono::seconds(30));
     const auto took = Clock::now() - started;
-    if (qemuImg.exitStatus().value_or(-1) != 0)
-        throw std::runtime_error("qemu-img create failed: " + out);
+    if (qemuImg.exitCode != 0)
+        throw std::runtime_error("qemu-img create failed: " + qemuImg.out + qemuImg.err);
     fs::remove(path);
     return took;
 }
@@ -90,7 +89,7 @@ public:
         fs::create_directories(m_options.workDir + "/libvirt");
         fs::create_directories(m_options.workDir + "/bus");
         fs::create_directories(m_options.workDir + "/files");
-        PrivateLibvirtd libvirtd(m_options.workDir + "/libvirt");
+        support::PrivateLibvirtd libvirtd(m_options.workDir + "/libvirt");
         progress("libvirtd answered after " + formatMicros(micros(libvirtd.startup())));
         PrivateBus bus(m_options.workDir + "/bus");
         Hangard hangard(m_options.hangard, bus.address(), libvirtd.uri(), m_options.workDir + "/hangard");

@@ -1,12 +1,12 @@
 // Hangar end to end: hangard on a private bus against a libvirtd started here, booting the tiny guest under QEMU
 // (TCG when the host cannot do KVM), checked through Hangar's D-Bus API, hangarctl and virsh. See README.md.
 //
-// One world for the whole run (libvirtd, dbus-daemon, hangard, the guest files: E2eHarness's World, shared with
+// One world for the whole run (libvirtd, dbus-daemon, hangard, the guest files: E2eWorld.h's World, shared with
 // ImageE2eTest.cpp), built on first use; if it cannot be built every test fails with the reason. One shared running VM
 // serves the tests that only look at a running guest (state, console, graphics, stats); the tests that end a guest have
 // their own. Every wait has a deadline, and a watchdog ends the run after HANGAR_E2E_TIMEOUT_SEC (default 300) whatever
 // happens.
-#include "E2eHarness.h"
+#include "E2eWorld.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -422,7 +422,7 @@ int main(int argc, char** argv)
     const int result = RUN_ALL_TESTS();
     if (const auto* world = hangar::e2e::builtWorld()) {
         std::cout << "e2e: guest built in " << world->guestBuildSeconds << " s; libvirtd answered after "
-                  << world->libvirtd->startSeconds() << " s\n";
+                  << std::chrono::duration<double>(world->libvirtd->startup()).count() << " s\n";
     }
     hangar::e2e::endWorld();
     std::cout << "e2e: " << hangar::e2e::secondsSince(start) << " s in all, cleanup included\n";

@@ -2,12 +2,12 @@
 // imported with hangarctl and through D-Bus, VMs made from them, snapshots, clones and publish, checked where the
 // bytes are — the pool directory, with qemu-img and qemu-io — and in the domain definitions (virsh).
 //
-// It shares E2eTest.cpp's world (E2eHarness: libvirtd, hangard, the pool at its default place <state dir>/pool). The
+// It shares E2eTest.cpp's world (E2eWorld.h: libvirtd, hangard, the pool at its default place <state dir>/pool). The
 // image files are made at run time: a qcow2 with recognisable data (qemu-img create, then qemu-img convert from a
 // raw file carrying a marker), an ISO (xorriso), a cut-off copy of the qcow2, and 512 MiB of real data for the
 // imports that are cancelled half-way. Only one guest boots here (a VM made from an image); everything else works on
 // stopped VMs, which is all snapshots, clone and publish need.
-#include "E2eHarness.h"
+#include "E2eWorld.h"
 
 #include <algorithm>
 #include <csignal>

@@ -27,8 +27,6 @@
 #include <unistd.h>
 #include <utility>
 
-extern char** environ;
-
 namespace hangar::it {
 namespace {
 
@@ -85,10 +83,7 @@ class StreamingChild
 public:
     StreamingChild(std::vector<std::string> argv, const std::map<std::string, std::string>& env, bool terminal)
     {
-        std::vector<std::string> envStrings = mergedEnv(env);
-        std::vector<char*> argvC = cstrings(argv);
-        std::vector<char*> envC = cstrings(envStrings);
-        std::string terminalPath;
+        std::string terminalPath = "/dev/null";
         if (terminal) {
             m_terminal = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
             if (m_terminal < 0 || grantpt(m_terminal) != 0 || unlockpt(m_terminal) != 0)
@@ -98,25 +93,10 @@ public:
                 throw std::runtime_error("ptsname_r failed");
             terminalPath = name.data();
         }
-        int out[2];
-        int err[2];
-        if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
-            throw std::runtime_error("pipe2 failed");
-        m_pid = fork();
-        if (m_pid < 0)
-            throw std::runtime_error("fork failed");
-        if (m_pid == 0) {
-            setsid(); // its own session and group: a terminal opened next becomes its controlling terminal
-            const int in = open(terminal ? terminalPath.c_str() : "/dev/null", O_RDWR);
-            dup2(in, STDIN_FILENO);
-            dup2(out[1], STDOUT_FILENO);
-            dup2(err[1], STDERR_FILENO);
-            execve(argvC[0], argvC.data(), envC.data());
-            _exit(127);
-        }
-        close(out[1]);
-        close(err[1]);
-        m_fds = {out[0], err[0]};
+        // Its own session and group: the terminal it opens as stdin becomes its controlling terminal.
+        m_pid = support::spawn(
+            {std::move(argv), env, -1, m_pipes.outWriteEnd(), m_pipes.errWriteEnd(), terminalPath, true});
+        m_pipes.closeWriteEnds();
     }
 
     ~StreamingChild()
@@ -124,12 +104,8 @@ public:
         if (!m_status) {
             kill(-m_pid, SIGKILL);
             kill(m_pid, SIGKILL);
-            int status = 0;
-            waitpid(m_pid, &status, 0);
+            support::reap(m_pid, true);
         }
-        for (int fd : m_fds)
-            if (fd >= 0)
-                close(fd);
         if (m_terminal >= 0)
             close(m_terminal);
     }
@@ -137,17 +113,17 @@ public:
     StreamingChild& operator=(const StreamingChild&) = delete;
 
     pid_t pid() const { return m_pid; }
-    const std::string& out() const { return m_out; }
-    const std::string& err() const { return m_err; }
+    const std::string& out() const { return m_pipes.out(); }
+    const std::string& err() const { return m_pipes.err(); }
 
     // Reads until done(stdout so far) holds, or the deadline passes, or stdout ends.
     bool waitForOutput(const std::function<bool(const std::string&)>& done,
                        std::chrono::milliseconds deadline = std::chrono::seconds(10))
     {
         const auto end = Clock::now() + deadline;
-        while (!done(m_out)) {
-            if (m_fds[0] < 0 || !pump(end))
-                return done(m_out);
+        while (!done(out())) {
+            if (!m_pipes.outOpen() || !m_pipes.pump(end))
+                return done(out());
         }
         return true;
     }
@@ -156,13 +132,11 @@ public:
     int waitExit(std::chrono::milliseconds deadline = std::chrono::seconds(30))
     {
         const auto end = Clock::now() + deadline;
-        while ((m_fds[0] >= 0 || m_fds[1] >= 0) && pump(end)) {
+        while (m_pipes.anyOpen() && m_pipes.pump(end)) {
         }
-        if (m_fds[0] >= 0 || m_fds[1] >= 0)
+        if (m_pipes.anyOpen())
             kill(m_pid, SIGKILL);
-        int status = 0;
-        waitpid(m_pid, &status, 0);
-        m_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        m_status = support::reap(m_pid, true);
         return *m_status;
     }
 
@@ -174,60 +148,9 @@ public:
     }
 
 private:
-    static std::vector<std::string> mergedEnv(const std::map<std::string, std::string>& extra)
-    {
-        std::map<std::string, std::string> env;
-        for (char** e = environ; *e; ++e) {
-            const std::string kv(*e);
-            if (auto eq = kv.find('='); eq != std::string::npos)
-                env[kv.substr(0, eq)] = kv.substr(eq + 1);
-        }
-        for (const auto& [key, value] : extra)
-            env[key] = value;
-        std::vector<std::string> out;
-        for (const auto& [key, value] : env)
-            out.push_back(key + "=" + value);
-        return out;
-    }
-
-    static std::vector<char*> cstrings(std::vector<std::string>& strings)
-    {
-        std::vector<char*> out;
-        for (auto& s : strings)
-            out.push_back(s.data());
-        out.push_back(nullptr);
-        return out;
-    }
-
-    // One poll over the open pipes; false once the deadline has passed.
-    bool pump(Clock::time_point end)
-    {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now()).count();
-        if (left <= 0)
-            return false;
-        std::array<pollfd, 2> fds{{{m_fds[0], POLLIN, 0}, {m_fds[1], POLLIN, 0}}};
-        if (poll(fds.data(), fds.size(), static_cast<int>(left)) <= 0)
-            return true;
-        for (std::size_t i = 0; i < fds.size(); ++i) {
-            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
-                continue;
-            std::array<char, 4096> buffer{};
-            const ssize_t n = read(fds[i].fd, buffer.data(), buffer.size());
-            if (n <= 0) {
-                close(m_fds[i]);
-                m_fds[i] = -1;
-            } else {
-                (i == 0 ? m_out : m_err).append(buffer.data(), static_cast<std::size_t>(n));
-            }
-        }
-        return true;
-    }
-
+    support::OutputPipes m_pipes;
     pid_t m_pid = -1;
     int m_terminal = -1;
-    std::array<int, 2> m_fds{-1, -1};
-    std::string m_out;
-    std::string m_err;
     std::optional<int> m_status;
 };
 

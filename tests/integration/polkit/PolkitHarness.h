@@ -31,6 +31,7 @@ inline constexpr const char* kVm = "org.hangar.Hangar1.VM";
 inline constexpr const char* kPermissionDenied = "org.hangar.Hangar1.Error.PermissionDenied";
 inline constexpr const char* kQuotaExceeded = "org.hangar.Hangar1.Error.QuotaExceeded";
 inline constexpr const char* kNotFound = "org.hangar.Hangar1.Error.NotFound";
+inline constexpr const char* kPolkitName = "org.freedesktop.PolicyKit1";
 
 // ---- The run's environment --------------------------------------------------------------------------------------
 
@@ -95,16 +96,10 @@ std::vector<std::string> behindGate(const std::vector<std::string>& argv);
 // dbus-daemon as a system bus: <type>system</type>, the stock default-deny policy, the stock system.d directories
 // (polkitd's name) and a directory holding the repository's dbus/org.hangar.Hangar1.conf. No activation: a service
 // that is not running is not started behind the tests' back (polkitd in particular).
-class SystemBus
+class SystemBus : public support::PrivateBus
 {
 public:
     explicit SystemBus(const std::string& dir);
-    const std::string& address() const { return m_address; }
-    std::string log() const;
-
-private:
-    std::string m_dir, m_address;
-    std::unique_ptr<Child> m_process;
 };
 
 // The real polkitd, started as root with DBUS_SYSTEM_BUS_ADDRESS pointing at the private bus (it drops to user
