@@ -2,7 +2,7 @@
 // assert what a person or a script sees: the lines printed, the JSON (parsed, not grepped), and the exit codes of
 // docs/hangarctl.md. CliPolkitTest runs hangard with --authorizer=polkit against a fake polkit authority on the same
 // bus, to see denials and whether hangarctl lets polkit ask for a password.
-#include "Harness.h"
+#include "DaemonFixture.h"
 
 #include <array>
 #include <cerrno>
@@ -154,48 +154,9 @@ private:
     std::optional<int> m_status;
 };
 
-class CliTest : public ::testing::Test
+class CliTest : public DaemonFixture
 {
 protected:
-    void SetUp() override
-    {
-        bus = std::make_unique<PrivateBus>(dir.path());
-        daemon = std::make_unique<Hangard>(bus->address(), dir.path() + "/state", dir.path() + "/hangard.log");
-    }
-    void TearDown() override
-    {
-        if (::testing::Test::HasFailure())
-            std::cerr << "---- hangard log ----\n" << readFile(dir.path() + "/hangard.log") << '\n';
-        daemon.reset();
-        bus.reset();
-    }
-
-    std::vector<std::string> argv(const std::vector<std::string>& args) const
-    {
-        std::vector<std::string> out{hangarctlPath(), "--bus=" + bus->address()};
-        out.insert(out.end(), args.begin(), args.end());
-        return out;
-    }
-
-    RunResult ctl(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {})
-    {
-        return run(argv(args), env);
-    }
-
-    // Runs with --json, expects success, and parses stdout.
-    Json ctlJson(std::vector<std::string> args)
-    {
-        args.insert(args.begin(), "--json");
-        const RunResult r = ctl(args);
-        EXPECT_EQ(r.exitCode, 0) << r.err;
-        try {
-            return Json::parse(r.out);
-        } catch (const Json::exception& e) {
-            ADD_FAILURE() << "not JSON (" << e.what() << "):\n" << r.out;
-            return Json();
-        }
-    }
-
     void create(const std::string& name, std::vector<std::string> options = {})
     {
         options.insert(options.begin(), {"create", name});
@@ -240,10 +201,6 @@ wait $sleeper
         return {{"PATH", bin + ":" + (path ? path : "/usr/bin:/bin")}, {"FAKE_AGENT_LOG", agentLog()}};
     }
     std::string agentLog() const { return dir.path() + "/agent.log"; }
-
-    TempDir dir;
-    std::unique_ptr<PrivateBus> bus;
-    std::unique_ptr<Hangard> daemon;
 };
 
 TEST_F(CliTest, Hangarctl_LifecycleRoundTripPrintsEachStep)
@@ -451,7 +408,7 @@ TEST_F(CliTest, Hangarctl_EventsShowCreateAndStartWithOutcomeOk)
 TEST_F(CliTest, Hangarctl_EventsFollowPrintsAnEventThatHappensAfterItStarted)
 {
     create("first");
-    StreamingChild follow(argv({"--json", "events", "--follow"}), {}, false);
+    StreamingChild follow(ctlArgv({"--json", "events", "--follow"}), {}, false);
     auto eventLines = [](const std::string& out) {
         std::vector<Json> events;
         for (const auto& line : lines(out))
@@ -584,7 +541,7 @@ TEST_F(CliTest, Hangarctl_OnATerminalStartsATextAuthAgentForItselfAndStopsItBefo
 {
     create("web");
     const std::string bin = writeFakeAgent();
-    StreamingChild start(argv({"start", "web"}), agentEnv(bin), true);
+    StreamingChild start(ctlArgv({"start", "web"}), agentEnv(bin), true);
     ASSERT_EQ(start.waitExit(), 0) << start.err();
     EXPECT_EQ(start.out(), "Started VM 'web'.\n");
 
@@ -620,7 +577,7 @@ TEST_F(CliTest, Hangarctl_StartsNoAgentWithoutATerminalForReadsOrWithNoAskPasswo
     // A terminal, but only reads, or --no-ask-password.
     for (const auto& args : std::vector<std::vector<std::string>>{
              {"list"}, {"status", "web"}, {"events"}, {"quota"}, {"--no-ask-password", "stop", "--wait", "web"}}) {
-        StreamingChild child(argv(args), agentEnv(bin), true);
+        StreamingChild child(ctlArgv(args), agentEnv(bin), true);
         EXPECT_EQ(child.waitExit(), 0) << args.front() << ": " << child.err();
     }
     EXPECT_FALSE(std::filesystem::exists(agentLog())) << readFile(agentLog());
@@ -632,7 +589,7 @@ TEST_F(CliTest, Hangarctl_OnATerminalCarriesOnWhenPkttyagentIsMissing)
     create("web");
     const std::string emptyBin = dir.path() + "/empty-bin";
     std::filesystem::create_directories(emptyBin);
-    StreamingChild start(argv({"start", "web"}), {{"PATH", emptyBin}}, true);
+    StreamingChild start(ctlArgv({"start", "web"}), {{"PATH", emptyBin}}, true);
     EXPECT_EQ(start.waitExit(), 0) << start.err();
     EXPECT_EQ(start.out(), "Started VM 'web'.\n");
     EXPECT_EQ(start.err(), "");

@@ -1,7 +1,6 @@
 // The real hangard on a private dbus-daemon with libvirt's test driver, driven through the generated proxies
 // as a frontend would: objects, properties and their change signals, errors, the audit log, restarts.
-#include "Clients.h"
-#include "Harness.h"
+#include "DaemonFixture.h"
 
 #include <cctype>
 #include <csignal>
@@ -13,73 +12,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class DaemonTest : public ::testing::Test
+class DaemonTest : public ConnectedDaemonFixture
 {
-protected:
-    void SetUp() override
-    {
-        bus = std::make_unique<PrivateBus>(dir.path());
-        startDaemon();
-    }
-    void TearDown() override
-    {
-        disconnect();
-        if (::testing::Test::HasFailure())
-            std::cerr << "---- hangard log ----\n" << readFile(log()) << "---------------------\n";
-        daemon.reset();
-        bus.reset();
-    }
-
-    std::string log() const { return dir.path() + "/hangard.log"; }
-    std::string state() const { return dir.path() + "/state"; }
-
-    void startDaemon()
-    {
-        daemon = std::make_unique<Hangard>(bus->address(), state(), log());
-        connection = sdbus::createSessionBusConnectionWithAddress(bus->address());
-        manager = std::make_unique<ManagerClient>(*connection);
-        connection->enterEventLoopAsync();
-    }
-    void disconnect()
-    {
-        vms.clear();
-        manager.reset();
-        if (connection)
-            connection->leaveEventLoop();
-        connection.reset();
-    }
-
-    VmClient& vm(const std::string& path)
-    {
-        auto& slot = vms[path];
-        if (!slot)
-            slot = std::make_unique<VmClient>(*connection, path);
-        return *slot;
-    }
-
-    std::string create(const std::string& name, Dict spec = {}) { return manager->CreateVM(name, spec); }
-
-    // The D-Bus error name of what fn throws, or "" when it does not throw.
-    template <typename Fn> static std::string errorOf(Fn&& fn, std::string* message = nullptr)
-    {
-        try {
-            fn();
-        } catch (const sdbus::Error& e) {
-            if (message)
-                *message = e.getMessage();
-            return e.getName();
-        }
-        return "";
-    }
-
-    std::size_t vmCount() { return manager->ListVMs({{"all", sdbus::Variant(true)}}).size(); }
-
-    TempDir dir;
-    std::unique_ptr<PrivateBus> bus;
-    std::unique_ptr<Hangard> daemon;
-    std::unique_ptr<sdbus::IConnection> connection;
-    std::unique_ptr<ManagerClient> manager;
-    std::map<std::string, std::unique_ptr<VmClient>> vms;
 };
 
 TEST_F(DaemonTest, Manager_ExposesVersionCountsAndHypervisorUri)

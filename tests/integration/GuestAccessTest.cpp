@@ -1,8 +1,7 @@
 // Consoles, graphics and direct kernel boot through the real hangard on a private bus with libvirt's test driver,
 // which defines and starts such domains but has neither consoles nor a graphics fd: what a client sees there is the
 // refusals (Busy, NotSupported, InvalidArgument) and GraphicsAddress; the working paths are the e2e suite's.
-#include "Clients.h"
-#include "Harness.h"
+#include "DaemonFixture.h"
 
 #include <filesystem>
 #include <fstream>
@@ -16,60 +15,10 @@ namespace {
 
 constexpr const char* kError = "org.hangar.Hangar1.Error.";
 
-class GuestAccessTest : public ::testing::Test
+class GuestAccessTest : public ConnectedDaemonFixture
 {
 protected:
-    void SetUp() override
-    {
-        bus = std::make_unique<PrivateBus>(dir.path());
-        daemon = std::make_unique<Hangard>(bus->address(), state(), log());
-        connection = sdbus::createSessionBusConnectionWithAddress(bus->address());
-        manager = std::make_unique<ManagerClient>(*connection);
-        connection->enterEventLoopAsync();
-    }
-    void TearDown() override
-    {
-        vms.clear();
-        manager.reset();
-        connection->leaveEventLoop();
-        connection.reset();
-        if (::testing::Test::HasFailure())
-            std::cerr << "---- hangard log ----\n" << readFile(log()) << "---------------------\n";
-        daemon.reset();
-        bus.reset();
-    }
-
-    std::string log() const { return dir.path() + "/hangard.log"; }
-    std::string state() const { return dir.path() + "/state"; }
     std::string bootDir() const { return state() + "/boot"; } // the default: <state_dir>/boot
-
-    VmClient& vm(const std::string& path)
-    {
-        auto& slot = vms[path];
-        if (!slot)
-            slot = std::make_unique<VmClient>(*connection, path);
-        return *slot;
-    }
-
-    // The D-Bus error name of what fn throws ("" when it does not), its message in *message.
-    template <typename Fn> static std::string errorOf(Fn&& fn, std::string* message = nullptr)
-    {
-        try {
-            fn();
-        } catch (const sdbus::Error& e) {
-            if (message)
-                *message = e.getMessage();
-            return e.getName();
-        }
-        return "";
-    }
-
-    RunResult ctl(const std::vector<std::string>& args)
-    {
-        std::vector<std::string> argv{hangarctlPath(), "--bus=" + bus->address()};
-        argv.insert(argv.end(), args.begin(), args.end());
-        return run(argv);
-    }
 
     // The newest audit event with this action.
     std::optional<std::string> lastOutcome(const std::string& action)
@@ -80,13 +29,6 @@ protected:
                 outcome = row.get<6>();
         return outcome;
     }
-
-    TempDir dir;
-    std::unique_ptr<PrivateBus> bus;
-    std::unique_ptr<Hangard> daemon;
-    std::unique_ptr<sdbus::IConnection> connection;
-    std::unique_ptr<ManagerClient> manager;
-    std::map<std::string, std::unique_ptr<VmClient>> vms;
 };
 
 TEST_F(GuestAccessTest, OpenConsole_OfAStoppedVmIsBusy)

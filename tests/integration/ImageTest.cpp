@@ -3,8 +3,7 @@
 // it gets, and what survives a restart. The test driver cannot upload into a volume, so a successful import is the
 // e2e suite's business; here an import either is refused before anything exists or fails in its job and leaves
 // nothing behind.
-#include "Clients.h"
-#include "Harness.h"
+#include "DaemonFixture.h"
 #include "hangar/dbus/org.hangar.Hangar1.Image.proxy.h"
 
 #include <algorithm>
@@ -191,44 +190,17 @@ private:
     int m_fd;
 };
 
-class ImageTest : public ::testing::Test
+class ImageTest : public ConnectedDaemonFixture
 {
 protected:
-    void SetUp() override
-    {
-        bus = std::make_unique<PrivateBus>(dir.path());
-        startDaemon();
-    }
-    void TearDown() override
-    {
-        disconnect();
-        if (::testing::Test::HasFailure())
-            std::cerr << "---- hangard log ----\n" << readFile(log()) << "---------------------\n";
-        daemon.reset();
-        bus.reset();
-    }
-
-    std::string log() const { return dir.path() + "/hangard.log"; }
-    std::string state() const { return dir.path() + "/state"; }
     std::string file(const std::string& name) const { return dir.path() + "/" + name; }
 
-    void startDaemon()
+    // Subscribed before the Manager proxy exists; gone with the image proxies once the event loop has stopped.
+    void onConnected() override { signals = std::make_unique<SignalLog>(*connection); }
+    void onDisconnected() override
     {
-        daemon = std::make_unique<Hangard>(bus->address(), state(), log());
-        connection = sdbus::createSessionBusConnectionWithAddress(bus->address());
-        signals = std::make_unique<SignalLog>(*connection);
-        manager = std::make_unique<ManagerClient>(*connection);
-        connection->enterEventLoopAsync();
-    }
-    void disconnect()
-    {
-        vms.clear();
         images.clear();
-        manager.reset();
-        if (connection)
-            connection->leaveEventLoop();
         signals.reset();
-        connection.reset();
     }
     void restartDaemon()
     {
@@ -238,13 +210,6 @@ protected:
         startDaemon();
     }
 
-    VmClient& vm(const std::string& path)
-    {
-        auto& slot = vms[path];
-        if (!slot)
-            slot = std::make_unique<VmClient>(*connection, path);
-        return *slot;
-    }
     ImageClient& image(const std::string& path)
     {
         auto& slot = images[path];
@@ -252,8 +217,6 @@ protected:
             slot = std::make_unique<ImageClient>(*connection, path);
         return *slot;
     }
-
-    std::string create(const std::string& name, Dict spec = {}) { return manager->CreateVM(name, spec); }
 
     // VM.Publish and wait for its job's Completed; the image's path.
     std::string publish(const std::string& vmPath, const std::string& imageName)
@@ -274,21 +237,6 @@ protected:
         const std::string base = create("base-of-" + name, {{"disk_gib", sdbus::Variant(diskGiB)}});
         return publish(base, name);
     }
-
-    // The D-Bus error name of what fn throws, or "" when it does not throw.
-    template <typename Fn> static std::string errorOf(Fn&& fn, std::string* message = nullptr)
-    {
-        try {
-            fn();
-        } catch (const sdbus::Error& e) {
-            if (message)
-                *message = e.getMessage();
-            return e.getName();
-        }
-        return "";
-    }
-
-    std::size_t vmCount() { return manager->ListVMs({{"all", sdbus::Variant(true)}}).size(); }
 
     std::vector<std::string> managedPathsUnder(const std::string& prefix)
     {
@@ -335,13 +283,7 @@ protected:
         return errorOf([&] { manager->ImportImage(name, sdbus::UnixFd(fd), options); }, message);
     }
 
-    TempDir dir;
-    std::unique_ptr<PrivateBus> bus;
-    std::unique_ptr<Hangard> daemon;
-    std::unique_ptr<sdbus::IConnection> connection;
     std::unique_ptr<SignalLog> signals;
-    std::unique_ptr<ManagerClient> manager;
-    std::map<std::string, std::unique_ptr<VmClient>> vms;
     std::map<std::string, std::unique_ptr<ImageClient>> images;
 };
 
@@ -850,24 +792,6 @@ TEST_F(ImageTest, Restart_BringsBackThePublishedImageAndTheVmsImageAndSnapshots)
 
 class ImageCliTest : public ImageTest
 {
-protected:
-    RunResult ctl(std::vector<std::string> args)
-    {
-        args.insert(args.begin(), {hangarctlPath(), "--bus=" + bus->address()});
-        return run(args);
-    }
-    Json ctlJson(std::vector<std::string> args)
-    {
-        args.insert(args.begin(), "--json");
-        const RunResult r = ctl(args);
-        EXPECT_EQ(r.exitCode, 0) << r.err;
-        try {
-            return Json::parse(r.out);
-        } catch (const Json::exception& e) {
-            ADD_FAILURE() << "not JSON (" << e.what() << "):\n" << r.out;
-            return Json();
-        }
-    }
 };
 
 TEST_F(ImageCliTest, Hangarctl_PublishCreateFromImageCloneSnapshotAndImageDelete)

@@ -1,5 +1,5 @@
 // hangard as an outside client sees it: busctl and gdbus, which know nothing of Hangar but its introspection.
-#include "Harness.h"
+#include "DaemonFixture.h"
 
 #include <gtest/gtest.h>
 #include <memory>
@@ -8,22 +8,9 @@
 namespace hangar::it {
 namespace {
 
-class OutsideClientTest : public ::testing::Test
+class OutsideClientTest : public DaemonFixture
 {
 protected:
-    void SetUp() override
-    {
-        bus = std::make_unique<PrivateBus>(dir.path());
-        daemon = std::make_unique<Hangard>(bus->address(), dir.path() + "/state", dir.path() + "/hangard.log");
-    }
-    void TearDown() override
-    {
-        if (::testing::Test::HasFailure())
-            std::cerr << "---- hangard log ----\n" << readFile(dir.path() + "/hangard.log") << '\n';
-        daemon.reset();
-        bus.reset();
-    }
-
     RunResult busctl(std::vector<std::string> args)
     {
         args.insert(args.begin(), {"busctl", "--address=" + bus->address()});
@@ -37,10 +24,6 @@ protected:
         argv.insert(argv.end(), args.begin(), args.end());
         return run(argv);
     }
-
-    TempDir dir;
-    std::unique_ptr<PrivateBus> bus;
-    std::unique_ptr<Hangard> daemon;
 };
 
 TEST_F(OutsideClientTest, Busctl_IntrospectShowsTheDocumentedInterfaces)
