@@ -1,5 +1,6 @@
 // The VM's storage in the domain XML: the disk and the CD-ROM as volumes of the daemon's pool, the boot order, and
 // the image and volume fields of the metadata block (including blocks written before those fields existed).
+#include "ErrorTestSupport.h"
 #include "XmlTestSupport.h"
 #include "core/Error.h"
 #include "virt/DomainXml.h"
@@ -53,16 +54,7 @@ DomainXmlOptions options(const char* type = "qemu", const char* pool = kPool)
     return o;
 }
 
-ErrorCode codeOf(const std::function<void()>& fn)
-{
-    try {
-        fn();
-    } catch (const Error& e) {
-        return e.code();
-    }
-    ADD_FAILURE() << "no hangar::Error thrown";
-    return ErrorCode::Cancelled;
-}
+using hangar::testing::codeOf;
 
 const std::string kDiskPath = "/domain/devices/disk[@device='disk']";
 const std::string kCdromPath = "/domain/devices/disk[@device='cdrom']";

@@ -1,5 +1,6 @@
 #include "virt/DomainXml.h"
 
+#include "ErrorTestSupport.h"
 #include "XmlTestSupport.h"
 #include "core/Error.h"
 
@@ -58,16 +59,7 @@ std::string allFields(const std::string& p, const std::string& name = "db")
 using testing::ParsedXml;
 using testing::TempDir;
 
-ErrorCode codeOf(const std::function<void()>& fn)
-{
-    try {
-        fn();
-    } catch (const Error& e) {
-        return e.code();
-    }
-    ADD_FAILURE() << "no hangar::Error thrown";
-    return ErrorCode::Cancelled;
-}
+using hangar::testing::codeOf;
 
 TEST(DomainXml, BuildDomainXml_HasHangarNamingAndResources)
 {

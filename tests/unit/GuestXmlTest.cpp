@@ -1,5 +1,6 @@
 // The parts of the domain XML that make a real guest: direct kernel boot, network, console, graphics, CPU; the
 // kernel-boot fields in the metadata block; and reading the VNC address back from a live definition.
+#include "ErrorTestSupport.h"
 #include "XmlTestSupport.h"
 #include "core/Error.h"
 #include "virt/DomainXml.h"
@@ -42,16 +43,7 @@ DomainXmlOptions options(const char* type, GuestNetwork network = GuestNetwork::
     return o;
 }
 
-ErrorCode codeOf(const std::function<void()>& fn)
-{
-    try {
-        fn();
-    } catch (const Error& e) {
-        return e.code();
-    }
-    ADD_FAILURE() << "no hangar::Error thrown";
-    return ErrorCode::Cancelled;
-}
+using hangar::testing::codeOf;
 
 TEST(GuestXml, BuildDomainXml_BootsTheKernelFromTheBootDirectory)
 {

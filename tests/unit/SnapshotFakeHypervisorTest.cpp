@@ -1,5 +1,6 @@
 // FakeHypervisor's snapshots and volumes behave as LibvirtHypervisor's do, so that core's tests against the fake
 // say something about the real thing.
+#include "ErrorTestSupport.h"
 #include "core/Error.h"
 #include "virt/FakeHypervisor.h"
 
@@ -21,16 +22,7 @@ VmRecord vm(const std::string& disk = "vm-disk.qcow2", const std::string& cdrom 
     return record;
 }
 
-ErrorCode codeOf(const std::function<void()>& fn)
-{
-    try {
-        fn();
-    } catch (const Error& e) {
-        return e.code();
-    }
-    ADD_FAILURE() << "no hangar::Error thrown";
-    return ErrorCode::Cancelled;
-}
+using hangar::testing::codeOf;
 
 std::vector<std::string> names(const std::vector<SnapshotInfo>& snapshots)
 {
