@@ -16,13 +16,6 @@ std::uint64_t gibRoundedUp(std::uint64_t bytes)
     return (bytes + ImageManager::kGiB - 1) / ImageManager::kGiB;
 }
 
-void validateDescription(const std::string& description)
-{
-    if (description.size() > Limits::kMaxDescriptionChars)
-        throw Error(ErrorCode::InvalidArgument, fmt::format("description must be at most {} characters, got {}",
-                                                            Limits::kMaxDescriptionChars, description.size()));
-}
-
 } // namespace
 
 std::string imageVolumeName(const std::string& id, ImageFormat format)

@@ -112,6 +112,17 @@ void validateKernelBoot(const VmSpec& spec)
         throw Error(ErrorCode::InvalidArgument, "initrd and cmdline need a kernel: give the kernel key too");
 }
 
+void validateDescription(std::string_view description)
+{
+    if (utf8Length(description) > Limits::kMaxDescriptionChars)
+        throw Error(ErrorCode::InvalidArgument, fmt::format("description must be at most {} characters, got {}",
+                                                            Limits::kMaxDescriptionChars, utf8Length(description)));
+    for (unsigned char c : description)
+        if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7F)
+            throw Error(ErrorCode::InvalidArgument,
+                        "description must not contain control characters other than tab and newline");
+}
+
 VmSpec validateSpec(const VmSpecRequest& request)
 {
     const VmSpec defaults;
@@ -121,15 +132,8 @@ VmSpec validateSpec(const VmSpecRequest& request)
         checkRange("memory_mib", request.memoryMiB, defaults.memoryMiB, Limits::kMinMemoryMiB, Limits::kMaxMemoryMiB);
     spec.diskGiB = checkRange("disk_gib", request.diskGiB, defaults.diskGiB, Limits::kMinDiskGiB, Limits::kMaxDiskGiB);
     if (request.description) {
-        const auto& d = *request.description;
-        if (utf8Length(d) > Limits::kMaxDescriptionChars)
-            throw Error(ErrorCode::InvalidArgument, fmt::format("description must be at most {} characters, got {}",
-                                                                Limits::kMaxDescriptionChars, utf8Length(d)));
-        for (unsigned char c : d)
-            if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7F)
-                throw Error(ErrorCode::InvalidArgument,
-                            "description must not contain control characters other than tab and newline");
-        spec.description = d;
+        validateDescription(*request.description);
+        spec.description = *request.description;
     }
     spec.kernel = request.kernel.value_or("");
     spec.initrd = request.initrd.value_or("");

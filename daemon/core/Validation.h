@@ -50,6 +50,8 @@ void validateBootFileName(std::string_view key, std::string_view name);
 // The direct-kernel-boot fields of a spec: valid file names, a cmdline of at most 1024 printable ASCII characters,
 // and no initrd or cmdline without a kernel. Empty strings are "not set".
 void validateKernelBoot(const VmSpec& spec);
+// Free text of a VM, image or snapshot: at most 1024 characters of UTF-8, no control characters but tab and newline.
+void validateDescription(std::string_view description);
 VmSpec validateSpec(const VmSpecRequest& request);
 bool looksLikeUuid(std::string_view text);
 

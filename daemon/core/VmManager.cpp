@@ -401,9 +401,7 @@ void VmManager::createSnapshot(const Caller& caller, const std::string& uuid, co
         return done(Error(ErrorCode::NotFound, "no such VM"));
     try {
         validateName(name);
-        if (description.size() > Limits::kMaxDescriptionChars)
-            throw Error(ErrorCode::InvalidArgument, fmt::format("description must be at most {} characters, got {}",
-                                                                Limits::kMaxDescriptionChars, description.size()));
+        validateDescription(description);
     } catch (const Error& e) {
         return fail(caller.uid, &found->record, "snapshot-create", e, done);
     }

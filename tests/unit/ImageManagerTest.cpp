@@ -388,6 +388,9 @@ TEST_F(ImageManagerTest, Snapshots_CreateRevertDeleteKeepTheSnapshotsPropertyCur
               ErrorCode::AlreadyExists);
     EXPECT_EQ(snap([&](Done<> d) { manager.createSnapshot(caller(kAlice), uuid, "Bad!", "", d); }).code(),
               ErrorCode::InvalidArgument);
+    EXPECT_EQ(snap([&](Done<> d) { manager.createSnapshot(caller(kAlice), uuid, "bell", "ring\a", d); }).code(),
+              ErrorCode::InvalidArgument)
+        << "descriptions follow one rule: no control characters but tab and newline";
     EXPECT_EQ(snap([&](Done<> d) { manager.revertToSnapshot(caller(kAlice), uuid, "nope", d); }).code(),
               ErrorCode::NotFound);
     EXPECT_TRUE(snap([&](Done<> d) { manager.revertToSnapshot(caller(kAlice), uuid, "before", d); }).ok());
