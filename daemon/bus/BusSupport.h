@@ -100,6 +100,24 @@ private:
     std::set<std::string> m_allowed;
 };
 
+// Reads the options every state-changing method accepts (auth.no_user_interaction into caller) and, where given a
+// place for it, "description"; false, with the error sent as the reply, when they are bad.
+template <typename Result>
+bool readOptions(Result& result, const Options& options, Caller& caller, std::string* description = nullptr)
+{
+    try {
+        OptionReader reader(options, "option");
+        reader.takeAuthOptions(caller);
+        if (description)
+            *description = reader.take<std::string>("description").value_or("");
+        reader.finish();
+        return true;
+    } catch (const Error& e) {
+        result.returnError(toBusError(e));
+        return false;
+    }
+}
+
 // Runs fn, turning a hangar::Error (or any exception) into the D-Bus error the client receives.
 template <typename Fn> auto translateErrors(Fn&& fn) -> decltype(fn())
 {

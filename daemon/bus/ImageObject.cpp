@@ -6,20 +6,6 @@ namespace {
 constexpr const char* kImageInterface = org::hangar::Hangar1::Image_adaptor::INTERFACE_NAME;
 constexpr const char* kJobInterface = org::hangar::Hangar1::Job_adaptor::INTERFACE_NAME;
 
-// Reads the options every state-changing method accepts; false (and the error sent) when they are bad.
-bool takeAuthOnly(sdbus::Result<>& result, const std::map<std::string, sdbus::Variant>& options, Caller& caller)
-{
-    try {
-        OptionReader reader(options, "option");
-        reader.takeAuthOptions(caller);
-        reader.finish();
-        return true;
-    } catch (const Error& e) {
-        result.returnError(toBusError(e));
-        return false;
-    }
-}
-
 } // namespace
 
 // --- ImageObject ------------------------------------------------------------------------------------------------
@@ -80,7 +66,7 @@ std::vector<sdbus::ObjectPath> ImageObject::UsedBy()
 void ImageObject::Delete(sdbus::Result<>&& result, std::map<std::string, sdbus::Variant> options)
 {
     Caller caller = currentCaller(getObject());
-    if (!takeAuthOnly(result, options, caller))
+    if (!readOptions(result, options, caller))
         return;
     m_calls.begin();
     m_images.remove(caller, m_id, [this, reply = replier(std::move(result))](Outcome<> outcome) {
@@ -129,7 +115,7 @@ std::vector<sdbus::ObjectPath> JobObject::Objects()
 void JobObject::Cancel(sdbus::Result<>&& result, std::map<std::string, sdbus::Variant> options)
 {
     Caller caller = currentCaller(getObject());
-    if (!takeAuthOnly(result, options, caller))
+    if (!readOptions(result, options, caller))
         return;
     m_calls.begin();
     m_jobs.cancel(caller, m_job.id, [this, reply = replier(std::move(result))](Outcome<> outcome) {

@@ -222,13 +222,8 @@ void ManagerObject::GetQuota(sdbus::Result<std::map<std::string, sdbus::Variant>
                              std::map<std::string, sdbus::Variant> options)
 {
     Caller caller = currentCaller(getObject());
-    try {
-        OptionReader reader(options, "option");
-        reader.takeAuthOptions(caller);
-        reader.finish();
-    } catch (const Error& e) {
-        return result.returnError(toBusError(e));
-    }
+    if (!readOptions(result, options, caller))
+        return;
     m_quotas.get(caller, uid, [reply = replyWith(std::move(result))](Outcome<QuotaReport> outcome) {
         if (!outcome.ok())
             return reply->returnError(toBusError(outcome.error()));

@@ -110,23 +110,6 @@ const Vm& VmObject::vm() const
     return *vm;
 }
 
-template <typename Result>
-bool VmObject::readOptions(Result& result, const std::map<std::string, sdbus::Variant>& options, Caller& caller,
-                           std::string* description)
-{
-    try {
-        OptionReader reader(options, "option");
-        reader.takeAuthOptions(caller);
-        if (description)
-            *description = reader.take<std::string>("description").value_or("");
-        reader.finish();
-        return true;
-    } catch (const Error& e) {
-        result.returnError(toBusError(e));
-        return false;
-    }
-}
-
 template <typename Call>
 void VmObject::simpleCall(sdbus::Result<>&& result, const std::map<std::string, sdbus::Variant>& options, Call call)
 {

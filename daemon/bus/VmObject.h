@@ -79,11 +79,6 @@ private:
     template <typename T>
     Done<T> trackedPath(sdbus::Result<sdbus::ObjectPath>&& result, std::function<std::string(const T&)> path);
     void callFinished();
-    // Reads the options every method accepts (and "description" where given a place for it) into caller; false,
-    // with the error sent as the reply, when they are bad.
-    template <typename Result>
-    bool readOptions(Result& result, const std::map<std::string, sdbus::Variant>& options, Caller& caller,
-                     std::string* description = nullptr);
     // Reads the options every method accepts, then runs call(caller) and replies from its completion.
     template <typename Call>
     void simpleCall(sdbus::Result<>&& result, const std::map<std::string, sdbus::Variant>& options, Call call);
