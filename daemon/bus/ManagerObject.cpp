@@ -55,13 +55,8 @@ void ManagerObject::imageAdded(const Image& image)
 
 void ManagerObject::imageRemoved(const Image& image)
 {
-    auto it = m_imageObjects.find(image.record.id);
-    if (it == m_imageObjects.end())
-        return;
-    ImageObject* object = it->second.get();
-    m_retiredImages[object] = std::move(it->second);
-    m_imageObjects.erase(it);
-    object->retire([this, object] { m_info.defer([this, object] { m_retiredImages.erase(object); }); });
+    if (auto [object, destroy] = retireFrom(m_imageObjects, m_retiredImages, image.record.id); object)
+        object->retire(std::move(destroy));
 }
 
 void ManagerObject::imageChanged(const Image& image, ImageFields fields)
@@ -83,30 +78,19 @@ void ManagerObject::jobChanged(const Job& job)
 
 void ManagerObject::jobCompleted(const Job& job, bool success, const std::string& message)
 {
-    auto it = m_jobObjects.find(job.id);
-    if (it == m_jobObjects.end())
-        return;
-    JobObject* object = it->second.get();
-    m_retiredJobs[object] = std::move(it->second);
-    m_jobObjects.erase(it);
-    object->complete(success, message,
-                     [this, object] { m_info.defer([this, object] { m_retiredJobs.erase(object); }); });
+    if (auto [object, destroy] = retireFrom(m_jobObjects, m_retiredJobs, job.id); object)
+        object->complete(success, message, std::move(destroy));
 }
 
 void ManagerObject::vmRemoved(const Vm& vm)
 {
     if (!vm.record.image.empty())
         m_info.defer([this, image = vm.record.image] { usedByChanged(image); }); // once it is out of the index
-    auto it = m_vms.find(vm.record.uuid);
-    if (it == m_vms.end())
-        return;
     // Not destroyed here: this is often the very Delete call being settled, whose reply (and the in-flight count
     // after it) still needs the object. It goes from the bus now and is destroyed on a later loop turn, once no call
-    // on it awaits a reply (see VmObject::retire).
-    VmObject* object = it->second.get();
-    m_retired[object] = std::move(it->second);
-    m_vms.erase(it);
-    object->retire([this, object] { m_info.defer([this, object] { m_retired.erase(object); }); });
+    // on it awaits a reply (see InFlightCalls).
+    if (auto [object, destroy] = retireFrom(m_vms, m_retired, vm.record.uuid); object)
+        object->retire(std::move(destroy));
 }
 
 void ManagerObject::vmChanged(const Vm& vm, VmFields fields)

@@ -80,6 +80,21 @@ private:
     ListImages() override;
     // A VM made from an image came or went: the image's UsedBy changed.
     void usedByChanged(const std::string& imageId);
+    // Moves the object for key from live to retired and returns it with the closure its retire() runs once no call
+    // on it awaits a reply: the closure destroys it on a later loop turn. {nullptr, {}} when there is none.
+    template <typename Key, typename Object>
+    std::pair<Object*, std::function<void()>> retireFrom(std::map<Key, std::unique_ptr<Object>>& live,
+                                                         std::map<const Object*, std::unique_ptr<Object>>& retired,
+                                                         const Key& key)
+    {
+        auto it = live.find(key);
+        if (it == live.end())
+            return {nullptr, {}};
+        Object* object = it->second.get();
+        retired[object] = std::move(it->second);
+        live.erase(it);
+        return {object, [this, &retired, object] { m_info.defer([&retired, object] { retired.erase(object); }); }};
+    }
 
     std::string Version() override { return m_info.version; }
     uint32_t VMCount() override { return m_inventory.counts().vms; }

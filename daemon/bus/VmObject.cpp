@@ -20,7 +20,7 @@ VmObject::VmObject(sdbus::IConnection& connection, VmManager& manager, ImageMana
 
 VmObject::~VmObject()
 {
-    if (!m_retired)
+    if (!m_calls.retired())
         emitInterfacesRemovedSignal({kInterface});
     unregisterAdaptor();
 }
@@ -28,25 +28,22 @@ VmObject::~VmObject()
 void VmObject::retire(std::function<void()> onIdle)
 {
     emitInterfacesRemovedSignal({kInterface});
-    m_retired = true;
-    m_onIdle = std::move(onIdle);
-    if (m_inFlight == 0)
-        m_onIdle();
+    m_calls.retire(std::move(onIdle));
 }
 
 Done<> VmObject::tracked(sdbus::Result<>&& result)
 {
-    ++m_inFlight;
+    m_calls.begin();
     auto reply = replier(std::move(result));
     return [this, reply](Outcome<> outcome) {
         reply(std::move(outcome));
-        callFinished();
+        m_calls.end();
     };
 }
 
 Done<SharedFd> VmObject::trackedFd(sdbus::Result<sdbus::UnixFd>&& result)
 {
-    ++m_inFlight;
+    m_calls.begin();
     return [this, reply = replyWith(std::move(result))](Outcome<SharedFd> outcome) {
         if (outcome.ok()) {
             // The message takes a duplicate; ours is closed when the last copy of the SharedFd goes, at the end
@@ -55,28 +52,21 @@ Done<SharedFd> VmObject::trackedFd(sdbus::Result<sdbus::UnixFd>&& result)
         } else {
             reply->returnError(toBusError(outcome.error()));
         }
-        callFinished();
+        m_calls.end();
     };
 }
 
 template <typename T>
 Done<T> VmObject::trackedPath(sdbus::Result<sdbus::ObjectPath>&& result, std::function<std::string(const T&)> path)
 {
-    ++m_inFlight;
+    m_calls.begin();
     return [this, reply = replyWith(std::move(result)), path = std::move(path)](Outcome<T> outcome) {
         if (outcome.ok())
             reply->returnResults(sdbus::ObjectPath(path(outcome.value())));
         else
             reply->returnError(toBusError(outcome.error()));
-        callFinished();
+        m_calls.end();
     };
-}
-
-void VmObject::callFinished()
-{
-    --m_inFlight;
-    if (m_retired && m_inFlight == 0)
-        m_onIdle(); // only schedules the destruction: this object is still in use up the stack
 }
 
 void VmObject::propertiesChanged(VmFields fields)
@@ -277,7 +267,7 @@ void VmObject::CreateSnapshot(sdbus::Result<>&& result, std::string name, std::m
 void VmObject::ListSnapshots(
     sdbus::Result<std::vector<sdbus::Struct<std::string, std::string, int64_t, std::string, bool>>>&& result)
 {
-    ++m_inFlight;
+    m_calls.begin();
     m_manager.listSnapshots(
         m_uuid, [this, reply = replyWith(std::move(result))](Outcome<std::vector<SnapshotInfo>> outcome) {
             if (outcome.ok()) {
@@ -288,7 +278,7 @@ void VmObject::ListSnapshots(
             } else {
                 reply->returnError(toBusError(outcome.error()));
             }
-            callFinished();
+            m_calls.end();
         });
 }
 

@@ -5,6 +5,7 @@
 // table of the object it was called on, so that table must outlive the reply.
 #pragma once
 
+#include "bus/BusSupport.h"
 #include "core/ImageManager.h"
 #include "core/Inventory.h"
 #include "core/Stats.h"
@@ -78,7 +79,6 @@ private:
     // The same for a call answered with an object path; path maps core's id to it.
     template <typename T>
     Done<T> trackedPath(sdbus::Result<sdbus::ObjectPath>&& result, std::function<std::string(const T&)> path);
-    void callFinished();
     // Reads the options every method accepts, then runs call(caller) and replies from its completion.
     template <typename Call>
     void simpleCall(sdbus::Result<>&& result, const std::map<std::string, sdbus::Variant>& options, Call call);
@@ -88,9 +88,7 @@ private:
     Inventory& m_inventory;
     const StatsSampler& m_stats;
     std::string m_uuid;
-    unsigned m_inFlight = 0;
-    bool m_retired = false;
-    std::function<void()> m_onIdle;
+    InFlightCalls m_calls;
 };
 
 } // namespace hangar::bus
