@@ -11,11 +11,6 @@ namespace {
 
 constexpr std::size_t kMaxUsersNamed = 5;
 
-std::uint64_t gibRoundedUp(std::uint64_t bytes)
-{
-    return (bytes + ImageManager::kGiB - 1) / ImageManager::kGiB;
-}
-
 } // namespace
 
 std::string imageVolumeName(const std::string& id, ImageFormat format)

@@ -59,8 +59,6 @@ struct ImportRequest
 class ImageManager
 {
 public:
-    static constexpr std::uint64_t kGiB = 1024ULL * 1024 * 1024;
-
     ImageManager(Inventory& inventory, Store& store, Storage& storage, Authorizer& authorizer, Executor& executor,
                  AuditLog& audit, JobManager& jobs, QuotaManager& quotas, std::uint64_t maxImportBytes);
 

@@ -15,8 +15,6 @@
 namespace hangar {
 namespace {
 
-constexpr std::uint64_t kGiB = 1024ULL * 1024 * 1024;
-
 // qcow2 header fields (big-endian), from QEMU's docs/interop/qcow2.txt.
 constexpr std::uint32_t kQcow2Magic = 0x514649fbU; // "QFI\xfb"
 constexpr std::size_t kQcow2HeaderBytes = 104;     // version 3 header length; version 2 uses the first 72

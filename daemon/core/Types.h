@@ -74,6 +74,14 @@ struct VmRecord
     bool operator==(const VmRecord&) const = default;
 };
 
+inline constexpr std::uint64_t kGiB = 1024ULL * 1024 * 1024;
+
+// Whole GiB, rounded up: how sizes in bytes count against GiB figures (disk_gib, max_disk_gib).
+constexpr std::uint64_t gibRoundedUp(std::uint64_t bytes)
+{
+    return (bytes + kGiB - 1) / kGiB;
+}
+
 // What an image's content is. Decided from the content at import (core/ImageProbe.h), never from a file name.
 enum class ImageFormat
 {

@@ -85,8 +85,6 @@ void VmManager::authorizeVm(const Caller& caller, const Vm& vm, const std::strin
 
 namespace {
 
-constexpr std::uint64_t kGiB = 1024ULL * 1024 * 1024;
-
 std::string diskVolumeName(const std::string& uuid)
 {
     return "vm-" + uuid + ".qcow2";
@@ -105,7 +103,7 @@ std::uint64_t diskGiBFor(const Image& image, const std::optional<std::uint64_t>&
 {
     if (image.record.format == ImageFormat::Iso)
         return requested.value_or(fallback);
-    const std::uint64_t minimum = std::max<std::uint64_t>(1, (image.record.virtualSizeBytes + kGiB - 1) / kGiB);
+    const std::uint64_t minimum = std::max<std::uint64_t>(1, gibRoundedUp(image.record.virtualSizeBytes));
     if (!requested)
         return std::min(minimum, Limits::kMaxDiskGiB);
     if (*requested < minimum)

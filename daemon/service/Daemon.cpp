@@ -92,8 +92,7 @@ int runDaemon(const Config& config, const std::string& version)
     virt::LibvirtStatsSource statsSource(config.hypervisor);
     StatsSampler stats(inventory, statsSource, loop, std::chrono::seconds(config.statsIntervalSec));
     JobManager jobs(loop, *authorizer);
-    ImageManager images(inventory, store, storage, *authorizer, loop, audit, jobs, quotas,
-                        config.maxImportGiB * ImageManager::kGiB);
+    ImageManager images(inventory, store, storage, *authorizer, loop, audit, jobs, quotas, config.maxImportGiB * kGiB);
     VmManager manager(inventory, store, hypervisor, storage, images, *authorizer, loop, audit, quotas, "local",
                       BootDirectory(config.bootDir));
     Reconciler reconciler(inventory, store, hypervisor, storage, images, loop, audit);
