@@ -116,6 +116,15 @@ void OptionReader::finish() const
     }
 }
 
+void readOptions(const Options& options, Caller& caller, std::string* description)
+{
+    OptionReader reader(options, "option");
+    reader.takeAuthOptions(caller);
+    if (description)
+        *description = reader.take<std::string>("description").value_or("");
+    reader.finish();
+}
+
 std::map<std::string, sdbus::Variant> statsDict(const VmStats& s)
 {
     std::map<std::string, sdbus::Variant> out;
@@ -131,16 +140,6 @@ std::map<std::string, sdbus::Variant> statsDict(const VmStats& s)
     putIfSet(out, "net_rx_bytes_per_sec", s.netRxBytesPerSec);
     putIfSet(out, "net_tx_bytes_per_sec", s.netTxBytesPerSec);
     return out;
-}
-
-Done<> replier(sdbus::Result<>&& result)
-{
-    return [reply = replyWith(std::move(result))](Outcome<> outcome) {
-        if (outcome.ok())
-            reply->returnResults();
-        else
-            reply->returnError(toBusError(outcome.error()));
-    };
 }
 
 } // namespace hangar::bus

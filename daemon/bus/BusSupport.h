@@ -101,42 +101,8 @@ private:
 };
 
 // Reads the options every state-changing method accepts (auth.no_user_interaction into caller) and, where given a
-// place for it, "description"; false, with the error sent as the reply, when they are bad.
-template <typename Result>
-bool readOptions(Result& result, const Options& options, Caller& caller, std::string* description = nullptr)
-{
-    try {
-        OptionReader reader(options, "option");
-        reader.takeAuthOptions(caller);
-        if (description)
-            *description = reader.take<std::string>("description").value_or("");
-        reader.finish();
-        return true;
-    } catch (const Error& e) {
-        result.returnError(toBusError(e));
-        return false;
-    }
-}
-
-// Runs fn, turning a hangar::Error (or any exception) into the D-Bus error the client receives.
-template <typename Fn> auto translateErrors(Fn&& fn) -> decltype(fn())
-{
-    try {
-        return fn();
-    } catch (const Error& e) {
-        throw toBusError(e);
-    } catch (const sdbus::Error&) {
-        throw;
-    } catch (const std::exception& e) {
-        throw toBusError(Error(ErrorCode::BackendFailure, e.what()));
-    }
-}
-
-// Adapts an asynchronous sdbus::Result (move-only) to core's copyable Done callback.
-template <typename... R> auto replyWith(sdbus::Result<R...>&& result)
-{
-    return std::make_shared<sdbus::Result<R...>>(std::move(result));
-}
+// place for it, "description"; throws Error(InvalidArgument) when they are bad.
+void readOptions(const Options& options, Caller& caller, std::string* description = nullptr);
 
 // Adds key to an a{sv} only when value is set: in Hangar's dictionaries an absent key means "unknown" or
 // "unlimited", never a placeholder value.
@@ -149,8 +115,5 @@ void putIfSet(std::map<std::string, sdbus::Variant>& dict, const char* key, cons
 
 // GetStats' dictionary: only the figures that are known.
 std::map<std::string, sdbus::Variant> statsDict(const VmStats& stats);
-
-// The completion of a core operation without results, answering the D-Bus call it came from.
-Done<> replier(sdbus::Result<>&& result);
 
 } // namespace hangar::bus

@@ -1,42 +1,44 @@
 #include "bus/ImageObject.h"
 
+#include "bus/ReplyBoundary.h"
+
 namespace hangar::bus {
 namespace {
 
-constexpr const char* kImageInterface = org::hangar::Hangar1::Image_adaptor::INTERFACE_NAME;
-constexpr const char* kJobInterface = org::hangar::Hangar1::Job_adaptor::INTERFACE_NAME;
+constexpr const char* kInterface = org::hangar::Hangar1::Image_adaptor::INTERFACE_NAME;
 
 } // namespace
-
-// --- ImageObject ------------------------------------------------------------------------------------------------
 
 ImageObject::ImageObject(sdbus::IConnection& connection, ImageManager& images, const Inventory& inventory,
                          std::string id)
     : AdaptorInterfaces(connection, imagePath(id)), m_images(images), m_inventory(inventory), m_id(std::move(id))
 {
     registerAdaptor();
-    emitInterfacesAddedSignal({kImageInterface});
+    emitInterfacesAddedSignal({kInterface});
 }
 
 ImageObject::~ImageObject()
 {
     if (!m_calls.retired())
-        emitInterfacesRemovedSignal({kImageInterface});
+        emitInterfacesRemovedSignal({kInterface});
     unregisterAdaptor();
 }
 
-void ImageObject::retire(std::function<void()> onIdle)
+void ImageObject::retire(const Image& last, std::function<void()> onIdle)
 {
-    emitInterfacesRemovedSignal({kImageInterface});
+    m_last = last;
+    emitInterfacesRemovedSignal({kInterface});
     m_calls.retire(std::move(onIdle));
 }
 
-const Image& ImageObject::image() const
+const ImageRecord& ImageObject::record() const
 {
+    if (m_last)
+        return m_last->record;
     const Image* image = m_images.find(m_id);
-    if (!image) // the object outlived its image for the length of one call
-        throw toBusError(Error(ErrorCode::NotFound, "the image no longer exists"));
-    return *image;
+    if (!image) // core dropped the image without telling the bus; never expected
+        throw Error(ErrorCode::NotFound, "the image no longer exists");
+    return image->record;
 }
 
 void ImageObject::propertiesChanged(ImageFields fields)
@@ -47,80 +49,63 @@ void ImageObject::propertiesChanged(ImageFields fields)
     if ((fields & static_cast<ImageFields>(ImageField::Sizes)) != 0)
         names.insert(names.end(), {"SizeBytes", "VirtualSizeBytes"});
     if (!names.empty())
-        emitPropertiesChangedSignal(kImageInterface, names);
+        emitPropertiesChangedSignal(kInterface, names);
 }
 
 void ImageObject::usedByChanged()
 {
-    emitPropertiesChangedSignal(kImageInterface, std::vector<std::string>{"UsedBy"});
+    emitPropertiesChangedSignal(kInterface, std::vector<std::string>{"UsedBy"});
+}
+
+std::string ImageObject::Name()
+{
+    return property([&] { return record().name; });
+}
+std::string ImageObject::Format()
+{
+    return property([&] { return std::string(formatName(record().format)); });
+}
+std::string ImageObject::State()
+{
+    return property([&] { return std::string(imagePhaseName(record().phase)); });
+}
+uint64_t ImageObject::SizeBytes()
+{
+    return property([&] { return record().sizeBytes; });
+}
+uint64_t ImageObject::VirtualSizeBytes()
+{
+    return property([&] { return record().virtualSizeBytes; });
+}
+uint32_t ImageObject::Owner()
+{
+    return property([&] { return record().owner; });
+}
+uint64_t ImageObject::CreatedAt()
+{
+    return property([&] { return static_cast<uint64_t>(record().createdAtUsec); });
+}
+std::string ImageObject::Description()
+{
+    return property([&] { return record().description; });
 }
 
 std::vector<sdbus::ObjectPath> ImageObject::UsedBy()
 {
-    std::vector<sdbus::ObjectPath> paths;
-    for (const Vm* vm : m_inventory.madeFrom(m_id))
-        paths.emplace_back(vmPath(vm->record.uuid));
-    return paths;
+    return property([&] {
+        std::vector<sdbus::ObjectPath> paths;
+        for (const Vm* vm : m_inventory.madeFrom(m_id))
+            paths.emplace_back(vmPath(vm->record.uuid));
+        return paths;
+    });
 }
 
 void ImageObject::Delete(sdbus::Result<>&& result, std::map<std::string, sdbus::Variant> options)
 {
-    Caller caller = currentCaller(getObject());
-    if (!readOptions(result, options, caller))
-        return;
-    m_calls.begin();
-    m_images.remove(caller, m_id, [this, reply = replier(std::move(result))](Outcome<> outcome) {
-        reply(std::move(outcome));
-        m_calls.end();
-    });
-}
-
-// --- JobObject --------------------------------------------------------------------------------------------------
-
-JobObject::JobObject(sdbus::IConnection& connection, JobManager& jobs, const Job& job)
-    : AdaptorInterfaces(connection, jobPath(job.id)), m_jobs(jobs), m_job(job)
-{
-    registerAdaptor();
-    emitInterfacesAddedSignal({kJobInterface});
-}
-
-JobObject::~JobObject()
-{
-    if (!m_calls.retired())
-        emitInterfacesRemovedSignal({kJobInterface});
-    unregisterAdaptor();
-}
-
-void JobObject::progressChanged(const Job& job)
-{
-    m_job = job;
-    emitPropertiesChangedSignal(kJobInterface, std::vector<std::string>{"Progress", "Rate", "ExpectedEndTime"});
-}
-
-void JobObject::complete(bool success, const std::string& message, std::function<void()> onIdle)
-{
-    emitCompleted(success, message);
-    emitInterfacesRemovedSignal({kJobInterface});
-    m_calls.retire(std::move(onIdle));
-}
-
-std::vector<sdbus::ObjectPath> JobObject::Objects()
-{
-    std::vector<sdbus::ObjectPath> paths;
-    for (const auto& object : m_job.objects)
-        paths.emplace_back(object.kind == hangar::JobTarget::Kind::Image ? imagePath(object.id) : vmPath(object.id));
-    return paths;
-}
-
-void JobObject::Cancel(sdbus::Result<>&& result, std::map<std::string, sdbus::Variant> options)
-{
-    Caller caller = currentCaller(getObject());
-    if (!readOptions(result, options, caller))
-        return;
-    m_calls.begin();
-    m_jobs.cancel(caller, m_job.id, [this, reply = replier(std::move(result))](Outcome<> outcome) {
-        reply(std::move(outcome));
-        m_calls.end();
+    asyncMethod(std::move(result), m_calls, [&](const Reply<>& reply) {
+        Caller caller = currentCaller(getObject());
+        readOptions(options, caller);
+        m_images.remove(caller, m_id, reply.done());
     });
 }
 

@@ -1,6 +1,7 @@
 #include "bus/ManagerObject.h"
 
 #include "bus/BusSupport.h"
+#include "bus/ReplyBoundary.h"
 #include "core/Validation.h"
 
 #include <fmt/format.h>
@@ -56,7 +57,7 @@ void ManagerObject::imageAdded(const Image& image)
 void ManagerObject::imageRemoved(const Image& image)
 {
     if (auto [object, destroy] = retireFrom(m_imageObjects, m_retiredImages, image.record.id); object)
-        object->retire(std::move(destroy));
+        object->retire(image, std::move(destroy));
 }
 
 void ManagerObject::imageChanged(const Image& image, ImageFields fields)
@@ -90,7 +91,7 @@ void ManagerObject::vmRemoved(const Vm& vm)
     // after it) still needs the object. It goes from the bus now and is destroyed on a later loop turn, once no call
     // on it awaits a reply (see InFlightCalls).
     if (auto [object, destroy] = retireFrom(m_vms, m_retired, vm.record.uuid); object)
-        object->retire(std::move(destroy));
+        object->retire(vm, std::move(destroy));
 }
 
 void ManagerObject::vmChanged(const Vm& vm, VmFields fields)
@@ -111,12 +112,29 @@ void ManagerObject::eventAppended(const EventRecord& e)
               e.outcome, e.message);
 }
 
+std::string ManagerObject::Version()
+{
+    return property([&] { return m_info.version; });
+}
+uint32_t ManagerObject::VMCount()
+{
+    return property([&] { return m_inventory.counts().vms; });
+}
+uint32_t ManagerObject::RunningVMCount()
+{
+    return property([&] { return m_inventory.counts().running; });
+}
+std::string ManagerObject::HypervisorURI()
+{
+    return property([&] { return m_info.hypervisorUri; });
+}
+
 void ManagerObject::CreateVM(sdbus::Result<sdbus::ObjectPath>&& result, std::string name,
                              std::map<std::string, sdbus::Variant> spec)
 {
-    Caller caller = currentCaller(getObject());
-    VmSpecRequest request;
-    try {
+    asyncMethod(std::move(result), m_calls, [&](const Reply<sdbus::ObjectPath>& reply) {
+        Caller caller = currentCaller(getObject());
+        VmSpecRequest request;
         OptionReader reader(spec, "spec");
         reader.takeAuthOptions(caller);
         request.vcpus = reader.take<std::uint32_t>("vcpus");
@@ -128,26 +146,21 @@ void ManagerObject::CreateVM(sdbus::Result<sdbus::ObjectPath>&& result, std::str
         request.cmdline = reader.take<std::string>("cmdline");
         request.image = reader.take<std::string>("image");
         reader.finish();
-    } catch (const Error& e) {
-        return result.returnError(toBusError(e));
-    }
-    m_manager.create(caller, name, request, [reply = replyWith(std::move(result))](Outcome<std::string> outcome) {
-        if (outcome.ok())
-            reply->returnResults(sdbus::ObjectPath(vmPath(outcome.value())));
-        else
-            reply->returnError(toBusError(outcome.error()));
+        m_manager.create(caller, name, request, reply.done<std::string>([](const std::string& uuid) {
+            return sdbus::ObjectPath(vmPath(uuid));
+        }));
     });
 }
 
 sdbus::ObjectPath ManagerObject::GetVM(const std::string& name)
 {
-    return translateErrors([&] { return sdbus::ObjectPath(vmPath(m_manager.getByName(name).record.uuid)); });
+    return syncMethod([&] { return sdbus::ObjectPath(vmPath(m_manager.getByName(name).record.uuid)); });
 }
 
 std::vector<sdbus::Struct<std::string, std::string, std::string, uint32_t, sdbus::ObjectPath>>
 ManagerObject::ListVMs(const std::map<std::string, sdbus::Variant>& filter)
 {
-    return translateErrors([&] {
+    return syncMethod([&] {
         const Caller caller = currentCaller(getObject());
         ListFilter f;
         OptionReader reader(filter, "filter");
@@ -175,9 +188,11 @@ void ManagerObject::GetEvents(
                                             std::string, std::string>>>&& result,
     std::map<std::string, sdbus::Variant> filter)
 {
-    Caller caller = currentCaller(getObject());
-    EventQuery q;
-    try {
+    using Row =
+        sdbus::Struct<uint64_t, uint64_t, uint32_t, std::string, std::string, std::string, std::string, std::string>;
+    asyncMethod(std::move(result), m_calls, [&](const Reply<std::vector<Row>>& reply) {
+        Caller caller = currentCaller(getObject());
+        EventQuery q;
         OptionReader reader(filter, "filter");
         q.vm = reader.take<std::string>("vm");
         q.uid = reader.take<std::uint32_t>("uid");
@@ -185,64 +200,68 @@ void ManagerObject::GetEvents(
             q.sinceUsec = static_cast<std::int64_t>(std::min<std::uint64_t>(*since, INT64_MAX));
         q.limit = reader.take<std::uint32_t>("limit");
         reader.finish();
-    } catch (const Error& e) {
-        return result.returnError(toBusError(e));
-    }
-    m_manager.events(caller, q, [reply = replyWith(std::move(result))](Outcome<std::vector<EventRecord>> outcome) {
-        if (!outcome.ok())
-            return reply->returnError(toBusError(outcome.error()));
-        std::vector<sdbus::Struct<uint64_t, uint64_t, uint32_t, std::string, std::string, std::string, std::string,
-                                  std::string>>
-            rows;
-        rows.reserve(outcome.value().size());
-        for (const auto& e : outcome.value())
-            rows.emplace_back(static_cast<uint64_t>(e.id), static_cast<uint64_t>(e.timeUsec), e.uid, e.vmUuid, e.vmName,
-                              e.action, e.outcome, e.message);
-        reply->returnResults(rows);
+        m_manager.events(caller, q, reply.done<std::vector<EventRecord>>([](const std::vector<EventRecord>& events) {
+            std::vector<Row> rows;
+            rows.reserve(events.size());
+            for (const auto& e : events)
+                rows.emplace_back(static_cast<uint64_t>(e.id), static_cast<uint64_t>(e.timeUsec), e.uid, e.vmUuid,
+                                  e.vmName, e.action, e.outcome, e.message);
+            return rows;
+        }));
     });
 }
+
+namespace {
+
+std::map<std::string, sdbus::Variant> quotaDict(const QuotaReport& r)
+{
+    std::map<std::string, sdbus::Variant> limits;
+    putIfSet(limits, "max_vms", r.limits.maxVms);
+    putIfSet(limits, "max_running", r.limits.maxRunning);
+    putIfSet(limits, "max_vcpus", r.limits.maxVcpus);
+    putIfSet(limits, "max_memory_mib", r.limits.maxMemoryMiB);
+    putIfSet(limits, "max_disk_gib", r.limits.maxDiskGiB);
+    const std::map<std::string, sdbus::Variant> usage{{"vms", sdbus::Variant(r.usage.vms)},
+                                                      {"running", sdbus::Variant(r.usage.running)},
+                                                      {"vcpus", sdbus::Variant(r.usage.vcpus)},
+                                                      {"memory_mib", sdbus::Variant(r.usage.memoryMiB)},
+                                                      {"disk_gib", sdbus::Variant(r.usage.diskGiB)}};
+    return {{"limits", sdbus::Variant(limits)},
+            {"usage", sdbus::Variant(usage)},
+            {"source", sdbus::Variant(std::string(quotaSourceName(r.source)))}};
+}
+
+// (uid_t)-1 means "no user" to the kernel (setresuid leaves an id alone, chown leaves the owner): nobody can own a
+// VM under it, so a quota for it would be a record that applies to no one.
+constexpr std::uint32_t kNoUser = static_cast<std::uint32_t>(-1);
+
+} // namespace
 
 void ManagerObject::GetQuota(sdbus::Result<std::map<std::string, sdbus::Variant>>&& result, uint32_t uid,
                              std::map<std::string, sdbus::Variant> options)
 {
-    Caller caller = currentCaller(getObject());
-    if (!readOptions(result, options, caller))
-        return;
-    m_quotas.get(caller, uid, [reply = replyWith(std::move(result))](Outcome<QuotaReport> outcome) {
-        if (!outcome.ok())
-            return reply->returnError(toBusError(outcome.error()));
-        const auto& r = outcome.value();
-        std::map<std::string, sdbus::Variant> limits;
-        putIfSet(limits, "max_vms", r.limits.maxVms);
-        putIfSet(limits, "max_running", r.limits.maxRunning);
-        putIfSet(limits, "max_vcpus", r.limits.maxVcpus);
-        putIfSet(limits, "max_memory_mib", r.limits.maxMemoryMiB);
-        putIfSet(limits, "max_disk_gib", r.limits.maxDiskGiB);
-        const std::map<std::string, sdbus::Variant> usage{{"vms", sdbus::Variant(r.usage.vms)},
-                                                          {"running", sdbus::Variant(r.usage.running)},
-                                                          {"vcpus", sdbus::Variant(r.usage.vcpus)},
-                                                          {"memory_mib", sdbus::Variant(r.usage.memoryMiB)},
-                                                          {"disk_gib", sdbus::Variant(r.usage.diskGiB)}};
-        reply->returnResults(
-            std::map<std::string, sdbus::Variant>{{"limits", sdbus::Variant(limits)},
-                                                  {"usage", sdbus::Variant(usage)},
-                                                  {"source", sdbus::Variant(std::string(quotaSourceName(r.source)))}});
+    asyncMethod(std::move(result), m_calls, [&](const Reply<std::map<std::string, sdbus::Variant>>& reply) {
+        Caller caller = currentCaller(getObject());
+        readOptions(options, caller);
+        m_quotas.get(caller, uid, reply.done<QuotaReport>(quotaDict));
     });
 }
 
 std::vector<sdbus::Struct<sdbus::ObjectPath, std::map<std::string, sdbus::Variant>>> ManagerObject::GetAllStats()
 {
-    std::vector<sdbus::Struct<sdbus::ObjectPath, std::map<std::string, sdbus::Variant>>> rows;
-    for (const auto& [uuid, stats] : m_stats.all())
-        rows.emplace_back(sdbus::ObjectPath(vmPath(uuid)), statsDict(stats));
-    return rows;
+    return syncMethod([&] {
+        std::vector<sdbus::Struct<sdbus::ObjectPath, std::map<std::string, sdbus::Variant>>> rows;
+        for (const auto& [uuid, stats] : m_stats.all())
+            rows.emplace_back(sdbus::ObjectPath(vmPath(uuid)), statsDict(stats));
+        return rows;
+    });
 }
 
 void ManagerObject::SetQuota(sdbus::Result<>&& result, uint32_t uid, std::map<std::string, sdbus::Variant> limits)
 {
-    Caller caller = currentCaller(getObject());
-    QuotaChange change;
-    try {
+    asyncMethod(std::move(result), m_calls, [&](const Reply<>& reply) {
+        Caller caller = currentCaller(getObject());
+        QuotaChange change;
         OptionReader reader(limits, "limits");
         reader.takeAuthOptions(caller);
         change.set.maxVms = reader.take<std::uint32_t>("max_vms");
@@ -253,19 +272,20 @@ void ManagerObject::SetQuota(sdbus::Result<>&& result, uint32_t uid, std::map<st
         change.unset = reader.take<std::vector<std::string>>("unset").value_or(std::vector<std::string>{});
         change.reset = reader.take<bool>("reset").value_or(false);
         reader.finish();
-    } catch (const Error& e) {
-        return result.returnError(toBusError(e));
-    }
-    m_quotas.set(caller, uid, change, replier(std::move(result)));
+        if (uid == kNoUser)
+            throw Error(ErrorCode::InvalidArgument,
+                        fmt::format("uid must be 0..{}; {} is (uid_t)-1, which means no user", kNoUser - 1, kNoUser));
+        m_quotas.set(caller, uid, change, reply.done());
+    });
 }
 
 void ManagerObject::ImportImage(sdbus::Result<sdbus::ObjectPath>&& result, std::string name, sdbus::UnixFd fd,
                                 std::map<std::string, sdbus::Variant> options)
 {
-    Caller caller = currentCaller(getObject());
-    ImportRequest request;
-    request.name = std::move(name);
-    try {
+    asyncMethod(std::move(result), m_calls, [&](const Reply<sdbus::ObjectPath>& reply) {
+        Caller caller = currentCaller(getObject());
+        ImportRequest request;
+        request.name = std::move(name);
         OptionReader reader(options, "option");
         reader.takeAuthOptions(caller);
         if (auto format = reader.take<std::string>("format")) {
@@ -276,34 +296,31 @@ void ManagerObject::ImportImage(sdbus::Result<sdbus::ObjectPath>&& result, std::
         }
         request.description = reader.take<std::string>("description").value_or("");
         reader.finish();
-    } catch (const Error& e) {
-        return result.returnError(toBusError(e));
-    }
-    // sdbus::UnixFd owns a duplicate of the received descriptor; core keeps its own for as long as the upload runs.
-    request.fd = std::make_shared<UniqueFd>(fd.release());
-    m_images.importImage(caller, std::move(request),
-                         [reply = replyWith(std::move(result))](Outcome<std::uint64_t> job) {
-                             if (job.ok())
-                                 reply->returnResults(sdbus::ObjectPath(jobPath(job.value())));
-                             else
-                                 reply->returnError(toBusError(job.error()));
-                         });
+        // sdbus::UnixFd owns a duplicate of the received descriptor; core keeps its own for as long as the upload
+        // runs.
+        request.fd = std::make_shared<UniqueFd>(fd.release());
+        m_images.importImage(caller, std::move(request), reply.done<std::uint64_t>([](std::uint64_t job) {
+            return sdbus::ObjectPath(jobPath(job));
+        }));
+    });
 }
 
 sdbus::ObjectPath ManagerObject::GetImage(const std::string& name)
 {
-    return translateErrors([&] { return sdbus::ObjectPath(imagePath(m_images.getByName(name).record.id)); });
+    return syncMethod([&] { return sdbus::ObjectPath(imagePath(m_images.getByName(name).record.id)); });
 }
 
 std::vector<sdbus::Struct<std::string, std::string, uint64_t, uint64_t, uint32_t, sdbus::ObjectPath>>
 ManagerObject::ListImages()
 {
-    std::vector<sdbus::Struct<std::string, std::string, uint64_t, uint64_t, uint32_t, sdbus::ObjectPath>> rows;
-    for (const Image* image : m_images.all())
-        rows.emplace_back(image->record.name, std::string(formatName(image->record.format)),
-                          image->record.virtualSizeBytes, image->record.sizeBytes, image->record.owner,
-                          sdbus::ObjectPath(imagePath(image->record.id)));
-    return rows;
+    return syncMethod([&] {
+        std::vector<sdbus::Struct<std::string, std::string, uint64_t, uint64_t, uint32_t, sdbus::ObjectPath>> rows;
+        for (const Image* image : m_images.all())
+            rows.emplace_back(image->record.name, std::string(formatName(image->record.format)),
+                              image->record.virtualSizeBytes, image->record.sizeBytes, image->record.owner,
+                              sdbus::ObjectPath(imagePath(image->record.id)));
+        return rows;
+    });
 }
 
 } // namespace hangar::bus

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "bus/ImageObject.h"
+#include "bus/JobObject.h"
 #include "bus/VmObject.h"
 #include "core/AuditLog.h"
 #include "core/Inventory.h"
@@ -96,10 +97,10 @@ private:
         return {object, [this, &retired, object] { m_info.defer([&retired, object] { retired.erase(object); }); }};
     }
 
-    std::string Version() override { return m_info.version; }
-    uint32_t VMCount() override { return m_inventory.counts().vms; }
-    uint32_t RunningVMCount() override { return m_inventory.counts().running; }
-    std::string HypervisorURI() override { return m_info.hypervisorUri; }
+    std::string Version() override;
+    uint32_t VMCount() override;
+    uint32_t RunningVMCount() override;
+    std::string HypervisorURI() override;
 
     sdbus::IConnection& m_connection;
     VmManager& m_manager;
@@ -109,6 +110,7 @@ private:
     Inventory& m_inventory;
     const StatsSampler& m_stats;
     ManagerInfo m_info;
+    InFlightCalls m_calls;        // never retired: the manager lives as long as the daemon serves
     sdbus::Slot m_callersLeaving; // forgets the remembered uid of clients that left the bus (currentCaller)
     std::map<std::string, std::unique_ptr<VmObject>> m_vms; // by uuid
     // Removed VMs whose objects still owe replies; keyed by object address (a uuid may come back, e.g. adoption).

@@ -1,6 +1,6 @@
 #include "bus/VmObject.h"
 
-#include "bus/BusSupport.h"
+#include "bus/ReplyBoundary.h"
 
 namespace hangar::bus {
 namespace {
@@ -25,48 +25,11 @@ VmObject::~VmObject()
     unregisterAdaptor();
 }
 
-void VmObject::retire(std::function<void()> onIdle)
+void VmObject::retire(const Vm& last, std::function<void()> onIdle)
 {
+    m_last = last;
     emitInterfacesRemovedSignal({kInterface});
     m_calls.retire(std::move(onIdle));
-}
-
-Done<> VmObject::tracked(sdbus::Result<>&& result)
-{
-    m_calls.begin();
-    auto reply = replier(std::move(result));
-    return [this, reply](Outcome<> outcome) {
-        reply(std::move(outcome));
-        m_calls.end();
-    };
-}
-
-Done<SharedFd> VmObject::trackedFd(sdbus::Result<sdbus::UnixFd>&& result)
-{
-    m_calls.begin();
-    return [this, reply = replyWith(std::move(result))](Outcome<SharedFd> outcome) {
-        if (outcome.ok()) {
-            // The message takes a duplicate; ours is closed when the last copy of the SharedFd goes, at the end
-            // of this completion at the latest.
-            reply->returnResults(sdbus::UnixFd(outcome.value()->get()));
-        } else {
-            reply->returnError(toBusError(outcome.error()));
-        }
-        m_calls.end();
-    };
-}
-
-template <typename T>
-Done<T> VmObject::trackedPath(sdbus::Result<sdbus::ObjectPath>&& result, std::function<std::string(const T&)> path)
-{
-    m_calls.begin();
-    return [this, reply = replyWith(std::move(result)), path = std::move(path)](Outcome<T> outcome) {
-        if (outcome.ok())
-            reply->returnResults(sdbus::ObjectPath(path(outcome.value())));
-        else
-            reply->returnError(toBusError(outcome.error()));
-        m_calls.end();
-    };
 }
 
 void VmObject::propertiesChanged(VmFields fields)
@@ -94,18 +57,21 @@ void VmObject::propertiesChanged(VmFields fields)
 
 const Vm& VmObject::vm() const
 {
+    if (m_last)
+        return *m_last;
     const Vm* vm = m_inventory.find(m_uuid);
-    if (!vm) // the object outlived its VM for the length of one call; never expected
-        throw toBusError(Error(ErrorCode::NotFound, "the VM no longer exists"));
+    if (!vm) // core dropped the VM without telling the bus; never expected
+        throw Error(ErrorCode::NotFound, "the VM no longer exists");
     return *vm;
 }
 
-template <typename Call>
-void VmObject::simpleCall(sdbus::Result<>&& result, const std::map<std::string, sdbus::Variant>& options, Call call)
+template <typename Call> void VmObject::simpleCall(sdbus::Result<>&& result, const Options& options, Call call)
 {
-    Caller caller = currentCaller(getObject());
-    if (readOptions(result, options, caller))
-        call(caller, tracked(std::move(result)));
+    asyncMethod(std::move(result), m_calls, [&](const Reply<>& reply) {
+        Caller caller = currentCaller(getObject());
+        readOptions(options, caller);
+        call(caller, reply.done());
+    });
 }
 
 void VmObject::Start(sdbus::Result<>&& result, std::map<std::string, sdbus::Variant> options)
@@ -130,33 +96,29 @@ void VmObject::Resume(sdbus::Result<>&& result, std::map<std::string, sdbus::Var
 
 void VmObject::Stop(sdbus::Result<>&& result, std::map<std::string, sdbus::Variant> options)
 {
-    Caller caller = currentCaller(getObject());
-    StopOptions stop;
-    try {
+    asyncMethod(std::move(result), m_calls, [&](const Reply<>& reply) {
+        Caller caller = currentCaller(getObject());
+        StopOptions stop;
         OptionReader reader(options, "option");
         reader.takeAuthOptions(caller);
         stop.force = reader.take<bool>("force").value_or(false);
         stop.timeoutSec = reader.take<std::uint32_t>("timeout_sec").value_or(0);
         reader.finish();
-    } catch (const Error& e) {
-        return result.returnError(toBusError(e));
-    }
-    m_manager.stop(caller, m_uuid, stop, tracked(std::move(result)));
+        m_manager.stop(caller, m_uuid, stop, reply.done());
+    });
 }
 
 void VmObject::Delete(sdbus::Result<>&& result, std::map<std::string, sdbus::Variant> options)
 {
-    Caller caller = currentCaller(getObject());
-    DeleteOptions del;
-    try {
+    asyncMethod(std::move(result), m_calls, [&](const Reply<>& reply) {
+        Caller caller = currentCaller(getObject());
+        DeleteOptions del;
         OptionReader reader(options, "option");
         reader.takeAuthOptions(caller);
         del.force = reader.take<bool>("force").value_or(false);
         reader.finish();
-    } catch (const Error& e) {
-        return result.returnError(toBusError(e));
-    }
-    m_manager.remove(caller, m_uuid, del, tracked(std::move(result)));
+        m_manager.remove(caller, m_uuid, del, reply.done());
+    });
 }
 
 void VmObject::Rename(sdbus::Result<>&& result, std::string name, std::map<std::string, sdbus::Variant> options)
@@ -165,121 +127,133 @@ void VmObject::Rename(sdbus::Result<>&& result, std::string name, std::map<std::
                [this, name](const Caller& c, Done<> d) { m_manager.rename(c, m_uuid, name, d); });
 }
 
+namespace {
+
+// The message takes a duplicate; ours is closed when the last copy of the SharedFd goes, at the end of the
+// completion at the latest.
+sdbus::UnixFd toUnixFd(const SharedFd& fd)
+{
+    return sdbus::UnixFd(fd->get());
+}
+
+} // namespace
+
 void VmObject::OpenConsole(sdbus::Result<sdbus::UnixFd>&& result, std::map<std::string, sdbus::Variant> options)
 {
-    Caller caller = currentCaller(getObject());
-    bool force = false;
-    try {
+    asyncMethod(std::move(result), m_calls, [&](const Reply<sdbus::UnixFd>& reply) {
+        Caller caller = currentCaller(getObject());
         OptionReader reader(options, "option");
         reader.takeAuthOptions(caller);
-        force = reader.take<bool>("force").value_or(false);
+        const bool force = reader.take<bool>("force").value_or(false);
         reader.finish();
-    } catch (const Error& e) {
-        return result.returnError(toBusError(e));
-    }
-    m_manager.openConsole(caller, m_uuid, force, trackedFd(std::move(result)));
+        m_manager.openConsole(caller, m_uuid, force, reply.done<SharedFd>(toUnixFd));
+    });
 }
 
 void VmObject::OpenGraphics(sdbus::Result<sdbus::UnixFd>&& result, std::map<std::string, sdbus::Variant> options)
 {
-    Caller caller = currentCaller(getObject());
-    if (!readOptions(result, options, caller))
-        return;
-    m_manager.openGraphics(caller, m_uuid, trackedFd(std::move(result)));
+    asyncMethod(std::move(result), m_calls, [&](const Reply<sdbus::UnixFd>& reply) {
+        Caller caller = currentCaller(getObject());
+        readOptions(options, caller);
+        m_manager.openGraphics(caller, m_uuid, reply.done<SharedFd>(toUnixFd));
+    });
 }
 
 std::string VmObject::Name()
 {
-    return vm().record.name;
+    return property([&] { return vm().record.name; });
 }
 std::string VmObject::UUID()
 {
-    return vm().record.uuid;
+    return property([&] { return vm().record.uuid; });
 }
 uint32_t VmObject::Owner()
 {
-    return vm().record.owner;
+    return property([&] { return vm().record.owner; });
 }
 std::string VmObject::State()
 {
-    return std::string(stateName(vm().state));
+    return property([&] { return std::string(stateName(vm().state)); });
 }
 uint32_t VmObject::VCPUs()
 {
-    return vm().record.spec.vcpus;
+    return property([&] { return vm().record.spec.vcpus; });
 }
 uint64_t VmObject::MemoryMiB()
 {
-    return vm().record.spec.memoryMiB;
+    return property([&] { return vm().record.spec.memoryMiB; });
 }
 uint64_t VmObject::DiskGiB()
 {
-    return vm().record.spec.diskGiB;
+    return property([&] { return vm().record.spec.diskGiB; });
 }
 std::string VmObject::Description()
 {
-    return vm().record.spec.description;
+    return property([&] { return vm().record.spec.description; });
 }
 uint64_t VmObject::CreatedAt()
 {
-    return static_cast<uint64_t>(vm().record.createdAtUsec);
+    return property([&] { return static_cast<uint64_t>(vm().record.createdAtUsec); });
 }
 std::string VmObject::Host()
 {
-    return vm().record.host;
+    return property([&] { return vm().record.host; });
 }
 std::string VmObject::GraphicsAddress()
 {
-    return vm().graphicsAddress;
+    return property([&] { return vm().graphicsAddress; });
 }
 
 std::vector<std::string> VmObject::Addresses()
 {
-    return vm().addresses;
+    return property([&] { return vm().addresses; });
 }
 
 std::map<std::string, sdbus::Variant> VmObject::GetStats()
 {
-    vm(); // NotFound for a VM that is gone
-    const auto stats = m_stats.stats(m_uuid);
-    return stats ? statsDict(*stats) : std::map<std::string, sdbus::Variant>{};
+    return syncMethod([&] {
+        if (m_last)
+            throw Error(ErrorCode::NotFound, "the VM no longer exists");
+        vm(); // NotFound for a VM that is gone
+        const auto stats = m_stats.stats(m_uuid);
+        return stats ? statsDict(*stats) : std::map<std::string, sdbus::Variant>{};
+    });
 }
 
 void VmObject::Clone(sdbus::Result<sdbus::ObjectPath>&& result, std::string name,
                      std::map<std::string, sdbus::Variant> options)
 {
-    Caller caller = currentCaller(getObject());
-    if (!readOptions(result, options, caller))
-        return;
-    m_manager.clone(caller, m_uuid, name,
-                    trackedPath<std::string>(std::move(result), [](const std::string& uuid) { return vmPath(uuid); }));
+    asyncMethod(std::move(result), m_calls, [&](const Reply<sdbus::ObjectPath>& reply) {
+        Caller caller = currentCaller(getObject());
+        readOptions(options, caller);
+        m_manager.clone(caller, m_uuid, name, reply.done<std::string>([](const std::string& uuid) {
+            return sdbus::ObjectPath(vmPath(uuid));
+        }));
+    });
 }
 
 void VmObject::CreateSnapshot(sdbus::Result<>&& result, std::string name, std::map<std::string, sdbus::Variant> options)
 {
-    Caller caller = currentCaller(getObject());
-    std::string description;
-    if (!readOptions(result, options, caller, &description))
-        return;
-    m_manager.createSnapshot(caller, m_uuid, name, description, tracked(std::move(result)));
+    asyncMethod(std::move(result), m_calls, [&](const Reply<>& reply) {
+        Caller caller = currentCaller(getObject());
+        std::string description;
+        readOptions(options, caller, &description);
+        m_manager.createSnapshot(caller, m_uuid, name, description, reply.done());
+    });
 }
 
 void VmObject::ListSnapshots(
     sdbus::Result<std::vector<sdbus::Struct<std::string, std::string, int64_t, std::string, bool>>>&& result)
 {
-    m_calls.begin();
-    m_manager.listSnapshots(
-        m_uuid, [this, reply = replyWith(std::move(result))](Outcome<std::vector<SnapshotInfo>> outcome) {
-            if (outcome.ok()) {
-                std::vector<sdbus::Struct<std::string, std::string, int64_t, std::string, bool>> rows;
-                for (const auto& s : outcome.value())
-                    rows.emplace_back(s.name, s.description, s.createdAtUsec, s.state, s.current);
-                reply->returnResults(rows);
-            } else {
-                reply->returnError(toBusError(outcome.error()));
-            }
-            m_calls.end();
-        });
+    using Row = sdbus::Struct<std::string, std::string, int64_t, std::string, bool>;
+    asyncMethod(std::move(result), m_calls, [&](const Reply<std::vector<Row>>& reply) {
+        m_manager.listSnapshots(m_uuid, reply.done<std::vector<SnapshotInfo>>([](const auto& snapshots) {
+            std::vector<Row> rows;
+            for (const auto& s : snapshots)
+                rows.emplace_back(s.name, s.description, s.createdAtUsec, s.state, s.current);
+            return rows;
+        }));
+    });
 }
 
 void VmObject::RevertToSnapshot(sdbus::Result<>&& result, std::string name,
@@ -298,27 +272,27 @@ void VmObject::DeleteSnapshot(sdbus::Result<>&& result, std::string name, std::m
 void VmObject::Publish(sdbus::Result<sdbus::ObjectPath>&& result, std::string imageName,
                        std::map<std::string, sdbus::Variant> options)
 {
-    Caller caller = currentCaller(getObject());
-    std::string description;
-    if (!readOptions(result, options, caller, &description))
-        return;
-    m_images.publish(
-        caller, m_uuid, imageName, description,
-        trackedPath<std::uint64_t>(std::move(result), [](const std::uint64_t& id) { return jobPath(id); }));
+    asyncMethod(std::move(result), m_calls, [&](const Reply<sdbus::ObjectPath>& reply) {
+        Caller caller = currentCaller(getObject());
+        std::string description;
+        readOptions(options, caller, &description);
+        m_images.publish(caller, m_uuid, imageName, description,
+                         reply.done<std::uint64_t>([](std::uint64_t id) { return sdbus::ObjectPath(jobPath(id)); }));
+    });
 }
 
 std::string VmObject::Image()
 {
-    const auto& id = vm().record.image;
-    if (id.empty())
-        return {};
-    const hangar::Image* image = m_images.find(id);
-    return image ? image->record.name : std::string{};
+    return property([&] {
+        const auto& id = vm().record.image;
+        const hangar::Image* image = id.empty() ? nullptr : m_images.find(id);
+        return image ? image->record.name : std::string{};
+    });
 }
 
 std::vector<std::string> VmObject::Snapshots()
 {
-    return vm().snapshots;
+    return property([&] { return vm().snapshots; });
 }
 
 } // namespace hangar::bus

@@ -2,7 +2,9 @@
 // from core's Inventory on demand, methods are handed to core's VmManager and answered asynchronously. Created by
 // ManagerObject when a VM appears; when it goes, ManagerObject retires the object (InterfacesRemoved at once) and
 // destroys it only once every call in flight on it has been answered: sd-bus seals a reply against the method
-// table of the object it was called on, so that table must outlive the reply.
+// table of the object it was called on, so that table must outlive the reply. sdbus-c++ 1.2 frees that table when
+// it takes the object off sd-bus, so a retired object stays registered until then, and GetManagedObjects still
+// reads it: its properties are then the VM's last values, kept at retirement, and never an error.
 #pragma once
 
 #include "bus/BusSupport.h"
@@ -12,6 +14,7 @@
 #include "core/VmManager.h"
 #include "hangar/dbus/org.hangar.Hangar1.VM.adaptor.h"
 
+#include <optional>
 #include <sdbus-c++/sdbus-c++.h>
 
 namespace hangar::bus {
@@ -29,8 +32,9 @@ public:
     VmObject& operator=(VmObject&&) = delete;
 
     void propertiesChanged(VmFields fields);
-    // The VM is gone: announce it now; onIdle runs when no call on this object awaits its reply (maybe at once).
-    void retire(std::function<void()> onIdle);
+    // The VM is gone (last is what it was): announce it now; onIdle runs when no call on this object awaits its
+    // reply (maybe at once).
+    void retire(const Vm& last, std::function<void()> onIdle);
 
 private:
     void Start(sdbus::Result<>&& result, std::map<std::string, sdbus::Variant> options) override;
@@ -71,17 +75,10 @@ private:
     std::vector<std::string> Snapshots() override;
     std::map<std::string, sdbus::Variant> GetStats() override;
 
+    // The VM as core has it, or as it was at retirement; NotFound only if core lost it without retiring us.
     const Vm& vm() const;
-    // A reply for an asynchronous call, counted as in flight until it is sent.
-    Done<> tracked(sdbus::Result<>&& result);
-    // The same for a call answered with a file descriptor.
-    Done<SharedFd> trackedFd(sdbus::Result<sdbus::UnixFd>&& result);
-    // The same for a call answered with an object path; path maps core's id to it.
-    template <typename T>
-    Done<T> trackedPath(sdbus::Result<sdbus::ObjectPath>&& result, std::function<std::string(const T&)> path);
-    // Reads the options every method accepts, then runs call(caller) and replies from its completion.
-    template <typename Call>
-    void simpleCall(sdbus::Result<>&& result, const std::map<std::string, sdbus::Variant>& options, Call call);
+    // Reads the options every method accepts, then hands the caller and core's completion to call.
+    template <typename Call> void simpleCall(sdbus::Result<>&& result, const Options& options, Call call);
 
     VmManager& m_manager;
     ImageManager& m_images;
@@ -89,6 +86,7 @@ private:
     const StatsSampler& m_stats;
     std::string m_uuid;
     InFlightCalls m_calls;
+    std::optional<Vm> m_last; // set at retirement
 };
 
 } // namespace hangar::bus

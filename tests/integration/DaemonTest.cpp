@@ -298,6 +298,21 @@ TEST_F(DaemonTest, ListVms_ShowsOwnByDefaultAndFiltersByState)
     EXPECT_EQ(manager->ListVMs({{"owner", sdbus::Variant(uint32_t{424242})}}).size(), 0U);
 }
 
+TEST_F(DaemonTest, SetQuota_RefusesTheNoUserUidAndSaysTheRange)
+{
+    constexpr uint32_t kNoUser = 4294967295U; // (uid_t)-1
+    const Dict limits{{"max_vms", sdbus::Variant(uint32_t{3})}};
+    const auto before = manager->GetQuota(kNoUser, {});
+    std::string message;
+    EXPECT_EQ(errorOf([&] { manager->SetQuota(kNoUser, limits); }, &message),
+              "org.hangar.Hangar1.Error.InvalidArgument");
+    EXPECT_NE(message.find("uid must be 0..4294967294"), std::string::npos) << message;
+    EXPECT_EQ(manager->GetQuota(kNoUser, {}).at("source").get<std::string>(), before.at("source").get<std::string>())
+        << "the refused call changed the quota";
+    manager->SetQuota(kNoUser - 1, limits); // the largest real uid is accepted
+    EXPECT_EQ(manager->GetQuota(kNoUser - 1, {}).at("source").get<std::string>(), "user");
+}
+
 TEST_F(DaemonTest, Daemon_SecondInstanceOnTheSameBusFailsClearly)
 {
     TempDir other;
