@@ -19,7 +19,7 @@ sdbus::Error busErrorOfCurrentException()
     }
 }
 
-void logUnsentReply(const std::exception& e)
+void logUnsentReply(const std::exception& e) noexcept
 {
     spdlog::warn("could not answer a D-Bus call: {}", e.what());
 }

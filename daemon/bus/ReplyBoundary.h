@@ -22,7 +22,7 @@ namespace hangar::bus {
 sdbus::Error busErrorOfCurrentException();
 
 // Logs that an answer could not be sent (the caller left, the bus went away): nobody is left to tell.
-void logUnsentReply(const std::exception& e);
+void logUnsentReply(const std::exception& e) noexcept;
 
 // A synchronous method: returns what body returns, or throws the one sdbus::Error for what it threw.
 template <typename Body> auto syncMethod(Body&& body) -> decltype(body())
@@ -54,7 +54,7 @@ public:
     {}
 
     // Sends the values; does nothing if the call was already answered.
-    void results(const R&... values) const
+    void results(const R&... values) const noexcept
     {
         if (!claim())
             return;
@@ -68,17 +68,17 @@ public:
         m_state->calls.end();
     }
 
-    void error(const sdbus::Error& error) const
+    void error(const sdbus::Error& error) const noexcept
     {
         if (!claim())
             return;
         sendError(error);
         m_state->calls.end();
     }
-    void error(const Error& error) const { this->error(toBusError(error)); }
+    void error(const Error& error) const noexcept { this->error(toBusError(error)); }
 
     // Answers with what produce returns (R...), or with the error it throws.
-    template <typename Produce> void resultsOf(Produce&& produce) const
+    template <typename Produce> void resultsOf(Produce&& produce) const noexcept
     {
         try {
             if constexpr (sizeof...(R) == 0) {
@@ -116,7 +116,7 @@ private:
     };
 
     bool claim() const { return !std::exchange(m_state->answered, true); }
-    void sendError(const sdbus::Error& error) const
+    void sendError(const sdbus::Error& error) const noexcept
     {
         try {
             m_state->result.returnError(error);

@@ -76,22 +76,26 @@ template <typename Call> void VmObject::simpleCall(sdbus::Result<>&& result, con
 
 void VmObject::Start(sdbus::Result<>&& result, std::map<std::string, sdbus::Variant> options)
 {
-    simpleCall(std::move(result), options, [this](const Caller& c, Done<> d) { m_manager.start(c, m_uuid, d); });
+    simpleCall(std::move(result), options,
+               [this](const Caller& c, Done<> d) { m_manager.start(c, m_uuid, std::move(d)); });
 }
 
 void VmObject::Reboot(sdbus::Result<>&& result, std::map<std::string, sdbus::Variant> options)
 {
-    simpleCall(std::move(result), options, [this](const Caller& c, Done<> d) { m_manager.reboot(c, m_uuid, d); });
+    simpleCall(std::move(result), options,
+               [this](const Caller& c, Done<> d) { m_manager.reboot(c, m_uuid, std::move(d)); });
 }
 
 void VmObject::Pause(sdbus::Result<>&& result, std::map<std::string, sdbus::Variant> options)
 {
-    simpleCall(std::move(result), options, [this](const Caller& c, Done<> d) { m_manager.pause(c, m_uuid, d); });
+    simpleCall(std::move(result), options,
+               [this](const Caller& c, Done<> d) { m_manager.pause(c, m_uuid, std::move(d)); });
 }
 
 void VmObject::Resume(sdbus::Result<>&& result, std::map<std::string, sdbus::Variant> options)
 {
-    simpleCall(std::move(result), options, [this](const Caller& c, Done<> d) { m_manager.resume(c, m_uuid, d); });
+    simpleCall(std::move(result), options,
+               [this](const Caller& c, Done<> d) { m_manager.resume(c, m_uuid, std::move(d)); });
 }
 
 void VmObject::Stop(sdbus::Result<>&& result, std::map<std::string, sdbus::Variant> options)
@@ -124,7 +128,7 @@ void VmObject::Delete(sdbus::Result<>&& result, std::map<std::string, sdbus::Var
 void VmObject::Rename(sdbus::Result<>&& result, std::string name, std::map<std::string, sdbus::Variant> options)
 {
     simpleCall(std::move(result), options,
-               [this, name](const Caller& c, Done<> d) { m_manager.rename(c, m_uuid, name, d); });
+               [this, name](const Caller& c, Done<> d) { m_manager.rename(c, m_uuid, name, std::move(d)); });
 }
 
 namespace {
@@ -249,6 +253,7 @@ void VmObject::ListSnapshots(
     asyncMethod(std::move(result), m_calls, [&](const Reply<std::vector<Row>>& reply) {
         m_manager.listSnapshots(m_uuid, reply.done<std::vector<SnapshotInfo>>([](const auto& snapshots) {
             std::vector<Row> rows;
+            rows.reserve(snapshots.size());
             for (const auto& s : snapshots)
                 rows.emplace_back(s.name, s.description, s.createdAtUsec, s.state, s.current);
             return rows;
@@ -260,13 +265,13 @@ void VmObject::RevertToSnapshot(sdbus::Result<>&& result, std::string name,
                                 std::map<std::string, sdbus::Variant> options)
 {
     simpleCall(std::move(result), options,
-               [this, name](const Caller& c, Done<> d) { m_manager.revertToSnapshot(c, m_uuid, name, d); });
+               [this, name](const Caller& c, Done<> d) { m_manager.revertToSnapshot(c, m_uuid, name, std::move(d)); });
 }
 
 void VmObject::DeleteSnapshot(sdbus::Result<>&& result, std::string name, std::map<std::string, sdbus::Variant> options)
 {
     simpleCall(std::move(result), options,
-               [this, name](const Caller& c, Done<> d) { m_manager.deleteSnapshot(c, m_uuid, name, d); });
+               [this, name](const Caller& c, Done<> d) { m_manager.deleteSnapshot(c, m_uuid, name, std::move(d)); });
 }
 
 void VmObject::Publish(sdbus::Result<sdbus::ObjectPath>&& result, std::string imageName,
