@@ -1,6 +1,6 @@
 // What every adaptor needs at the D-Bus boundary: the caller's identity from the bus, the one mapping from
-// hangar::Error to org.hangar.Hangar1.Error.* names, strict readers for a{sv} option dictionaries, and the object
-// paths derived from immutable ids.
+// hangar::Error to org.hangar.Hangar1.Error.* names (used by ReplyBoundary.h, through which every call is answered),
+// strict readers for a{sv} option dictionaries, and the object paths derived from immutable ids.
 #pragma once
 
 #include "core/Error.h"
@@ -32,8 +32,9 @@ std::string vmPath(const std::string& uuid);
 std::string imagePath(const std::string& id);
 std::string jobPath(std::uint64_t id);
 
-// Counts the calls on one object that still owe a reply, so an object whose core entity is gone is destroyed only
-// once none is left: sd-bus seals a reply against the method table of the object it was called on.
+// Counts the calls on one object that still owe a reply (each Reply of ReplyBoundary.h from its creation until it is
+// answered), so an object whose core entity is gone is destroyed only once none is left: sd-bus seals a reply
+// against the method table of the object it was called on.
 class InFlightCalls
 {
 public:
