@@ -13,6 +13,7 @@
 #include "core/Outcome.h"
 
 #include <memory>
+#include <optional>
 #include <sdbus-c++/sdbus-c++.h>
 #include <utility>
 

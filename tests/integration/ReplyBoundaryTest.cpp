@@ -116,7 +116,9 @@ TEST_F(ReplyBoundaryTest, AsyncHandlerThrowingAfterHandingOnItsReply_AnswersOnce
         {"sdbus", "org.freedesktop.DBus.Error.InvalidArgs: bad arguments"},
         {"std", "org.hangar.Hangar1.Error.BackendFailure: a library failed"},
         {"other", "org.hangar.Hangar1.Error.BackendFailure: unexpected failure of an unknown kind"}};
-    for (const auto& [kind, error] : expected) {
+    for (const auto& entry : expected) {
+        const std::string& kind = entry.first; // not a structured binding: clang 14 cannot capture one in a lambda
+        const std::string& error = entry.second;
         EXPECT_EQ(
             errorOf([&] { proxy->callMethod("ThrowAfterHandingOn").onInterface(kInterface).withArguments(kind); }),
             error)
