@@ -105,6 +105,73 @@ class MainWindowTest(unittest.TestCase):
         wait_for("cli-renamed to leave the list", lambda: ui.row(self.table, "cli-renamed") is None)
         self.assertNotIn("cli-renamed", WORLD.hangarctl("list"))
 
+    def test_09_clone(self):
+        ui.select(self.table, "web-1")
+        ui.press(self.window, "Clone…")
+        dialog = ui.find_showing(self.app, "Clone web-1", "dialog")
+        ui.find(dialog, "Name of the clone", "text").text = "web-2"
+        ui.press(dialog, "OK")
+        self.wait_state("web-2", "stopped")
+        self.assertEqual(ui.row(self.table, "web-2")["vCPUs"], "2")
+
+    def test_10_snapshots(self):
+        ui.select(self.table, "web-1")
+        ui.press(self.window, "Snapshots…")
+        dialog = ui.find_showing(self.app, "Snapshots of web-1", "dialog")
+        snapshots = ui.find(dialog, "Snapshots", "table")
+        ui.find(dialog, "Snapshot name", "text").text = "before-upgrade"
+        ui.press(dialog, "Take Snapshot")
+        wait_for("the snapshot in the dialog", lambda: ui.row(snapshots, "before-upgrade"))
+        self.assertIn("before-upgrade", WORLD.hangarctl("snapshot", "list", "web-1"))
+        # A second one of the same name: the daemon's refusal is shown in the dialog.
+        ui.find(dialog, "Snapshot name", "text").text = "before-upgrade"
+        ui.press(dialog, "Take Snapshot")
+        message = ui.find(dialog, "Snapshot message", "label")
+        wait_for("AlreadyExists in the dialog", lambda: "AlreadyExists" in message.text)
+        WORLD.screenshot("10-snapshots")
+        ui.select(snapshots, "before-upgrade")
+        ui.press(dialog, "Delete")
+        wait_for("the snapshot to go", lambda: ui.row(snapshots, "before-upgrade") is None)
+        ui.press(dialog, "Close")
+
+    def test_11_vm_window_says_what_the_test_driver_cannot(self):
+        WORLD.hangarctl("start", "web-1")
+        self.wait_state("web-1", "running")
+        ui.select(self.table, "web-1")
+        ui.press(self.window, "Open")
+        vm = ui.find_showing(self.app, "VM web-1", "frame")
+        display = ui.find(vm, "Display message", "label")
+        # libvirt's test driver cannot hand over a graphics connection: the daemon says so and the window shows it.
+        wait_for("NotSupported on the display page", lambda: "NotSupported" in display.text)
+        console = ui.find(vm, "Console message", "label")
+        wait_for("NotSupported on the console page", lambda: "NotSupported" in console.text)
+        state = ui.find(vm, "VM state", "label")
+        self.assertIn("running", state.text)
+        WORLD.screenshot("11-vm-window")
+        WORLD.hangarctl("stop", "web-1", "--force")
+        wait_for("the window to say the VM stopped", lambda: display.text == "The VM is stopped." and
+                 "stopped" in state.text, timeout=1.0)
+
+    def test_12_images_show_use_and_refuse_delete(self):
+        WORLD.hangarctl("publish", "web-2", "base")
+        WORLD.hangarctl("create", "from-base", "--image", "base")
+        ui.press(self.window, "Images…")
+        images = ui.find_showing(self.app, "Images", "frame")
+        table = ui.find(images, "Image list", "table")
+        wait_for("base used by from-base", lambda: (ui.row(table, "base") or {}).get("Used by") == "from-base")
+        ui.select(table, "base")
+        ui.press(images, "Delete Image")
+        message = ui.find(images, "Image message", "label")
+        wait_for("the refusal naming the VM", lambda: "Busy" in message.text and "from-base" in message.text)
+        WORLD.screenshot("12-images")
+        # The create dialog offers the ready image.
+        ui.press(self.window, "New VM…")
+        dialog = ui.find_showing(self.app, "New virtual machine", "dialog")
+        combo = ui.find(dialog, "Image", "combo box")
+        wait_for("base among the images", lambda: any(item.name.startswith("base (")
+                                                       for item in combo.findChildren(lambda n: n.roleName == "menu item")))
+        ui.press(dialog, "Cancel")
+
 
 def main():
     global WORLD
