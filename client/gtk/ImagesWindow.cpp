@@ -50,7 +50,7 @@ ImagesWindow::ImagesWindow(Bus& bus, Inventory& inventory) : m_bus(bus), m_inven
     m_box.pack_start(m_scroll, Gtk::PACK_EXPAND_WIDGET);
 
     m_progress.set_show_text(true);
-    m_progress.get_accessible()->set_name("Import progress");
+    m_progress.get_accessible()->set_name("Job progress");
     m_cancel.signal_clicked().connect([this] {
         if (!m_job.empty())
             m_bus.call(m_job, kJobInterface, "Cancel", args({options()}), nullptr,
@@ -73,6 +73,8 @@ ImagesWindow::ImagesWindow(Bus& bus, Inventory& inventory) : m_bus(bus), m_inven
     m_connections.push_back(m_inventory.signalAdded.connect(sigc::mem_fun(*this, &ImagesWindow::onChanged)));
     m_connections.push_back(m_inventory.signalChanged.connect(sigc::mem_fun(*this, &ImagesWindow::onChanged)));
     m_connections.push_back(m_inventory.signalRemoved.connect(sigc::mem_fun(*this, &ImagesWindow::onChanged)));
+    m_connections.push_back(
+        m_inventory.signalJobCompleted.connect(sigc::mem_fun(*this, &ImagesWindow::onJobCompleted)));
     show_all_children();
     refresh();
 }
@@ -81,8 +83,6 @@ ImagesWindow::~ImagesWindow()
 {
     for (auto& c : m_connections)
         c.disconnect();
-    if (m_completed)
-        m_bus.connection()->signal_unsubscribe(m_completed);
 }
 
 std::string ImagesWindow::vmName(const std::string& path) const
@@ -121,6 +121,8 @@ void ImagesWindow::refresh()
 void ImagesWindow::onImport()
 {
     m_chooser = std::make_unique<Gtk::FileChooserDialog>(*this, "Import an image file", Gtk::FILE_CHOOSER_ACTION_OPEN);
+    m_chooser->get_accessible()->set_name("Import an image file");
+    m_chooser->set_current_folder(Glib::get_home_dir());
     m_chooser->add_button("_Cancel", Gtk::RESPONSE_CANCEL);
     m_chooser->add_button("_Import", Gtk::RESPONSE_ACCEPT);
     m_chooser->signal_response().connect([this](int response) {
@@ -151,35 +153,34 @@ void ImagesWindow::importFile(const std::string& file)
     GVariant* handle = g_variant_ref_sink(g_variant_new_handle(0));
     m_bus.callWithFd(
         kManagerPath, kManagerInterface, "ImportImage", args({str(name), Glib::VariantBase(handle), options()}), fd,
-        [this](const Glib::VariantContainerBase& reply) {
+        [this, name](const Glib::VariantContainerBase& reply) {
             Glib::VariantBase job;
             reply.get_child(job, 0);
-            follow(g_variant_get_string(job.gobj(), nullptr));
+            follow(g_variant_get_string(job.gobj(), nullptr), "Import of " + name);
         },
         [this, name](const BusError& e) { message("Importing " + name + " failed — " + e.text()); });
     ::close(fd); // the call holds its own duplicate
     message("Importing " + name + "…");
+    m_progress.set_fraction(0);
 }
 
-void ImagesWindow::follow(const std::string& job)
+void ImagesWindow::follow(const std::string& job, const std::string& what)
 {
-    if (m_completed)
-        m_bus.connection()->signal_unsubscribe(m_completed);
+    m_jobWhat = what;
     m_job = job;
-    m_completed = m_bus.connection()->signal_subscribe(
-        [this](const Glib::RefPtr<Gio::DBus::Connection>&, const Glib::ustring&, const Glib::ustring&,
-               const Glib::ustring&, const Glib::ustring&, const Glib::VariantContainerBase& parameters) {
-            gboolean success = false;
-            const gchar* text = nullptr;
-            g_variant_get(const_cast<GVariant*>(parameters.gobj()), "(b&s)", &success, &text);
-            message(std::string(success ? "Import finished" : "Import failed") + (text && *text ? ": " : "") +
-                    (text ? text : ""));
-            m_jobBox.hide();
-            m_job.clear();
-        },
-        kService, kJobInterface, "Completed", job);
     m_jobBox.show();
     showJob();
+    if (auto outcome = m_inventory.jobOutcome(job))
+        onJobCompleted(job, outcome->first, outcome->second);
+}
+
+void ImagesWindow::onJobCompleted(const std::string& job, bool success, const std::string& text)
+{
+    if (job != m_job)
+        return;
+    message(m_jobWhat + (success ? " finished" : " failed") + (text.empty() ? "" : " — " + text));
+    m_jobBox.hide();
+    m_job.clear();
 }
 
 void ImagesWindow::showJob()

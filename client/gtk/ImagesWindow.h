@@ -17,6 +17,9 @@ public:
     ImagesWindow(Bus& bus, Inventory& inventory);
     ~ImagesWindow() override;
 
+    // Shows a job's progress with Cancel until it completes (an import started here, or a VM's Publish).
+    void follow(const std::string& job, const std::string& what);
+
 private:
     struct Columns : Gtk::TreeModelColumnRecord
     {
@@ -27,8 +30,8 @@ private:
     void onChanged(const std::string& path, const std::string& interface);
     void onImport();
     void importFile(const std::string& file);
-    void follow(const std::string& job);
     void showJob();
+    void onJobCompleted(const std::string& job, bool success, const std::string& text);
     void onDelete();
     void message(const std::string& text);
     std::string vmName(const std::string& path) const;
@@ -38,7 +41,7 @@ private:
     Columns m_columns;
     Glib::RefPtr<Gtk::ListStore> m_store;
     std::string m_job;
-    guint m_completed = 0;
+    std::string m_jobWhat;
     std::unique_ptr<Gtk::FileChooserDialog> m_chooser;
     std::vector<sigc::connection> m_connections;
 
@@ -51,7 +54,7 @@ private:
     Gtk::TreeView m_view;
     Gtk::Box m_jobBox{Gtk::ORIENTATION_HORIZONTAL, 6};
     Gtk::ProgressBar m_progress;
-    Gtk::Button m_cancel{"_Cancel Import", true};
+    Gtk::Button m_cancel{"_Cancel Job", true};
     Gtk::Label m_message;
 };
 

@@ -18,6 +18,7 @@ Inventory::Inventory(Bus& bus) : m_bus(bus)
     // Subscribed before the first read, so no change between the read and the subscription is missed.
     m_subscriptions.push_back(connection->signal_subscribe(handler, kService, kObjectManager, "", kManagerPath));
     m_subscriptions.push_back(connection->signal_subscribe(handler, kService, kProperties, "PropertiesChanged"));
+    m_subscriptions.push_back(connection->signal_subscribe(handler, kService, kJobInterface, "Completed"));
     m_watch = Gio::DBus::watch_name(
         connection, kService,
         [this](const Glib::RefPtr<Gio::DBus::Connection>&, Glib::ustring, const Glib::ustring&) { reload(); },
@@ -115,6 +116,15 @@ void Inventory::onSignal(const Glib::ustring& path, const Glib::ustring& interfa
         g_variant_iter_free(names);
         if (it != m_objects.end() && it->second.empty())
             m_objects.erase(it);
+    } else if (interface == kJobInterface && member == "Completed") {
+        gboolean success = false;
+        const gchar* message = nullptr;
+        g_variant_get(params, "(b&s)", &success, &message);
+        constexpr std::size_t kRemembered = 64;
+        if (m_jobOutcomes.size() >= kRemembered)
+            m_jobOutcomes.erase(m_jobOutcomes.begin());
+        m_jobOutcomes[path] = {success != 0, message};
+        signalJobCompleted.emit(path, success != 0, message);
     } else if (interface == kProperties && member == "PropertiesChanged") {
         const gchar* changedInterface = nullptr;
         GVariant* changed = nullptr;
@@ -134,6 +144,14 @@ void Inventory::onSignal(const Glib::ustring& path, const Glib::ustring& interfa
         }
         g_variant_unref(changed);
     }
+}
+
+std::optional<std::pair<bool, std::string>> Inventory::jobOutcome(const std::string& job) const
+{
+    auto it = m_jobOutcomes.find(job);
+    if (it == m_jobOutcomes.end())
+        return std::nullopt;
+    return it->second;
 }
 
 std::vector<std::string> Inventory::objects(const std::string& interface) const

@@ -6,6 +6,7 @@
 #include "Bus.h"
 
 #include <map>
+#include <optional>
 #include <sigc++/sigc++.h>
 #include <string>
 #include <vector>
@@ -33,6 +34,11 @@ public:
 
     bool daemonPresent() const { return m_present; }
 
+    // How a job ended (success, message), if its Completed signal was seen. Jobs on a fast hypervisor can end
+    // before the caller has even read the reply that named them, so every Completed is remembered (the last few).
+    std::optional<std::pair<bool, std::string>> jobOutcome(const std::string& job) const;
+    sigc::signal<void(const std::string&, bool, const std::string&)> signalJobCompleted;
+
     // (path, interface): an object got an interface, lost it, or some of its properties changed.
     sigc::signal<void(const std::string&, const std::string&)> signalAdded;
     sigc::signal<void(const std::string&, const std::string&)> signalRemoved;
@@ -53,6 +59,7 @@ private:
     Bus& m_bus;
     std::map<std::string, std::map<std::string, Properties>> m_objects;
     std::vector<guint> m_subscriptions;
+    std::map<std::string, std::pair<bool, std::string>> m_jobOutcomes;
     guint m_watch = 0;
     bool m_present = false;
     unsigned m_generation = 0; // ignores a GetManagedObjects reply that an older (re)load asked for

@@ -63,6 +63,7 @@ MainWindow::MainWindow(Bus& bus, Inventory& inventory) : m_bus(bus), m_inventory
     stateButton("Resume", "Let a paused VM run again", &MainWindow::onResume, {"paused"});
     stateButton("Rename…", "Give the VM a new name", &MainWindow::onRename, {});
     stateButton("Clone…", "Copy this stopped VM", &MainWindow::onClone, {"stopped"});
+    stateButton("Publish…", "Make this stopped VM's disk a new image", &MainWindow::onPublish, {"stopped"});
     stateButton("Snapshots…", "Create, revert to and delete snapshots", &MainWindow::onSnapshots, {});
     stateButton("Delete…", "Delete the VM and its disk", &MainWindow::onDelete, {});
     m_box.pack_start(m_vmActions, Gtk::PACK_SHRINK);

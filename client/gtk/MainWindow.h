@@ -61,6 +61,7 @@ private:
     void onRename();
     void onClone();
     void onSnapshots();
+    void onPublish();
     void onDelete();
     void onOpen();
     void onImages();

@@ -141,6 +141,23 @@ void MainWindow::onSnapshots()
     keepDialog(std::make_unique<SnapshotsDialog>(*this, m_bus, path, selectedName()));
 }
 
+void MainWindow::onPublish()
+{
+    const std::string path = selectedPath();
+    const std::string vm = selectedName();
+    askText("Publish " + vm, "Image _name:", vm + "-image", [this, path, vm](const std::string& image) {
+        m_bus.call(
+            path, kVmInterface, "Publish", args({str(image), options()}),
+            [this, image](const Glib::VariantContainerBase& reply) {
+                Glib::VariantBase job;
+                reply.get_child(job, 0);
+                onImages();
+                m_images->follow(g_variant_get_string(job.gobj(), nullptr), "Publishing " + image);
+            },
+            [this, vm](const BusError& error) { showError("Publishing " + vm, error); });
+    });
+}
+
 void MainWindow::onDelete()
 {
     const std::string path = selectedPath();

@@ -109,7 +109,11 @@ class World:
                         "<true>"], capture_output=True, check=True)
 
     def start_app(self):
-        env = dict(os.environ, GDK_BACKEND="x11", GTK_THEME="Adwaita")
+        # A home of its own: the file chooser opens there, and the app leaves no settings in the real one.
+        self.home = os.path.join(self.tmp, "home")
+        os.makedirs(self.home, exist_ok=True)
+        env = dict(os.environ, GDK_BACKEND="x11", GTK_THEME="Adwaita", HOME=self.home,
+                   XDG_CONFIG_HOME=os.path.join(self.home, ".config"), XDG_DATA_HOME=os.path.join(self.home, ".local"))
         self.app_process = self.spawn("hangar-gtk", [self.app_path, f"--bus={self.bus}"], env=env)
         from dogtail.config import config
         config.checkForA11y = False  # no dconf here; the bus itself was enabled above
