@@ -27,8 +27,13 @@ Glib::RefPtr<Gdk::Pixbuf> Sparkline::render(int width, int height) const
 {
     auto surface = Cairo::ImageSurface::create(Cairo::FORMAT_ARGB32, width, height);
     auto cr = Cairo::Context::create(surface);
-    cr->set_source_rgba(0.5, 0.5, 0.5, 0.12);
+    // Opaque, so the lines read the same on a selected (blue) row as on a plain one.
+    cr->set_source_rgb(0.98, 0.98, 0.98);
     cr->paint();
+    cr->set_source_rgb(0.75, 0.75, 0.75);
+    cr->set_line_width(1);
+    cr->rectangle(0.5, 0.5, width - 1, height - 1);
+    cr->stroke();
     auto line = [&](const std::deque<double>& values, double r, double g, double b) {
         if (values.empty())
             return;

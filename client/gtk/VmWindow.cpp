@@ -28,7 +28,7 @@ VmWindow::VmWindow(Bus& bus, Inventory& inventory, std::string path)
 
     // Display page.
     m_vnc = Glib::wrap(vnc_display_new());
-    m_vnc->get_accessible()->set_name("Display");
+    m_vnc->get_accessible()->set_name("Guest display");
     m_displayConnect.signal_clicked().connect(sigc::mem_fun(*this, &VmWindow::connectDisplay));
     m_ctrlAltDel.signal_clicked().connect([this] {
         const guint keys[] = {GDK_KEY_Control_L, GDK_KEY_Alt_L, GDK_KEY_Delete};
@@ -38,6 +38,9 @@ VmWindow::VmWindow(Bus& bus, Inventory& inventory, std::string path)
     m_scale.signal_toggled().connect(
         [this] { vnc_display_set_scaling(VNC_DISPLAY(m_vnc->gobj()), m_scale.get_active()); });
     vnc_display_set_scaling(VNC_DISPLAY(m_vnc->gobj()), TRUE);
+    // The daemon lets any number of callers hold the display: ask QEMU to share it rather than take it over
+    // (an exclusive ClientInit is refused by QEMU here).
+    vnc_display_set_shared_flag(VNC_DISPLAY(m_vnc->gobj()), TRUE);
     m_displayBar.set_border_width(4);
     m_displayBar.pack_start(m_displayConnect, Gtk::PACK_SHRINK);
     m_displayBar.pack_start(m_ctrlAltDel, Gtk::PACK_SHRINK);

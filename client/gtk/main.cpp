@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <vector>
+#include <vncutil.h>
 
 namespace {
 
@@ -36,6 +37,9 @@ int main(int argc, char** argv)
             rest.push_back(argv[i]);
         }
     }
+    // gtk-vnc's protocol trace (with G_MESSAGES_DEBUG=all), for when a display does not come up.
+    if (std::getenv("HANGAR_GTK_VNC_DEBUG"))
+        vnc_util_set_debug(TRUE);
     int restCount = static_cast<int>(rest.size());
     char** restArgs = rest.data();
     auto app = Gtk::Application::create(restCount, restArgs, "org.hangar.HangarGtk", Gio::APPLICATION_NON_UNIQUE);

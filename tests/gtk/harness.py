@@ -33,11 +33,13 @@ def wait_for(what, condition, timeout=10.0, interval=0.05):
 
 
 class World:
-    def __init__(self, hangard, hangarctl, app, screenshots):
+    def __init__(self, hangard, hangarctl, app, screenshots, hypervisor="test:///default", config=None):
         self.hangard_path = hangard
         self.hangarctl_path = hangarctl
         self.app_path = app
         self.screenshots = screenshots
+        self.hypervisor = hypervisor
+        self.config = config
         self.tmp = tempfile.mkdtemp(prefix="hangar-gtk-test.")
         self.bus = f"unix:path={self.tmp}/bus"
         self.children = []  # (name, Popen), stopped in reverse order
@@ -70,8 +72,13 @@ class World:
         self.spawn("dbus-daemon", ["dbus-daemon", "--session", "--nofork", "--nopidfile", f"--address={self.bus}"])
         wait_for("the private bus", lambda: subprocess.run(["busctl", f"--address={self.bus}", "list"],
                                                            capture_output=True).returncode == 0)
-        self.spawn("hangard", [self.hangard_path, f"--bus={self.bus}", "--hypervisor=test:///default",
-                               f"--state-dir={self.tmp}/state", f"--config={self.tmp}/no-config",
+        config_path = f"{self.tmp}/no-config"
+        if self.config is not None:
+            config_path = f"{self.tmp}/hangard.conf"
+            with open(config_path, "w") as f:
+                f.write(self.config)
+        self.spawn("hangard", [self.hangard_path, f"--bus={self.bus}", f"--hypervisor={self.hypervisor}",
+                               f"--state-dir={self.tmp}/state", f"--config={config_path}",
                                "--authorizer=allow-all"])
         # hangard owns its name only once its inventory is loaded: ready is when it answers.
         wait_for("hangard to answer", lambda: subprocess.run([self.hangarctl_path, f"--bus={self.bus}", "list"],

@@ -33,8 +33,15 @@ def rows(table):
     titles = [t.getColumnHeader(c).name if t.getColumnHeader(c) else str(c) for c in range(t.nColumns)]
     out = []
     for r in range(t.nRows):
-        out.append({titles[c]: (t.getAccessibleAt(r, c).name or "") for c in range(t.nColumns)})
+        out.append({titles[c]: cell_text(t.getAccessibleAt(r, c)) for c in range(t.nColumns)})
     return out
+
+
+def cell_text(cell):
+    """A cell's text; a column of several renderers (picture + text) is a cell whose children carry the text."""
+    if cell.name:
+        return cell.name
+    return " ".join(child.name for child in cell if child.name)
 
 
 def row(table, name):
