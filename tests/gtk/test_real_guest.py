@@ -128,7 +128,33 @@ class RealGuestTest(unittest.TestCase):
         WORLD.screenshot("21-real-serial")
 
 
-    def test_2_stopping_clears_the_window(self):
+    def test_2_console_held_elsewhere(self):
+        vm = ui.find_showing(self.app, "VM tiny", "frame")
+        # hangarctl takes the console over: the window's session ends and it says so, offering to take it back.
+        other = subprocess.Popen([WORLD.hangarctl_path, f"--bus={WORLD.bus}", "console", "--force", "tiny"],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            message = ui.find(vm, "Console message", "label", timeout=15)
+            wait_for("the window to say the console was taken", lambda: message.showing and "closed" in message.text)
+            # Asking again without force: the daemon says Busy, and the window says another session holds it.
+            ui.press(vm, "Connect Console")
+            wait_for("Busy shown", lambda: message.text.startswith("Another session holds this console"))
+            take = ui.find_showing(vm, "Take Over Console", "push button")
+            WORLD.screenshot("24-real-console-busy")
+            take.doActionNamed("click")
+            terminal = wait_for("the terminal back", lambda: next(
+                (n for n in vm.findChildren(lambda n: n.name == "Serial console" and n.roleName == "terminal")
+                 if n.showing), None))
+            # The other session ends (end of file on its socket), and the guest's lines reach the window again.
+            other.wait(timeout=15)
+            before = terminal.text.count(MARKER)
+            wait_for("new markers in the window", lambda: terminal.text.count(MARKER) > before + 1, timeout=10)
+        finally:
+            if other.poll() is None:
+                other.kill()
+                other.wait()
+
+    def test_3_stopping_clears_the_window(self):
         WORLD.hangarctl("stop", "tiny", "--force")
         vm = ui.find_showing(self.app, "VM tiny", "frame")
         display = ui.find(vm, "Display message", "label")
