@@ -23,8 +23,8 @@ Inventory::Inventory(Bus& bus) : m_bus(bus)
         connection, kService,
         [this](const Glib::RefPtr<Gio::DBus::Connection>&, Glib::ustring, const Glib::ustring&) { reload(); },
         [this](const Glib::RefPtr<Gio::DBus::Connection>&, Glib::ustring) {
+            m_present = false; // first, so that what is removed now is known to be gone with the daemon
             clear();
-            m_present = false;
             signalDaemon.emit(false, "hangard is not running on " + m_bus.description());
         });
 }

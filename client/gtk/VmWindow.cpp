@@ -91,13 +91,26 @@ VmWindow::VmWindow(Bus& bus, Inventory& inventory, std::string path)
     m_connections.push_back(m_inventory.signalChanged.connect(sigc::mem_fun(*this, &VmWindow::onChanged)));
     m_connections.push_back(m_inventory.signalRemoved.connect(sigc::mem_fun(*this, &VmWindow::onRemoved)));
     updateState();
+}
+
+void VmWindow::on_show()
+{
+    Gtk::Window::on_show();
     if (guestRuns()) {
         connectDisplay();
         connectConsole(false);
-    } else {
+    } else if (m_inventory.has(m_path, kVmInterface)) {
         closeDisplay("The VM is not running.");
         closeConsole("The VM is not running.");
     }
+}
+
+void VmWindow::on_hide()
+{
+    // A closed window gives the console back (it is exclusive) and leaves the display to others.
+    closeDisplay("");
+    closeConsole("");
+    Gtk::Window::on_hide();
 }
 
 VmWindow::~VmWindow()
@@ -150,9 +163,10 @@ void VmWindow::onRemoved(const std::string& path, const std::string& interface)
 {
     if (path != m_path || interface != kVmInterface)
         return;
-    m_state.set_text("This VM was deleted.");
-    closeDisplay("This VM was deleted.");
-    closeConsole("This VM was deleted.");
+    const std::string why = m_inventory.daemonPresent() ? "This VM was deleted." : "hangard went away.";
+    m_state.set_text(why);
+    closeDisplay(why);
+    closeConsole(why);
     m_displayConnect.set_sensitive(false);
     m_consoleConnect.set_sensitive(false);
 }

@@ -20,6 +20,10 @@ public:
     VmWindow(Bus& bus, Inventory& inventory, std::string path);
     ~VmWindow() override;
 
+protected:
+    void on_show() override;
+    void on_hide() override;
+
 private:
     void onChanged(const std::string& path, const std::string& interface);
     void onRemoved(const std::string& path, const std::string& interface);
