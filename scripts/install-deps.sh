@@ -21,12 +21,16 @@ readonly PACKAGES=(
     # (the distribution kernel in /boot, a static busybox packed into an initramfs with cpio); ip for the loopback
     # of the suite's network namespace
     libvirt-daemon-driver-qemu qemu-system-x86 linux-image-amd64 busybox-static cpio iproute2 xorriso
+    # hangar-gtk (client/gtk/): gtkmm, gtk-vnc for the display, VTE for the serial console; its tests (tests/gtk/)
+    # run it under Xvfb with the accessibility bus and drive it with dogtail; screenshots with ImageMagick's import
+    libgtkmm-3.0-dev libgtk-vnc-2.0-dev libvte-2.91-dev
+    xvfb xauth at-spi2-core python3-dogtail python3-pyatspi imagemagick
 )
 # Commands the build and the tests call directly. Checked after installing, whichever package provides them.
 readonly COMMANDS=(cmake g++ make pkg-config git sdbus-c++-xml2cpp busctl gdbus dbus-daemon pkcheck virsh xmllint
-    sqlite3 python3 qemu-system-x86_64 cpio gzip unshare ip)
-# Files the end-to-end suite uses by path (sbin is not on a non-root PATH; the kernel is found by its glob).
-readonly FILES=(/usr/sbin/libvirtd /bin/busybox)
+    sqlite3 python3 qemu-system-x86_64 cpio gzip unshare ip Xvfb dbus-run-session import)
+# Files the end-to-end and GTK suites use by path (sbin and libexec are not on PATH; the kernel is found by its glob).
+readonly FILES=(/usr/sbin/libvirtd /bin/busybox /usr/libexec/at-spi-bus-launcher /usr/bin/python3)
 
 step() { printf 'install-deps: %s\n' "$*"; }
 die() { printf 'install-deps: error: %s\n' "$*" >&2; exit 1; }

@@ -22,6 +22,14 @@ expected=(
   usr/share/polkit-1/actions/org.hangar.Hangar1.policy
   usr/share/polkit-1/rules.d/50-hangar.rules
 )
+# hangar-gtk, when it was built (HANGAR_BUILD_GTK and its libraries present): the app, its menu entry and icon.
+if [[ -e "$build_dir/client/gtk/hangar-gtk" ]]; then
+  expected+=(
+    usr/bin/hangar-gtk
+    usr/share/applications/org.hangar.HangarGtk.desktop
+    usr/share/icons/hicolor/scalable/apps/hangar-gtk.svg
+  )
+fi
 status=0
 for f in "${expected[@]}"; do
   if [[ ! -e "$dest/$f" ]]; then
