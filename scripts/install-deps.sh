@@ -21,12 +21,15 @@ readonly PACKAGES=(
     # (the distribution kernel in /boot, a static busybox packed into an initramfs with cpio); ip for the loopback
     # of the suite's network namespace
     libvirt-daemon-driver-qemu qemu-system-x86 linux-image-amd64 busybox-static cpio iproute2 xorriso
+    # the Cockpit page (client/cockpit/: node builds it) and its browser tests (tests/web/: cockpit-ws and the
+    # bridge serve it, Debian's chromium shows it)
+    nodejs cockpit-ws cockpit-bridge cockpit-system chromium
 )
 # Commands the build and the tests call directly. Checked after installing, whichever package provides them.
 readonly COMMANDS=(cmake g++ make pkg-config git sdbus-c++-xml2cpp busctl gdbus dbus-daemon pkcheck virsh xmllint
-    sqlite3 python3 qemu-system-x86_64 cpio gzip unshare ip)
+    sqlite3 python3 qemu-system-x86_64 cpio gzip unshare ip node npm chromium)
 # Files the end-to-end suite uses by path (sbin is not on a non-root PATH; the kernel is found by its glob).
-readonly FILES=(/usr/sbin/libvirtd /bin/busybox)
+readonly FILES=(/usr/sbin/libvirtd /bin/busybox /usr/lib/cockpit/cockpit-ws /usr/bin/cockpit-bridge)
 
 step() { printf 'install-deps: %s\n' "$*"; }
 die() { printf 'install-deps: error: %s\n' "$*" >&2; exit 1; }
@@ -42,6 +45,8 @@ for pkg in "${PACKAGES[@]}"; do
     status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null || true)
     [[ "$status" == ii* ]] || missing+=("$pkg")
 done
+# npm: its own package in Debian 12; some nodejs builds (e.g. NodeSource's) bring it and conflict with Debian's.
+command -v npm >/dev/null || missing+=(npm)
 
 if ((${#missing[@]} == 0)); then
     step "all ${#PACKAGES[@]} packages already installed"
