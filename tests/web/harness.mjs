@@ -186,12 +186,14 @@ export class Harness {
     }
 
     // The package where Cockpit looks for local packages, and hangarctl where the bridge's PATH finds it (the
-    // image upload runs it). tmpfs + bind mounts: the host's /usr/local is untouched.
+    // image upload runs it). tmpfs + bind mounts: the host's /usr/local and /var/tmp are untouched.
     installPackage() {
         run(["mount", "-t", "tmpfs", "-o", "mode=0755", "hangar-web-share", "/usr/local/share"]);
         mkdirSync("/usr/local/share/cockpit/hangar", { recursive: true });
         run(["mount", "--bind", this.packageDir, "/usr/local/share/cockpit/hangar"]);
         run(["mount", "-t", "tmpfs", "-o", "mode=0755", "hangar-web-bin", "/usr/local/bin"]);
+        // Uploads are spooled under /var/tmp (client/cockpit/src/Upload.js): a private one for the run.
+        run(["mount", "-t", "tmpfs", "-o", "mode=1777", "hangar-web-vartmp", "/var/tmp"]);
         symlinkSync(join(this.buildDir, "client/hangarctl"), "/usr/local/bin/hangarctl");
     }
 

@@ -83,10 +83,13 @@ export class Upload extends EventTarget {
         if (this.description)
             argv.push("--description", this.description);
         this.process = cockpit.spawn(argv, { err: "out" });
-        return this.process.catch((error, output) => {
-            // hangarctl's last line says why (the daemon's message).
-            const lines = String(output || error.message || "").trim().split("\n");
-            throw new Error(lines[lines.length - 1] || "hangarctl failed");
+        // cockpit's own promises do not turn a throw into a rejection: settle a native one.
+        return new Promise((resolve, reject) => {
+            this.process.then(() => resolve()).catch((error, output) => {
+                // hangarctl's last line says why (the daemon's message).
+                const lines = String(output || error.message || "").trim().split("\n");
+                reject(new Error(lines[lines.length - 1] || "hangarctl failed"));
+            });
         });
     }
 

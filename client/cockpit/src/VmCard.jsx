@@ -17,7 +17,7 @@ export function openConsole(kind, name) {
 
 // The actions of a state: [label, id, handler name]. Stopped VMs can be started, renamed, cloned, deleted; running
 // ones stopped (gracefully or not), rebooted, paused, and their consoles opened.
-function actionsFor(state) {
+export function actionsFor(state) {
     switch (state) {
     case "stopped": case "crashed":
         return ["start", "rename", "clone", "delete"];

@@ -11,7 +11,8 @@ import { errorText, IFACE } from "./hangar.js";
 import { dateUsec, mib, stateColor } from "./format.js";
 import { Graph } from "./Graph.jsx";
 import { ConfirmDialog, PromptDialog } from "./Dialogs.jsx";
-import { VmActions } from "./VmCard.jsx";
+import { actionsFor, VmActions } from "./VmCard.jsx";
+import { useUserNames } from "./users.js";
 import { EventTable } from "./EventTable.jsx";
 
 const SAMPLES = 60;
@@ -91,6 +92,7 @@ function Snapshots({ vm }) {
 
 function VmEvents({ vm }) {
     const inv = useInventory();
+    const names = useUserNames();
     const [events, setEvents] = useState([]);
     const [error, setError] = useState(null);
     // Guests do not receive the Event signal (bus policy); their VM's own changes say when to read again.
@@ -101,7 +103,7 @@ function VmEvents({ vm }) {
     }, [inv, vm.UUID, changeKey]);
     if (error)
         return <Alert variant="warning" isInline isPlain title={errorText(error)} />;
-    return <EventTable rows={[...events].reverse()} id="hangar-vm-events" />;
+    return <EventTable rows={[...events].reverse()} id="hangar-vm-events" userName={uid => names[uid] || String(uid)} />;
 }
 
 export function VmDetails({ name, onBack }) {
@@ -115,13 +117,13 @@ export function VmDetails({ name, onBack }) {
             <DescriptionListDescription>{value}</DescriptionListDescription>
         </DescriptionListGroup>
     );
-    const actions = ["start", "stop", "force-stop", "reboot", "pause", "resume", "console", "graphics"];
+    const actions = actionsFor(vm.State).filter(a => a !== "rename" && a !== "clone" && a !== "delete");
     return (
         <div id="hangar-details" data-vm={vm.Name} data-state={vm.State}>
             <Button variant="link" onClick={onBack} id="details-back">← All VMs</Button>
             <h2 className="hangar-section-title">{vm.Name} <Label color={stateColor(vm.State)}>{vm.State}</Label></h2>
             <VmActions vm={vm} actions={actions} />
-            <Gallery hasGutter minWidths={{ default: "420px" }}>
+            <Gallery hasGutter minWidths={{ default: "520px" }}>
                 <Card><CardTitle>Details</CardTitle><CardBody>
                     <DescriptionList isHorizontal isCompact>
                         {field("vCPUs", vm.VCPUs)}
