@@ -62,7 +62,10 @@ function hasName(name) {
 }
 
 export class Harness {
-    constructor({ sourceDir, buildDir, packageDir }) {
+    // libvirt: false = libvirt's test driver; true = a private libvirtd with QEMU and the e2e suite's tiny guest
+    // (needs tests/e2e/run-hermetic.sh around the run, as run-web-tests.sh --e2e does).
+    constructor({ sourceDir, buildDir, packageDir, libvirt = false }) {
+        this.libvirt = libvirt;
         this.sourceDir = sourceDir;
         this.buildDir = buildDir;
         this.packageDir = packageDir;
@@ -173,13 +176,47 @@ export class Harness {
         chmodSync(SYSTEM_BUS_SOCKET, 0o777);
     }
 
+    // As tests/support/PrivateLibvirtd.cpp: QEMU as root without confinement, no virtlogd, a socket of its own.
+    async startLibvirtd() {
+        const dir = join(this.dir, "libvirt");
+        mkdirSync(dir, { recursive: true });
+        if (run(["getent", "group", "libvirt-qemu"], { check: false }).status !== 0)
+            run(["groupadd", "--system", "libvirt-qemu"]);
+        if (run(["getent", "passwd", "libvirt-qemu"], { check: false }).status !== 0)
+            run(["useradd", "--system", "--gid", "libvirt-qemu", "--no-create-home", "--home-dir", "/var/lib/libvirt",
+                "--shell", "/usr/sbin/nologin", "libvirt-qemu"]);
+        mkdirSync("/etc/libvirt", { recursive: true });
+        writeFileSync("/etc/libvirt/qemu.conf", 'user = "root"\ngroup = "root"\ndynamic_ownership = 0\nremember_owner = 0\n' +
+            'security_driver = "none"\nstdio_handler = "file"\ncgroup_controllers = [ ]\nnamespaces = [ ]\nvnc_listen = "127.0.0.1"\n');
+        const conf = join(dir, "libvirtd.conf");
+        writeFileSync(conf, `unix_sock_dir = "${dir}"\nunix_sock_rw_perms = "0700"\nauth_unix_rw = "none"\nauth_unix_ro = "none"\n` +
+            `log_outputs = "3:file:${dir}/libvirtd.log"\n`);
+        this.libvirtUri = `qemu:///system?socket=${dir}/libvirt-sock`;
+        const libvirtd = this.start("libvirtd", ["/usr/sbin/libvirtd", "-f", conf, "-p", join(dir, "libvirtd.pid")]);
+        // The first start probes QEMU (~10 s; cached in /var/cache/libvirt afterwards).
+        await waitFor("libvirtd answering", () => {
+            if (libvirtd.exited)
+                throw new Error(`libvirtd exited: ${this.log("libvirtd")}`);
+            return run(["virsh", "-q", "-c", this.libvirtUri, "version"], { check: false, timeout: 10000 }).status === 0;
+        }, 90000);
+        this.bootDir = join(this.dir, "boot");
+        run([join(this.sourceDir, "tests/e2e/make-guest.sh"), this.bootDir], { timeout: 120000 });
+    }
+
     async startHangard() {
         const state = join(this.dir, "hangard-state");
         mkdirSync(state, { recursive: true });
         const config = join(this.dir, "hangard.conf");
-        writeFileSync(config, "");
+        let hypervisor = "test:///default";
+        if (this.libvirt) {
+            await this.startLibvirtd();
+            hypervisor = this.libvirtUri;
+            writeFileSync(config, `[Daemon]\nstats_interval_sec = 1\n[Guest]\nboot_dir = ${this.bootDir}\n`);
+        } else {
+            writeFileSync(config, "");
+        }
         this.hangard = this.start("hangard", [join(this.buildDir, "daemon/hangard"), `--bus=${SYSTEM_BUS}`,
-            "--hypervisor=test:///default", `--state-dir=${state}`, `--config=${config}`, "--authorizer=polkit"]);
+            `--hypervisor=${hypervisor}`, `--state-dir=${state}`, `--config=${config}`, "--authorizer=polkit"]);
         await waitFor("hangard on the bus", () => hasName("org.hangar.Hangar1") || this.hangard.exited);
         if (this.hangard.exited)
             throw new Error(`hangard exited: ${this.log("hangard")}`);

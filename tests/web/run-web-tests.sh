@@ -2,8 +2,11 @@
 # Runs the browser tests of the Cockpit page (run.mjs) inside run-hermetic.sh's namespaces (private /etc, Hangar's
 # polkit files only; see tests/integration/polkit/README.md):
 #
-#   run-web-tests.sh BUILD-DIR [PACKAGE-DIR]
+#   run-web-tests.sh [--e2e] BUILD-DIR [PACKAGE-DIR]
 #
+# --e2e runs run-e2e.mjs instead: a private libvirtd with QEMU and the tiny guest of tests/e2e (consoles, graphs,
+# a real upload), inside tests/e2e/run-hermetic.sh's namespaces as well (private libvirt directories, own network
+# namespace with only loopback). HANGAR_E2E_CACHE_DIR keeps libvirt's QEMU capability cache between runs.
 # BUILD-DIR holds daemon/hangard and client/hangarctl; PACKAGE-DIR the built Cockpit package (default
 # BUILD-DIR/client/cockpit/dist). Installs playwright-core with `npm ci` (no browser download: the tests drive
 # Debian's /usr/bin/chromium). Screenshots: BUILD-DIR/web-screenshots (or HANGAR_WEB_SCREENSHOTS).
@@ -12,7 +15,14 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source_dir=$(cd "$here/../.." && pwd)
-build_dir=$(cd "${1:?usage: $0 BUILD-DIR [PACKAGE-DIR]}" && pwd)
+suite=run.mjs
+wrap=()
+if [[ ${1:-} == --e2e ]]; then
+    shift
+    suite=run-e2e.mjs
+    wrap=("$source_dir/tests/e2e/run-hermetic.sh")
+fi
+build_dir=$(cd "${1:?usage: $0 [--e2e] BUILD-DIR [PACKAGE-DIR]}" && pwd)
 package_dir=${2:-$build_dir/client/cockpit/dist}
 
 skip() {
@@ -34,4 +44,4 @@ fi
 
 export HANGAR_BUILD_DIR=$build_dir HANGAR_COCKPIT_DIST=$package_dir
 export HANGAR_WEB_SCREENSHOTS=${HANGAR_WEB_SCREENSHOTS:-$build_dir/web-screenshots}
-exec "$source_dir/tests/integration/polkit/run-hermetic.sh" node --test --test-reporter=spec "$here/run.mjs"
+exec "${wrap[@]}" "$source_dir/tests/integration/polkit/run-hermetic.sh" node --test --test-reporter=spec "$here/$suite"

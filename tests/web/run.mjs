@@ -4,61 +4,26 @@
 // HANGAR_WEB_SCREENSHOTS (default build/web-screenshots).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 
-import { Harness, PASSWORD, USERS, waitFor } from "./harness.mjs";
-
-const here = dirname(fileURLToPath(import.meta.url));
-const sourceDir = resolve(here, "../..");
-const buildDir = resolve(process.env.HANGAR_BUILD_DIR || join(sourceDir, "build"));
-const packageDir = resolve(process.env.HANGAR_COCKPIT_DIST || join(buildDir, "client/cockpit/dist"));
-const shots = resolve(process.env.HANGAR_WEB_SCREENSHOTS || join(buildDir, "web-screenshots"));
-const TIMEOUT = 15000;
+import { Harness, USERS, waitFor } from "./harness.mjs";
+import { card, Session, shot } from "./browser.mjs";
 
 const problem = Harness.problem();
-const harness = new Harness({ sourceDir, buildDir, packageDir });
-let browser;
-
-async function shot(page, name) {
-    await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
-}
-
-// A fresh browser context per user (own cookies), logged in through Cockpit's own login form, then on the page
-// itself (the package's index.html outside the shell's frame, so the test sees the page's DOM directly).
-async function login(user) {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    const page = await context.newPage();
-    page.setDefaultTimeout(TIMEOUT);
-    page.on("pageerror", error => console.log(`[${user.name}] page error: ${error.message}`));
-    await page.goto(`${harness.url}/`);
-    await page.fill("#login-user-input", user.name);
-    await page.fill("#login-password-input", PASSWORD);
-    await page.click("#login-button");
-    await page.waitForURL(/\/system|\/@localhost|\/hangar|\/cockpit/);
-    await page.waitForSelector("#nav-system, iframe", { timeout: TIMEOUT }).catch(() => {});
-    await page.goto(`${harness.url}/cockpit/@localhost/hangar/index.html`);
-    return page;
-}
-
-const card = (page, vm) => page.locator(`.hangar-vm[data-vm="${vm}"]`);
+const session = new Session();
+const harness = session.harness;
+const login = (user, route) => session.login(user, route);
 
 describe("Hangar's Cockpit page", { skip: problem || false }, () => {
     before(async () => {
-        mkdirSync(shots, { recursive: true });
-        await harness.up();
-        browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox"] });
+        await session.up();
         // An image on the test driver (which cannot upload): the admin publishes a VM's disk with hangarctl.
         harness.hangarctl(USERS.admin, ["create", "golden", "--disk", "1"]);
         harness.hangarctl(USERS.admin, ["publish", "golden", "base-os", "--description", "Base system (published)"]);
     });
 
-    after(async () => {
-        await browser?.close();
-        harness.stop();
-    });
+    after(() => session.down());
 
     test("a user in neither group is told to ask for group hangar", async () => {
         const page = await login(USERS.outsider);

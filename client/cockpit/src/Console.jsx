@@ -22,6 +22,7 @@ function explain(error, kind) {
 }
 
 function SerialConsole({ vm, force, onError }) {
+    const inv = useInventory();
     const ref = useRef(null);
     useEffect(() => {
         let channel = null;
@@ -29,24 +30,25 @@ function SerialConsole({ vm, force, onError }) {
         term.open(ref.current);
         term.focus();
         const encoder = new TextEncoder();
-        openFdChannel(vm.path, "OpenConsole", force ? { force: { t: "b", v: true } } : {}).then(ch => {
+        openFdChannel(inv, vm.path, "OpenConsole", force ? { force: { t: "b", v: true } } : {}).then(ch => {
             channel = ch;
             ch.addEventListener("message", (event, data) => term.write(data));
             ch.addEventListener("close", (event, options) => term.write(`\r\n[console closed${options.problem ? ": " + options.problem : ""}]\r\n`));
             term.onData(text => ch.send(encoder.encode(text)));
         }).catch(onError);
         return () => { channel?.close(); term.dispose() };
-    }, [vm.path, force, onError]);
+    }, [inv, vm.path, force, onError]);
     return <div ref={ref} className="hangar-terminal" id="hangar-serial" />;
 }
 
 function GraphicsConsole({ vm, onError }) {
+    const inv = useInventory();
     const ref = useRef(null);
     const rfbRef = useRef(null);
     useEffect(() => {
         let rfb = null;
         let cancelled = false;
-        Promise.all([import("@novnc/novnc"), openFdChannel(vm.path, "OpenGraphics")]).then(([module, channel]) => {
+        Promise.all([import("@novnc/novnc"), openFdChannel(inv, vm.path, "OpenGraphics")]).then(([module, channel]) => {
             if (cancelled)
                 return channel.close();
             const RFB = module.default;
@@ -57,7 +59,7 @@ function GraphicsConsole({ vm, onError }) {
             rfbRef.current = rfb;
         }).catch(onError);
         return () => { cancelled = true; rfb?.disconnect() };
-    }, [vm.path, onError]);
+    }, [inv, vm.path, onError]);
     return (
         <>
             <Button size="sm" variant="secondary" id="graphics-cad" onClick={() => rfbRef.current?.sendCtrlAltDel()}>Send Ctrl-Alt-Del</Button>

@@ -1,52 +1,17 @@
-// Opening a console: VM.OpenConsole / OpenGraphics answer with a Unix socket (D-Bus type h). cockpit-bridge turns a
-// file descriptor in a reply into an internal stream ("fds": ["internal-stream-N"] beside the reply), which a
-// stream channel can open with the option "internal". Cockpit 287's cockpit.dbus() drops that "fds" field, so the
-// call goes over a dbus-json3 channel of its own, where the whole reply is visible. Returns a binary stream channel.
+// Opening a console: VM.OpenConsole / OpenGraphics answer with a Unix socket (D-Bus type h). cockpit-bridge keeps
+// the file descriptor and puts a channel description in the reply in its place ({"payload": "stream",
+// "internal": "internal-stream-N"}), which cockpit.channel() opens: the bytes then flow between the page and the
+// socket through the bridge. Returns that channel, binary.
 
 /* global cockpit */
 
-import { NO_INTERACTION, SERVICE, IFACE } from "./hangar.js";
+import { IFACE, NO_INTERACTION } from "./hangar.js";
 
-export class CallError extends Error {
-    constructor(name, message) {
-        super(message);
-        this.name = name;
-    }
-}
-
-export function openFdChannel(path, method, options = {}) {
-    return new Promise((resolve, reject) => {
-        const dbus = cockpit.channel({ payload: "dbus-json3", bus: "system", name: SERVICE });
-        const done = () => dbus.close();
-        dbus.addEventListener("message", (event, data) => {
-            let msg;
-            try {
-                msg = JSON.parse(data);
-            } catch (e) {
-                return;
-            }
-            if (msg.id !== "open")
-                return;
-            if (msg.error) {
-                const [name, [message] = []] = msg.error;
-                reject(new CallError(name, message || name));
-            } else if (!msg.fds || msg.fds.length === 0) {
-                reject(new CallError("NoFd", "cockpit-bridge passed no file descriptor on to the page"));
-            } else {
-                const stream = cockpit.channel({ payload: "stream", internal: msg.fds[0], binary: true });
-                resolve(stream);
-            }
-            done();
-        });
-        dbus.addEventListener("close", (event, options) => {
-            if (options.problem)
-                reject(new CallError(options.problem, cockpit.message(options)));
-        });
-        dbus.send(JSON.stringify({
-            call: [path, IFACE.vm, method, [{ ...NO_INTERACTION, ...options }]],
-            type: "a{sv}",
-            id: "open",
-        }));
+export function openFdChannel(inv, path, method, options = {}) {
+    return inv.call(path, IFACE.vm, method, [{ ...NO_INTERACTION, ...options }], "a{sv}").then(([description]) => {
+        if (!description || description.payload !== "stream" || !description.internal)
+            throw new Error(`cockpit-bridge did not pass the socket on (${JSON.stringify(description)})`);
+        return cockpit.channel({ ...description, binary: true });
     });
 }
 
@@ -57,7 +22,9 @@ export class ChannelSocket {
         this.channel = channel;
         this.binaryType = "arraybuffer";
         this.protocol = "";
-        this.readyState = 1; // OPEN: the channel is usable as soon as it exists
+        // CONNECTING until the first turn of the event loop, then OPEN and onopen (once: noVNC opens the session
+        // itself when it attaches to a socket that is already open, and a second open would restart it).
+        this.readyState = 0;
         this.onopen = null;
         this.onmessage = null;
         this.onerror = null;
@@ -72,7 +39,12 @@ export class ChannelSocket {
                 this.onerror?.({ message: options.problem });
             this.onclose?.({ code: options.problem ? 1006 : 1000, reason: options.problem || "", wasClean: !options.problem });
         });
-        window.setTimeout(() => this.onopen?.({}), 0);
+        window.setTimeout(() => {
+            if (this.readyState !== 0)
+                return;
+            this.readyState = 1;
+            this.onopen?.({});
+        }, 0);
     }
 
     send(data) {
