@@ -4,10 +4,10 @@
 // Run through run-web-tests.sh --e2e (tests/e2e/run-hermetic.sh around tests/integration/polkit/run-hermetic.sh).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-import { Harness, USERS } from "./harness.mjs";
+import { Harness, USERS, waitFor } from "./harness.mjs";
 import { card, Session, shot } from "./browser.mjs";
 
 const problem = Harness.problem() || (existsSync("/etc/hangar-e2e-hermetic") ? "" : "needs tests/e2e/run-hermetic.sh");
@@ -89,12 +89,13 @@ describe("Hangar's Cockpit page on QEMU", { skip: problem || false }, () => {
         await page.context().close();
     });
 
-    test("the admin uploads a raw image with visible progress and it becomes a ready image", async () => {
+    test("the admin uploads a ~300 MiB raw image with visible progress and it becomes a ready image", async () => {
         const page = await session.login(USERS.admin);
         await page.getByRole("tab", { name: "Administration" }).click();
         await page.getByRole("tab", { name: "Images" }).click();
         const file = join(process.env.TMPDIR || "/tmp", "web-upload.raw");
-        writeFileSync(file, Buffer.alloc(96 * 1024 * 1024, 1));
+        writeFileSync(file, Buffer.alloc(300 * 1024 * 1024, 1));
+        const started = Date.now();
         await page.setInputFiles("#hangar-upload input[type=file]", file);
         await page.fill("#upload-name", "from-browser");
         await page.fill("#upload-description", "uploaded in the e2e web test");
@@ -103,7 +104,18 @@ describe("Hangar's Cockpit page on QEMU", { skip: problem || false }, () => {
         await shot(page, "e2e-05-upload-progress");
         await page.waitForSelector("#upload-done", { timeout: 120000 });
         await page.waitForSelector('#hangar-images tr[data-image="from-browser"] >> text=ready');
+        console.log(`300 MiB uploaded and imported in ${((Date.now() - started) / 1000).toFixed(1)} s`);
         await shot(page, "e2e-06-upload-done");
+
+        // Cancel during the copy: nothing is left, neither the spooled file nor an image.
+        await page.fill("#upload-name", "cancelled-upload");
+        await page.click("#upload-start");
+        await page.waitForSelector("#upload-progress");
+        await page.click("#upload-cancel");
+        await page.waitForSelector("#upload-error >> text=Cancelled");
+        await waitFor("the spooled upload removed", () => readdirSync("/var/tmp").every(f => !f.startsWith("hangar-upload-")));
+        assert.equal(await page.locator('#hangar-images tr[data-image="cancelled-upload"]').count(), 0);
+        assert.equal(harness.hangarctl(USERS.admin, ["image", "list"]).stdout.includes("cancelled-upload"), false);
         await page.context().close();
     });
 });
