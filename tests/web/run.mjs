@@ -33,6 +33,16 @@ describe("Hangar's Cockpit page", { skip: problem || false }, () => {
         await page.context().close();
     });
 
+    test("the page is in Cockpit's menu and runs inside Cockpit's shell", async () => {
+        const page = await login(USERS.guest1);
+        await page.goto(`${harness.url}/hangar`);
+        await page.locator("#host-apps a", { hasText: "Hangar" }).first().waitFor();
+        const frame = page.frameLocator('iframe[name="cockpit1:localhost/hangar"]');
+        await frame.locator("#hangar-create").waitFor();
+        await shot(page, "00-cockpit-shell");
+        await page.context().close();
+    });
+
     test("a guest creates a VM from an image, starts it and sees its card turn running", async () => {
         const page = await login(USERS.guest1);
         await page.waitForSelector("#hangar-create");

@@ -36,7 +36,7 @@ export function QuotaPanel({ uid, version }) {
     if (!quota)
         return null;
     return (
-        <DescriptionList isHorizontal isCompact columnModifier={{ default: "3Col" }} id="hangar-quota">
+        <DescriptionList isHorizontal isCompact columnModifier={{ default: "2Col" }} id="hangar-quota">
             {[["VMs", "max_vms", "vms"], ["Running", "max_running", "running"], ["vCPUs", "max_vcpus", "vcpus"],
                 ["Memory", "max_memory_mib", "memory_mib", " MiB"], ["Disk", "max_disk_gib", "disk_gib", " GiB"]]
                     .map(([label, limit, used, unit]) => (
