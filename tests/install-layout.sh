@@ -22,6 +22,11 @@ expected=(
   usr/share/polkit-1/actions/org.hangar.Hangar1.policy
   usr/share/polkit-1/rules.d/50-hangar.rules
 )
+# The Cockpit page, when it was built (HANGAR_BUILD_COCKPIT).
+if [[ -f "$build_dir/client/cockpit/dist/manifest.json" ]]; then
+  expected+=(usr/share/cockpit/hangar/manifest.json usr/share/cockpit/hangar/index.html
+    usr/share/cockpit/hangar/index.js usr/share/cockpit/hangar/index.css)
+fi
 status=0
 for f in "${expected[@]}"; do
   if [[ ! -e "$dest/$f" ]]; then
