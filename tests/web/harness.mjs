@@ -222,6 +222,12 @@ export class Harness {
             throw new Error(`hangard exited: ${this.log("hangard")}`);
     }
 
+    // Stops hangard (SIGTERM, by PID) and waits until its name is gone from the bus.
+    async stopHangard() {
+        process.kill(this.hangard.pid, "SIGTERM");
+        await waitFor("hangard gone", () => this.hangard.exited && !hasName("org.hangar.Hangar1"));
+    }
+
     // The package where Cockpit looks for local packages, and hangarctl where the bridge's PATH finds it (the
     // image upload runs it). tmpfs + bind mounts: the host's /usr/local and /var/tmp are untouched.
     installPackage() {

@@ -154,6 +154,17 @@ describe("Hangar's Cockpit page", { skip: problem || false }, () => {
         await page.context().close();
     });
 
+    test("an open page says when hangard stops, and reads everything again when it is back", async () => {
+        const page = await login(USERS.guest1);
+        await card(page, "web1").waitFor();
+        await harness.stopHangard();
+        await page.waitForSelector("#hangar-daemon-error >> text=hangard is not running");
+        await shot(page, "13b-daemon-stopped");
+        await harness.startHangard();
+        await card(page, "web1").waitFor();
+        await page.context().close();
+    });
+
     test("the admin sees every user's VMs with their owner and is refused deleting an image in use", async () => {
         const page = await login(USERS.admin);
         await page.getByRole("tab", { name: "Administration" }).click();

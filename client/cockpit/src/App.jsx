@@ -32,7 +32,7 @@ function Dashboard({ user }) {
     const inv = useInventory();
     const [tab, setTab] = useState("mine");
     if (inv.error)
-        return <Alert variant="danger" isInline title="Hangar's daemon cannot be reached">{errorText(inv.error)}</Alert>;
+        return <Alert variant="danger" isInline title="Hangar's daemon cannot be reached" id="hangar-daemon-error">{errorText(inv.error)}</Alert>;
     if (!inv.loaded)
         return <Spinner aria-label="Loading" />;
     const mine = <GuestView user={user} />;

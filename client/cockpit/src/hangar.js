@@ -50,6 +50,9 @@ export class Inventory extends EventTarget {
     // Subscribes first, then reads: a change between the read and the subscription cannot be lost.
     start() {
         const c = this.client;
+        // hangard going away leaves no InterfacesRemoved behind, and a new hangard has other objects: follow the
+        // name's owner, and read everything again when a new one takes it.
+        c.addEventListener("owner", (event, owner) => this.ownerChanged(owner));
         this.subscriptions.push(
             c.subscribe({ path: MANAGER_PATH, interface: OBJECT_MANAGER, member: "InterfacesAdded" },
                         (path, iface, signal, [objectPath, interfaces]) => this.added(objectPath, interfaces)),
@@ -81,6 +84,19 @@ export class Inventory extends EventTarget {
                     this.error = error;
                     this.notify();
                 });
+    }
+
+    ownerChanged(owner) {
+        const previous = this.owner;
+        this.owner = owner;
+        if (!owner) {
+            this.objects = new Map();
+            this.loaded = false;
+            this.error = { message: "hangard is not running: nobody owns org.hangar.Hangar1 on the system bus" };
+            this.notify();
+        } else if (previous !== undefined && previous !== owner) {
+            this.reload();
+        }
     }
 
     close() {
