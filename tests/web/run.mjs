@@ -48,7 +48,11 @@ describe("Hangar's Cockpit page", { skip: problem || false }, () => {
         await page.waitForSelector("#hangar-create");
         assert.match(await page.textContent("#hangar-user"), /hgw-guest1 \(guest\)/);
         // The image is offered as the OS to start from.
-        await page.selectOption("#create-image", "base-os");
+        // Guests get no administration.
+        assert.equal(await page.getByRole("tab", { name: "Administration" }).count(), 0);
+        assert.equal(await page.locator("#hangar-upload").count(), 0);
+        await page.click('#create-image [data-image="base-os"]');
+        assert.equal(await page.getAttribute('#create-image [data-image="base-os"]', "aria-pressed"), "true");
         await page.fill("#create-name", "web1");
         await page.fill("#create-memory", "256");
         await page.click("#create-submit");

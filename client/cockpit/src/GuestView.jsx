@@ -3,7 +3,7 @@
 import React, { useEffect, useState } from "react";
 import {
     ActionGroup, Alert, Button, Card, CardBody, CardTitle, DescriptionList, DescriptionListDescription,
-    DescriptionListGroup, DescriptionListTerm, Form, FormGroup, FormSelect, FormSelectOption, Gallery, TextInput,
+    DescriptionListGroup, DescriptionListTerm, Form, FormGroup, Gallery, TextInput,
 } from "@patternfly/react-core";
 
 import { useInventory } from "./hooks.js";
@@ -49,12 +49,22 @@ export function QuotaPanel({ uid, version }) {
     );
 }
 
-// The images are the OS list. Images have no OS identity yet (libosinfo comes with a daemon change), so each is
-// offered by its name, format and description.
-function imageLabel(image) {
-    const size = image.VirtualSizeBytes ? `, ${bytes(image.VirtualSizeBytes)}` : "";
-    const description = image.Description ? ` — ${image.Description}` : "";
-    return `${image.Name} (${image.Format}${size})${description}`;
+// The images are the OS list, shown as tiles to pick from. Images have no OS identity yet (libosinfo comes with a
+// daemon change), so each is offered by its name, format, size and description.
+function OsPicker({ images, value, onChange }) {
+    const tile = (key, title, lines) => (
+        <button type="button" key={key} className={`hangar-os${value === key ? " hangar-os-selected" : ""}`}
+                data-image={key} aria-pressed={value === key} onClick={() => onChange(key)}>
+            <span className="hangar-os-title">{title}</span>
+            {lines.filter(Boolean).map(line => <span key={line} className="hangar-muted">{line}</span>)}
+        </button>
+    );
+    return (
+        <div className="hangar-os-list" id="create-image" role="group" aria-label="Operating system (image)">
+            {images.map(i => tile(i.Name, i.Name, [`${i.Format}${i.VirtualSizeBytes ? `, ${bytes(i.VirtualSizeBytes)}` : ""}`, i.Description]))}
+            {tile("", "Blank disk", ["no image"])}
+        </div>
+    );
 }
 
 function CreateForm() {
@@ -84,12 +94,9 @@ function CreateForm() {
     };
 
     return (
-        <Form onSubmit={create} id="hangar-create" isHorizontal>
+        <Form onSubmit={create} id="hangar-create">
             <FormGroup label="Operating system (image)" fieldId="create-image">
-                <FormSelect id="create-image" value={image} onChange={(e, v) => setImage(v)}>
-                    <FormSelectOption value="" label="None (blank disk)" />
-                    {images.map(i => <FormSelectOption key={i.path} value={i.Name} label={imageLabel(i)} />)}
-                </FormSelect>
+                <OsPicker images={images} value={image} onChange={setImage} />
             </FormGroup>
             <FormGroup label="Name" isRequired fieldId="create-name">
                 <TextInput id="create-name" value={name} onChange={(e, v) => setName(v)}
