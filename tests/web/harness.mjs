@@ -25,6 +25,13 @@ export const USERS = {
 const SYSTEM_BUS_SOCKET = "/run/dbus/system_bus_socket";
 export const SYSTEM_BUS = `unix:path=${SYSTEM_BUS_SOCKET}`;
 
+// The build's hangarctl: client/cli/ (the layout of ARCHITECTURE.md) or client/ (before that move), or
+// HANGAR_TEST_HANGARCTL.
+function hangarctlIn(buildDir) {
+    const candidates = [process.env.HANGAR_TEST_HANGARCTL, join(buildDir, "client/cli/hangarctl"), join(buildDir, "client/hangarctl")];
+    return candidates.find(path => path && existsSync(path)) || candidates[2];
+}
+
 export function run(argv, options = {}) {
     const result = spawnSync(argv[0], argv.slice(1), { encoding: "utf8", timeout: 60000, ...options });
     if (options.check !== false && result.status !== 0)
@@ -68,6 +75,7 @@ export class Harness {
         this.libvirt = libvirt;
         this.sourceDir = sourceDir;
         this.buildDir = buildDir;
+        this.hangarctlPath = hangarctlIn(buildDir);
         this.packageDir = packageDir;
         this.root = process.env.HANGAR_HERMETIC_ROOT;
         this.dir = join(this.root || "/nonexistent", "web");
@@ -237,7 +245,7 @@ export class Harness {
         run(["mount", "-t", "tmpfs", "-o", "mode=0755", "hangar-web-bin", "/usr/local/bin"]);
         // Uploads are spooled under /var/tmp (client/cockpit/src/Upload.js): a private one for the run.
         run(["mount", "-t", "tmpfs", "-o", "mode=1777", "hangar-web-vartmp", "/var/tmp"]);
-        symlinkSync(join(this.buildDir, "client/hangarctl"), "/usr/local/bin/hangarctl");
+        symlinkSync(this.hangarctlPath, "/usr/local/bin/hangarctl");
     }
 
     async startCockpit() {
@@ -260,7 +268,7 @@ export class Harness {
     // hangarctl as a test user (setpriv: their uid, gid and groups), on the private system bus.
     hangarctl(user, args, { check = true } = {}) {
         const argv = ["setpriv", `--reuid=${user.name}`, `--regid=${user.name}`, "--init-groups", "--",
-            join(this.buildDir, "client/hangarctl"), "--no-ask-password", ...args];
+            this.hangarctlPath, "--no-ask-password", ...args];
         const result = run(argv, { check: false, env: this.env() });
         if (check && result.status !== 0)
             throw new Error(`hangarctl ${args.join(" ")} as ${user.name} failed: ${result.stderr}${result.stdout}`);
