@@ -98,4 +98,6 @@ else
   echo "==> no real guest here (needs root, libvirtd's QEMU driver, QEMU and a kernel image):"
   echo "    the session above, on libvirt's test driver, is the demo"
 fi
+echo "==> the web dashboard: apt install cockpit; cmake --install build; add users to group hangar (or"
+echo "    hangar-admin); log in at https://$(hostname):9090 and open Hangar in the menu (docs/web.md)"
 echo "==> done: everything the demo started is stopped and its temporary files are removed"

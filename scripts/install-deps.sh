@@ -25,12 +25,17 @@ readonly PACKAGES=(
     # run it under Xvfb with the accessibility bus and drive it with dogtail; screenshots with ImageMagick's import
     libgtkmm-3.0-dev libgtk-vnc-2.0-dev libvte-2.91-dev
     xvfb xauth at-spi2-core python3-dogtail python3-pyatspi imagemagick
+    # the Cockpit page (client/cockpit/: node builds it) and its browser tests (tests/web/: cockpit-ws and the
+    # bridge serve it, Debian's chromium shows it)
+    nodejs cockpit-ws cockpit-bridge cockpit-system chromium
 )
 # Commands the build and the tests call directly. Checked after installing, whichever package provides them.
 readonly COMMANDS=(cmake g++ make pkg-config git sdbus-c++-xml2cpp busctl gdbus dbus-daemon pkcheck virsh xmllint
-    sqlite3 python3 qemu-system-x86_64 cpio gzip unshare ip Xvfb dbus-run-session import)
-# Files the end-to-end and GTK suites use by path (sbin and libexec are not on PATH; the kernel is found by its glob).
-readonly FILES=(/usr/sbin/libvirtd /bin/busybox /usr/libexec/at-spi-bus-launcher /usr/bin/python3)
+    sqlite3 python3 qemu-system-x86_64 cpio gzip unshare ip Xvfb dbus-run-session import node npm chromium)
+# Files the end-to-end, GTK and web suites use by path (sbin and libexec are not on PATH; the kernel is found by its
+# glob).
+readonly FILES=(/usr/sbin/libvirtd /bin/busybox /usr/libexec/at-spi-bus-launcher /usr/bin/python3
+    /usr/lib/cockpit/cockpit-ws /usr/bin/cockpit-bridge)
 
 step() { printf 'install-deps: %s\n' "$*"; }
 die() { printf 'install-deps: error: %s\n' "$*" >&2; exit 1; }
@@ -46,6 +51,8 @@ for pkg in "${PACKAGES[@]}"; do
     status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null || true)
     [[ "$status" == ii* ]] || missing+=("$pkg")
 done
+# npm: its own package in Debian 12; some nodejs builds (e.g. NodeSource's) bring it and conflict with Debian's.
+command -v npm >/dev/null || missing+=(npm)
 
 if ((${#missing[@]} == 0)); then
     step "all ${#PACKAGES[@]} packages already installed"

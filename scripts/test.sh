@@ -26,4 +26,13 @@ if [[ $(id -u) -ne 0 ]]; then
 else
     HANGAR_E2E_CACHE_DIR="$PWD/build/e2e-libvirt-cache" HANGAR_E2E_TIMEOUT_SEC=300 \
         timeout --kill-after=10 330 build/tests/hangar_e2e_tests
+    # The Cockpit page on the same kind of libvirtd and tiny guest (tests/web/run-e2e.mjs): serial console and
+    # screen in the browser, stats graphs, a 300 MiB upload. ~100 s. (The page's other browser tests, on the test
+    # driver, ran in ctest above: label web.)
+    if [[ -f build/client/cockpit/dist/manifest.json ]]; then
+        status=0
+        HANGAR_E2E_CACHE_DIR="$PWD/build/e2e-libvirt-cache" timeout --kill-after=10 300 \
+            tests/web/run-web-tests.sh --e2e build || status=$?
+        ((status == 0 || status == 77)) || exit "$status"
+    fi
 fi

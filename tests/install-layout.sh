@@ -30,6 +30,11 @@ if [[ -e "$build_dir/client/gtk/hangar-gtk" ]]; then
     usr/share/icons/hicolor/scalable/apps/hangar-gtk.svg
   )
 fi
+# The Cockpit page, when it was built (HANGAR_BUILD_COCKPIT).
+if [[ -f "$build_dir/client/cockpit/dist/manifest.json" ]]; then
+  expected+=(usr/share/cockpit/hangar/manifest.json usr/share/cockpit/hangar/index.html
+    usr/share/cockpit/hangar/index.js usr/share/cockpit/hangar/index.css)
+fi
 status=0
 for f in "${expected[@]}"; do
   if [[ ! -e "$dest/$f" ]]; then

@@ -1,0 +1,145 @@
+// What a member of group hangar sees: their quota and usage, the images offered as the OS to start from, a form
+// to create a VM, and their VMs as cards coloured by state.
+import React, { useEffect, useState } from "react";
+import {
+    ActionGroup, Alert, Button, Card, CardBody, CardTitle, DescriptionList, DescriptionListDescription,
+    DescriptionListGroup, DescriptionListTerm, Form, FormGroup, Gallery, TextInput,
+} from "@patternfly/react-core";
+
+import { useInventory } from "./hooks.js";
+import { errorText, NO_INTERACTION, variant } from "./hangar.js";
+import { bytes } from "./format.js";
+import { VmCard } from "./VmCard.jsx";
+
+export function useQuota(uid, version) {
+    const inv = useInventory();
+    const [quota, setQuota] = useState(null);
+    const [error, setError] = useState(null);
+    useEffect(() => {
+        inv.managerCall("GetQuota", [uid, {}], "ua{sv}")
+                .then(([q]) => { setQuota(q); setError(null) })
+                .catch(setError);
+    }, [inv, uid, version]);
+    return [quota, error];
+}
+
+function limitText(quota, limit, used, unit = "") {
+    const max = quota.limits?.v?.[limit]?.v;
+    const value = quota.usage?.v?.[used]?.v ?? 0;
+    return max === undefined ? `${value}${unit} (no limit)` : `${value}${unit} of ${max}${unit}`;
+}
+
+export function QuotaPanel({ uid, version }) {
+    const [quota, error] = useQuota(uid, version);
+    if (error)
+        return <Alert variant="warning" isInline title="Quota not readable">{errorText(error)}</Alert>;
+    if (!quota)
+        return null;
+    return (
+        <DescriptionList isHorizontal isCompact columnModifier={{ default: "2Col" }} id="hangar-quota">
+            {[["VMs", "max_vms", "vms"], ["Running", "max_running", "running"], ["vCPUs", "max_vcpus", "vcpus"],
+                ["Memory", "max_memory_mib", "memory_mib", " MiB"], ["Disk", "max_disk_gib", "disk_gib", " GiB"]]
+                    .map(([label, limit, used, unit]) => (
+                        <DescriptionListGroup key={limit}>
+                            <DescriptionListTerm>{label}</DescriptionListTerm>
+                            <DescriptionListDescription>{limitText(quota, limit, used, unit)}</DescriptionListDescription>
+                        </DescriptionListGroup>
+                    ))}
+        </DescriptionList>
+    );
+}
+
+// The images are the OS list, shown as tiles to pick from. Images have no OS identity yet (libosinfo comes with a
+// daemon change), so each is offered by its name, format, size and description.
+function OsPicker({ images, value, onChange }) {
+    const tile = (key, title, lines) => (
+        <button type="button" key={key} className={`hangar-os${value === key ? " hangar-os-selected" : ""}`}
+                data-image={key} aria-pressed={value === key} onClick={() => onChange(key)}>
+            <span className="hangar-os-title">{title}</span>
+            {lines.filter(Boolean).map(line => <span key={line} className="hangar-muted">{line}</span>)}
+        </button>
+    );
+    return (
+        <div className="hangar-os-list" id="create-image" role="group" aria-label="Operating system (image)">
+            {images.map(i => tile(i.Name, i.Name, [`${i.Format}${i.VirtualSizeBytes ? `, ${bytes(i.VirtualSizeBytes)}` : ""}`, i.Description]))}
+            {tile("", "Blank disk", ["no image"])}
+        </div>
+    );
+}
+
+function CreateForm() {
+    const inv = useInventory();
+    const images = inv.images().filter(i => i.State === "ready");
+    const [name, setName] = useState("");
+    const [image, setImage] = useState("");
+    const [vcpus, setVcpus] = useState("1");
+    const [memory, setMemory] = useState("512");
+    const [disk, setDisk] = useState("");
+    const [error, setError] = useState(null);
+    const [busy, setBusy] = useState(false);
+
+    const create = event => {
+        event.preventDefault();
+        const spec = { ...NO_INTERACTION, vcpus: variant.u(vcpus), memory_mib: variant.t(memory) };
+        if (disk)
+            spec.disk_gib = variant.t(disk);
+        if (image)
+            spec.image = variant.s(image);
+        setBusy(true);
+        setError(null);
+        inv.managerCall("CreateVM", [name, spec], "sa{sv}")
+                .then(() => setName(""))
+                .catch(setError)
+                .finally(() => setBusy(false));
+    };
+
+    return (
+        <Form onSubmit={create} id="hangar-create">
+            <FormGroup label="Operating system (image)" fieldId="create-image">
+                <OsPicker images={images} value={image} onChange={setImage} />
+            </FormGroup>
+            <FormGroup label="Name" isRequired fieldId="create-name">
+                <TextInput id="create-name" value={name} onChange={(e, v) => setName(v)}
+                           placeholder="lower-case letters, digits and -" isRequired />
+            </FormGroup>
+            <FormGroup label="vCPUs" fieldId="create-vcpus">
+                <TextInput id="create-vcpus" type="number" min="1" value={vcpus} onChange={(e, v) => setVcpus(v)} />
+            </FormGroup>
+            <FormGroup label="Memory (MiB)" fieldId="create-memory">
+                <TextInput id="create-memory" type="number" min="64" value={memory} onChange={(e, v) => setMemory(v)} />
+            </FormGroup>
+            <FormGroup label="Disk (GiB)" fieldId="create-disk">
+                <TextInput id="create-disk" type="number" min="1" value={disk} placeholder="image size or 10"
+                           onChange={(e, v) => setDisk(v)} />
+            </FormGroup>
+            {error && <Alert variant="danger" isInline title="Not created" id="create-error">{errorText(error)}</Alert>}
+            <ActionGroup>
+                <Button type="submit" id="create-submit" isDisabled={!name || busy} isLoading={busy}>Create VM</Button>
+            </ActionGroup>
+        </Form>
+    );
+}
+
+export function GuestView({ user }) {
+    const inv = useInventory();
+    const mine = inv.vms().filter(vm => vm.Owner === user.uid);
+    return (
+        <div className="hangar-guest">
+            <Gallery hasGutter minWidths={{ default: "380px" }}>
+                <Card>
+                    <CardTitle>New VM</CardTitle>
+                    <CardBody><CreateForm /></CardBody>
+                </Card>
+                <Card>
+                    <CardTitle>Your quota</CardTitle>
+                    <CardBody><QuotaPanel uid={user.uid} version={mine.length + ":" + mine.map(v => v.State).join()} /></CardBody>
+                </Card>
+            </Gallery>
+            <h2 className="hangar-section-title">Your VMs ({mine.length})</h2>
+            {mine.length === 0 && <p id="hangar-no-vms">You have no VMs yet.</p>}
+            <Gallery hasGutter minWidths={{ default: "320px" }} id="hangar-vm-cards">
+                {mine.map(vm => <VmCard key={vm.path} vm={vm} />)}
+            </Gallery>
+        </div>
+    );
+}

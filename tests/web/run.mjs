@@ -1,0 +1,254 @@
+// Browser tests of Hangar's Cockpit page: Debian's chromium (playwright-core, no browser download) against the
+// real cockpit-ws, real Unix users logging in through Cockpit's login form, the real polkitd with Hangar's rules,
+// and hangard on libvirt's test driver (harness.mjs). Run through run-web-tests.sh; screenshots go to
+// HANGAR_WEB_SCREENSHOTS (default build/web-screenshots).
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+import { Harness, USERS, waitFor } from "./harness.mjs";
+import { card, Session, shot } from "./browser.mjs";
+
+const problem = Harness.problem();
+const session = new Session();
+const harness = session.harness;
+const login = (user, route) => session.login(user, route);
+
+describe("Hangar's Cockpit page", { skip: problem || false }, () => {
+    before(async () => {
+        await session.up();
+        // An image on the test driver (which cannot upload): the admin publishes a VM's disk with hangarctl.
+        harness.hangarctl(USERS.admin, ["create", "golden", "--disk", "1"]);
+        harness.hangarctl(USERS.admin, ["publish", "golden", "base-os", "--description", "Base system (published)"]);
+    });
+
+    after(() => session.down());
+
+    test("a user in neither group is told to ask for group hangar", async () => {
+        const page = await login(USERS.outsider);
+        await page.waitForSelector("#hangar-no-group");
+        assert.match(await page.textContent("#hangar-no-group"), /ask an administrator to add you to group hangar/i);
+        await shot(page, "01-outsider-no-group");
+        await page.context().close();
+    });
+
+    test("the page is in Cockpit's menu and runs inside Cockpit's shell", async () => {
+        const page = await login(USERS.guest1);
+        await page.goto(`${harness.url}/hangar`);
+        await page.locator("#host-apps a", { hasText: "Hangar" }).first().waitFor();
+        const frame = page.frameLocator('iframe[name="cockpit1:localhost/hangar"]');
+        await frame.locator("#hangar-create").waitFor();
+        await shot(page, "00-cockpit-shell");
+        await page.context().close();
+    });
+
+    test("a guest creates a VM from an image, starts it and sees its card turn running", async () => {
+        const page = await login(USERS.guest1);
+        await page.waitForSelector("#hangar-create");
+        assert.match(await page.textContent("#hangar-user"), /hgw-guest1 \(guest\)/);
+        // The image is offered as the OS to start from.
+        // Guests get no administration.
+        assert.equal(await page.getByRole("tab", { name: "Administration" }).count(), 0);
+        assert.equal(await page.locator("#hangar-upload").count(), 0);
+        await page.click('#create-image [data-image="base-os"]');
+        assert.equal(await page.getAttribute('#create-image [data-image="base-os"]', "aria-pressed"), "true");
+        await page.fill("#create-name", "web1");
+        await page.fill("#create-memory", "256");
+        await page.click("#create-submit");
+        await page.waitForSelector('.hangar-vm[data-vm="web1"][data-state="stopped"]');
+        assert.match(await card(page, "web1").textContent(), /image base-os/);
+        await shot(page, "02-guest-created");
+        await card(page, "web1").locator('[data-action="start"]').click();
+        await page.waitForSelector('.hangar-vm[data-vm="web1"][data-state="running"]');
+        assert.match(await card(page, "web1").getAttribute("class"), /hangar-vm-green/);
+        await shot(page, "03-guest-running");
+        await page.context().close();
+    });
+
+    test("a change made with hangarctl appears on an open page without reload", async () => {
+        const page = await login(USERS.guest1);
+        await card(page, "web1").waitFor();
+        await page.evaluate(() => { window.hangarMarker = "same page" });
+        harness.hangarctl(USERS.guest1, ["stop", "--force", "web1"]);
+        await page.waitForSelector('.hangar-vm[data-vm="web1"][data-state="stopped"]', { timeout: 2000 });
+        harness.hangarctl(USERS.guest1, ["create", "from-cli", "--disk", "1"]);
+        await card(page, "from-cli").waitFor({ timeout: 2000 });
+        assert.equal(await page.evaluate(() => window.hangarMarker), "same page", "the page was not reloaded");
+        await shot(page, "04-guest-live-update");
+        await page.context().close();
+    });
+
+    test("a second guest does not see the first guest's VMs and cannot act on them", async () => {
+        const page = await login(USERS.guest2);
+        await page.waitForSelector("#hangar-no-vms");
+        assert.equal(await page.locator('.hangar-vm[data-vm="web1"]').count(), 0);
+        // Acting on it anyway (through the page's own D-Bus connection) is refused by polkit, with the daemon's message.
+        const refusal = await page.evaluate(() => new Promise(resolve => {
+            const client = window.cockpit.dbus("org.hangar.Hangar1", { bus: "system" });
+            client.call("/org/hangar/Hangar1", "org.hangar.Hangar1.Manager", "GetVM", ["web1"])
+                    .then(([path]) => client.call(path, "org.hangar.Hangar1.VM", "Start",
+                                                  [{ "auth.no_user_interaction": { t: "b", v: true } }], { type: "a{sv}" }))
+                    .then(() => resolve("started"), error => resolve(`${error.name}: ${error.message}`));
+        }));
+        assert.match(refusal, /PermissionDenied/);
+        await shot(page, "05-guest2-empty");
+        await page.context().close();
+    });
+
+    test("a guest's VM details: spec, snapshots, events, graphs, and consoles that say why they cannot open", async () => {
+        const page = await login(USERS.guest1);
+        await card(page, "web1").locator(".hangar-vm-name").click();
+        await page.waitForSelector('#hangar-details[data-vm="web1"]');
+        assert.match(await page.textContent("#hangar-details"), /base-os/);
+        await page.click("#snapshot-create");
+        await page.fill("#prompt-value", "before-update");
+        await page.click("#prompt-go");
+        await page.waitForSelector('#hangar-snapshots tr[data-snapshot="before-update"]');
+        // Its own events, from the audit log: created, started, the snapshot.
+        await page.waitForSelector('#hangar-vm-events tr[data-action="start"]');
+        await page.waitForSelector("#graph-cpu");
+        await shot(page, "09-guest-details");
+
+        // A console tab for a stopped VM says so; for a running one the test driver has no consoles: NotSupported.
+        const consolePage = await page.context().newPage();
+        await consolePage.goto(`${harness.url}/cockpit/@localhost/hangar/index.html#/console/web1`);
+        await consolePage.waitForSelector("#console-message");
+        assert.match(await consolePage.textContent("#console-message"), /web1 is not running/);
+        await shot(consolePage, "10-console-not-running");
+        harness.hangarctl(USERS.guest1, ["start", "web1"]);
+        await consolePage.waitForSelector("#console-message >> text=NotSupported");
+        assert.match(await consolePage.textContent("#console-message"), /cannot hand out a serial console/);
+        await shot(consolePage, "11-console-not-supported");
+        await consolePage.goto(`${harness.url}/cockpit/@localhost/hangar/index.html#/graphics/web1`);
+        await consolePage.reload();
+        await consolePage.waitForSelector("#console-message >> text=NotSupported");
+        await page.context().close();
+    });
+
+    test("a guest pauses, resumes, stops, renames, clones and deletes (with confirmation) from the cards", async () => {
+        const page = await login(USERS.guest1);
+        const web1 = card(page, "web1");
+        await page.waitForSelector('.hangar-vm[data-vm="web1"][data-state="running"]');
+        await web1.locator('[data-action="pause"]').click();
+        await page.waitForSelector('.hangar-vm[data-vm="web1"][data-state="paused"]');
+        assert.match(await web1.getAttribute("class"), /hangar-vm-orange/);
+        await web1.locator('[data-action="resume"]').click();
+        await page.waitForSelector('.hangar-vm[data-vm="web1"][data-state="running"]');
+        await web1.locator('[data-action="force-stop"]').click();
+        await page.click("#confirm-go");
+        await page.waitForSelector('.hangar-vm[data-vm="web1"][data-state="stopped"]');
+        await card(page, "from-cli").locator('[data-action="rename"]').click();
+        await page.fill("#prompt-value", "Bad Name");
+        await page.click("#prompt-go");
+        await page.waitForSelector("#prompt-error >> text=InvalidArgument");
+        await shot(page, "12-guest-rename-refused");
+        await page.fill("#prompt-value", "renamed");
+        await page.click("#prompt-go");
+        await card(page, "renamed").waitFor();
+        await card(page, "renamed").locator('[data-action="clone"]').click();
+        await page.fill("#prompt-value", "renamed-copy");
+        await page.click("#prompt-go");
+        await card(page, "renamed-copy").waitFor();
+        await card(page, "renamed-copy").locator('[data-action="delete"]').click();
+        await page.waitForSelector("#hangar-confirm");
+        await shot(page, "13-guest-delete-confirm");
+        await page.click("#confirm-go");
+        await card(page, "renamed-copy").waitFor({ state: "detached" });
+        await page.context().close();
+    });
+
+    test("an open page says when hangard stops, and reads everything again when it is back", async () => {
+        const page = await login(USERS.guest1);
+        await card(page, "web1").waitFor();
+        await harness.stopHangard();
+        await page.waitForSelector("#hangar-daemon-error >> text=hangard is not running");
+        await shot(page, "13b-daemon-stopped");
+        await harness.startHangard();
+        await card(page, "web1").waitFor();
+        await page.context().close();
+    });
+
+    test("the admin sees every user's VMs with their owner and is refused deleting an image in use", async () => {
+        const page = await login(USERS.admin);
+        await page.getByRole("tab", { name: "Administration" }).click();
+        await page.waitForSelector("#hangar-overview");
+        await shot(page, "06-admin-overview");
+        await page.getByRole("tab", { name: "All VMs" }).click();
+        // Owners by name (the page reads the user database through the bridge).
+        await page.locator('#hangar-all-vms tr[data-vm="web1"][data-owner="hgw-guest1"]').waitFor();
+        await page.locator('#hangar-all-vms tr[data-vm="golden"][data-owner="hgw-admin"]').waitFor();
+        await page.selectOption("#allvms-owner", String(harness.uids["hgw-guest1"]));
+        await page.locator('#hangar-all-vms tr[data-vm="golden"]').waitFor({ state: "detached" });
+        assert.equal(await page.locator('#hangar-all-vms tr[data-vm="web1"]').count(), 1);
+        await shot(page, "07-admin-all-vms-filtered");
+
+        await page.getByRole("tab", { name: "Images" }).click();
+        const image = page.locator('#hangar-images tr[data-image="base-os"]');
+        await image.waitFor();
+        assert.match(await image.locator(".hangar-used-by").textContent(), /web1/);
+        await image.locator('[data-action="delete-image"]').click();
+        await page.click("#confirm-go");
+        await page.waitForSelector("#confirm-error");
+        const message = await page.textContent("#confirm-error");
+        assert.match(message, /web1/, "the refusal names the VMs that use the image");
+        assert.match(message, /Busy/);
+        await shot(page, "08-admin-image-delete-refused");
+        await page.context().close();
+    });
+
+    test("the admin sets a guest's quota, and the guest sees it", async () => {
+        const page = await login(USERS.admin);
+        await page.getByRole("tab", { name: "Administration" }).click();
+        await page.getByRole("tab", { name: "Quotas" }).click();
+        const row = page.locator('#hangar-quotas tr[data-user="hgw-guest1"]');
+        await row.locator('[data-action="edit-quota"]').click();
+        await page.fill("#quota-max_vms", "5");
+        await page.fill("#quota-max_memory_mib", "4096");
+        await page.click("#quota-save");
+        await page.waitForSelector("#quota-dialog", { state: "detached" });
+        await row.locator("td >> text=/ 5").waitFor();
+        await shot(page, "14-admin-quotas");
+        const guest = await login(USERS.guest1);
+        await guest.waitForSelector("#hangar-quota >> text=of 5");
+        await page.context().close();
+        await guest.context().close();
+    });
+
+    test("the audit log filters and follows new events live", async () => {
+        const page = await login(USERS.admin);
+        await page.getByRole("tab", { name: "Administration" }).click();
+        await page.getByRole("tab", { name: "Audit log" }).click();
+        await page.waitForSelector('#hangar-audit tr[data-action="create"]');
+        harness.hangarctl(USERS.guest2, ["create", "late-arrival", "--disk", "1"]);
+        await page.waitForSelector('#hangar-audit tr:has-text("late-arrival")', { timeout: 2000 });
+        await page.selectOption("#audit-action", "start");
+        await page.waitForSelector('#hangar-audit tr[data-action="create"]', { state: "detached" });
+        assert.ok(await page.locator('#hangar-audit tr[data-action="start"]').count() > 0);
+        await shot(page, "15-admin-audit-filtered");
+        await page.context().close();
+    });
+
+    test("the admin uploads an image file: progress, then the daemon's verdict", async () => {
+        const page = await login(USERS.admin);
+        await page.getByRole("tab", { name: "Administration" }).click();
+        await page.getByRole("tab", { name: "Images" }).click();
+        // A raw image of 48 MiB (a multiple of 512), made here.
+        const file = join(process.env.TMPDIR || "/tmp", "web-upload.raw");
+        writeFileSync(file, Buffer.alloc(48 * 1024 * 1024, 7));
+        await page.setInputFiles("#hangar-upload input[type=file]", file);
+        await page.fill("#upload-name", "uploaded");
+        await page.click("#upload-start");
+        await page.waitForSelector("#upload-progress");
+        await shot(page, "16-admin-upload-progress");
+        // The test driver cannot write into a volume: the import job fails, and the page says what the daemon said.
+        await page.waitForSelector("#upload-error, #upload-done", { timeout: 60000 });
+        await shot(page, "17-admin-upload-result");
+        const verdict = await page.textContent("#upload-error, #upload-done");
+        assert.match(verdict, /cannot import image 'uploaded'.*virStorageVolUpload/);
+        // The spooled copy is gone, and so is the half-made image (the daemon rolled the import back).
+        await waitFor("the spooled upload removed", () => readdirSync("/var/tmp").every(f => !f.startsWith("hangar-upload-")));
+        await page.locator('#hangar-images tr[data-image="uploaded"]').waitFor({ state: "detached" });
+        await page.context().close();
+    });
+});
