@@ -480,12 +480,9 @@ TEST_F(ImageManagerTest, Recovery_RollsBackInterruptedImportsAndRemovesOrphanVol
     Inventory freshInventory;
     ImageManager freshImages{freshInventory, store, storage, authorizer, executor, audit, jobs, quotas, kGiB};
     Reconciler reconciler{freshInventory, store, hypervisor, storage, freshImages, executor, audit};
-    std::optional<ReconcileReport> report;
-    reconciler.startup([&](const ReconcileReport& r) { report = r; });
-    executor.drain();
-    ASSERT_TRUE(report);
-    EXPECT_EQ(report->imagesRecovered, 1U);
-    EXPECT_EQ(report->orphanVolumes, 1U);
+    const auto report = runStartup(reconciler, executor);
+    EXPECT_EQ(report.imagesRecovered, 1U);
+    EXPECT_EQ(report.orphanVolumes, 1U);
     EXPECT_EQ(storage.volumes(), (std::vector<std::string>{ready.volume, "somebody-elses.qcow2"}))
         << "a volume not named like Hangar's is not ours to remove";
     ASSERT_EQ(store.loadImages().size(), 1U);
