@@ -54,19 +54,6 @@ SharedFd makeFile(const std::string& kind, std::uint64_t virtualSize = 3 * kGiB)
     return std::make_shared<UniqueFd>(fd);
 }
 
-struct JobLog final : JobObserver
-{
-    void jobAdded(const Job& job) override { added.push_back(job.operation); }
-    void jobChanged(const Job& job) override { progress.push_back(job.progress); }
-    void jobCompleted(const Job&, bool success, const std::string& message) override
-    {
-        completed.emplace_back(success, message);
-    }
-    std::vector<std::string> added;
-    std::vector<double> progress;
-    std::vector<std::pair<bool, std::string>> completed;
-};
-
 class ImageManagerTest : public CoreFixture<>
 {
 protected:

@@ -7,8 +7,6 @@
 #include "core/Reconciler.h"
 
 #include <chrono>
-#include <cstdlib>
-#include <unistd.h>
 
 namespace hangar::testing {
 namespace {
@@ -19,16 +17,6 @@ using std::chrono::seconds;
 const Error kStillCopying(ErrorCode::BackendFailure,
                           "cannot delete volume img-x.qcow2 from storage pool fake-pool: Requested operation is not "
                           "valid: volume 'img-x.qcow2' is still being allocated.");
-
-SharedFd rawFile()
-{
-    char path[] = "/tmp/hangar-retry-XXXXXX";
-    const int fd = ::mkstemp(path);
-    ::unlink(path);
-    const std::string bytes(8192, 'x');
-    EXPECT_EQ(::pwrite(fd, bytes.data(), bytes.size(), 0), static_cast<ssize_t>(bytes.size()));
-    return std::make_shared<UniqueFd>(fd);
-}
 
 class RecoveryRetryTest : public CoreFixture<>
 {
@@ -53,7 +41,8 @@ protected:
     Capture<std::uint64_t> import(const std::string& name)
     {
         Capture<std::uint64_t> r;
-        images.importImage(caller(kAlice), ImportRequest{name, rawFile(), std::nullopt, ""}, r.done());
+        images.importImage(caller(kAlice), ImportRequest{name, tempFile(std::string(8192, 'x')), std::nullopt, ""},
+                           r.done());
         executor.drain();
         return r;
     }
