@@ -429,6 +429,41 @@ TEST_F(ImageE2e, CtrlCDuringHangarctlImportExits130AndLeavesNothing)
     EXPECT_EQ(m_world->poolFiles(), before) << "the pool directory changed";
 }
 
+TEST_F(ImageE2e, ImportOfAFileTruncatedUnderItFailsAndLeavesNothing)
+{
+    const auto before = m_world->poolFiles();
+    const std::string shrinking = files().dir + "/shrinking.raw";
+    fs::copy_file(files().big, shrinking, fs::copy_options::overwrite_existing);
+    const int fd = open(shrinking.c_str(), O_RDONLY | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    // Held still by the test: libvirtd is stopped as soon as the job exists, so the upload cannot get far before the
+    // file shrinks to 1 MiB (truncate -s 1M). Its missing 511 MiB used to be taken for a hole: a "ready" image of
+    // 512 MiB with a zero-filled tail.
+    const pid_t libvirtdPid = libvirtd().pid();
+    ASSERT_GT(libvirtdPid, 1);
+    std::string job;
+    try {
+        job = client().importImage("e2e-shrunk", fd);
+    } catch (const sdbus::Error& e) {
+        close(fd);
+        FAIL() << "ImportImage of 512 MiB failed: " << describe(e);
+    }
+    close(fd);
+    ASSERT_EQ(kill(libvirtdPid, SIGSTOP), 0);
+    const int truncated = truncate(shrinking.c_str(), static_cast<off_t>(kMiB));
+    kill(libvirtdPid, SIGCONT);
+    ASSERT_EQ(truncated, 0);
+    const auto end = client().waitCompleted(job, 120s);
+    ASSERT_TRUE(end) << "no Completed from " << job << " within 120 s" << diagnostics();
+    fs::remove(shrinking);
+    std::cout << "[          ] import of a file truncated under it: Completed(" << end->success << ", \""
+              << end->message << "\")\n";
+    EXPECT_FALSE(end->success) << "a file that shrank under the import became an image";
+    EXPECT_NE(end->message.find("ended after"), std::string::npos) << end->message;
+    EXPECT_FALSE(client().findImage("e2e-shrunk")) << "the Image object is still there";
+    EXPECT_EQ(m_world->poolFiles(), before) << "the pool directory changed";
+}
+
 // ---- VMs from images ---------------------------------------------------------------------------------------------
 
 TEST_F(ImageE2e, VmFromQcow2ImageGetsAConstantTimeOverlayOfIt)
