@@ -182,9 +182,11 @@ void ImageManager::importImage(const Caller& caller, ImportRequest request, Done
                         job.progressValid = true;
                         job.totalBytes = image.fileBytes;
                         job.objects = {JobTarget{JobTarget::Kind::Image, record.id}};
-                        auto work = [fd = request.fd, format = image.format, bytes = image.fileBytes,
-                                     volume = record.volume](Storage& storage, const ProgressFn& progress) {
-                            return storage.upload(volume, format, fd->get(), bytes, progress);
+                        auto work = [fd = request.fd, image, volume = record.volume](Storage& storage,
+                                                                                     const ProgressFn& progress) {
+                            auto info = storage.upload(volume, image.format, fd->get(), image.fileBytes, progress);
+                            requireUnchanged(fd->get(), image); // the caller may have changed it meanwhile
+                            return info;
                         };
                         startFill(caller, std::move(record), std::move(job), "image-import", std::move(work),
                                   std::nullopt, done);

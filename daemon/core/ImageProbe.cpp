@@ -1,12 +1,14 @@
 #include "core/ImageProbe.h"
 
 #include "core/Error.h"
+#include "core/Validation.h"
 
 #include <array>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <limits>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -142,18 +144,21 @@ ProbedImage probeQcow2(const std::array<unsigned char, kQcow2HeaderBytes>& h, st
     return ProbedImage{ImageFormat::Qcow2, fileBytes, virtualBytes};
 }
 
-} // namespace
-
-ProbedImage probeImage(int fd, std::uint64_t maxBytes)
+// A header may claim any size up to 2^64 - 1; a VM's disk cannot be made larger than the largest disk_gib (QEMU and
+// libvirt overflow on sizes near 2^63), so neither can an image a VM is made from.
+ProbedImage withinDiskLimit(const ProbedImage& image)
 {
-    const std::uint64_t fileBytes = sizeOf(fd);
-    if (fileBytes == 0)
-        throw invalid("the file is empty");
-    if (fileBytes > maxBytes)
-        throw invalid(fmt::format("the file has {} bytes, more than the import limit of {} GiB ([Images] "
-                                  "max_import_gib in hangard.conf)",
-                                  fileBytes, maxBytes / kGiB));
+    constexpr std::uint64_t kMaxBytes = Limits::kMaxDiskGiB * kGiB;
+    if (image.virtualBytes > kMaxBytes)
+        throw invalid(fmt::format("the {} image has a virtual size of {} bytes; at most {} bytes ({} GiB, the largest "
+                                  "disk_gib of a VM) is allowed",
+                                  formatName(image.format), image.virtualBytes, kMaxBytes, Limits::kMaxDiskGiB));
+    return image;
+}
 
+// What the content of a readable file of fileBytes bytes is.
+ProbedImage probeContent(int fd, std::uint64_t fileBytes)
+{
     std::array<unsigned char, kQcow2HeaderBytes> header{};
     const std::size_t got = readAt(fd, header, 0);
     if (got >= 4 && be(header.data(), 4) == kQcow2Magic)
@@ -176,6 +181,37 @@ ProbedImage probeImage(int fd, std::uint64_t maxBytes)
                                   "bytes) must be a multiple of 512",
                                   fileBytes));
     return ProbedImage{ImageFormat::Raw, fileBytes, fileBytes};
+}
+
+} // namespace
+
+ProbedImage probeImage(int fd, std::uint64_t maxBytes)
+{
+    const std::uint64_t fileBytes = sizeOf(fd);
+    if (fileBytes == 0)
+        throw invalid("the file is empty");
+    if (fileBytes > maxBytes)
+        throw invalid(fmt::format("the file has {} bytes, more than the import limit of {} GiB ([Images] "
+                                  "max_import_gib in hangard.conf)",
+                                  fileBytes, maxBytes / kGiB));
+
+    return withinDiskLimit(probeContent(fd, fileBytes));
+}
+
+void requireUnchanged(int fd, const ProbedImage& before)
+{
+    ProbedImage now;
+    try {
+        now = probeImage(fd, std::numeric_limits<std::uint64_t>::max()); // a grown file is told apart below
+    } catch (const Error& e) {
+        throw invalid(fmt::format("the file changed during the import (it was a {} image of {} bytes): {}",
+                                  formatName(before.format), before.fileBytes, e.what()));
+    }
+    if (now.format != before.format || now.fileBytes != before.fileBytes || now.virtualBytes != before.virtualBytes)
+        throw invalid(fmt::format("the file changed during the import: it was a {} image of {} bytes ({} bytes "
+                                  "virtual), it is now a {} image of {} bytes ({} bytes virtual)",
+                                  formatName(before.format), before.fileBytes, before.virtualBytes,
+                                  formatName(now.format), now.fileBytes, now.virtualBytes));
 }
 
 } // namespace hangar

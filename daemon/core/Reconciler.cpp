@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <utility>
 
 namespace hangar {
 
@@ -17,6 +18,7 @@ struct Reconciler::Plan
     std::vector<VmRecord> ready;   // settled VMs to check against the hypervisor
 
     std::vector<VmRecord> rolledBack, finished;
+    std::vector<std::pair<VmRecord, std::string>> vmsUnrecovered; // pending rows whose clean-up failed, and why
     std::map<std::string, DomainState> states;
     std::vector<std::string> redefined;
     std::map<std::string, std::string> unavailable; // uuid -> why
@@ -24,11 +26,11 @@ struct Reconciler::Plan
     std::optional<std::string> listError;
     std::map<std::string, std::vector<std::string>> snapshots; // uuid -> snapshot names
 
-    bool startup = false;
+    Pass pass = Pass::Startup;
     std::vector<ImageRecord> pendingImages; // image rows left in Importing / Deleting by a crash
     std::set<std::string> knownVolumes;     // every volume a record claims
     std::vector<ImageRecord> imagesRecovered;
-    std::map<std::string, std::string> imagesUnrecovered; // id -> why
+    std::vector<std::pair<ImageRecord, std::string>> imagesUnrecovered; // and why
     std::vector<std::string> orphans;
     std::map<std::string, std::string> imageVolumes; // volume -> name of the ready image it holds
     std::vector<std::string> missingImageVolumes;    // names of ready images whose volume is gone
@@ -56,6 +58,12 @@ Reconciler::Reconciler(Inventory& inventory, Store& store, Hypervisor& hyperviso
       m_executor(executor), m_audit(audit)
 {}
 
+Reconciler::~Reconciler()
+{
+    if (m_retryTimer)
+        m_executor.cancel(*m_retryTimer);
+}
+
 void Reconciler::startup(std::function<void(const ReconcileReport&)> done)
 {
     std::vector<VmRecord> pending;
@@ -73,7 +81,7 @@ void Reconciler::startup(std::function<void(const ReconcileReport&)> done)
     for (auto& image : m_store.loadImages())
         (image.phase == ImagePhase::Ready ? readyImages : pendingImages).push_back(std::move(image));
     m_images.load(std::move(readyImages));
-    reconcile(std::move(pending), std::move(pendingImages), true, std::move(done));
+    reconcile(std::move(pending), std::move(pendingImages), Pass::Startup, std::move(done));
 }
 
 void Reconciler::handleHypervisorEvent(const HypervisorEvent& event)
@@ -87,11 +95,11 @@ void Reconciler::handleHypervisorEvent(const HypervisorEvent& event)
                               fmt::format("lost the connection to {}; reconnecting", m_hypervisor.uri())));
     } else if (event.kind == HypervisorEvent::Kind::ConnectionRestored) {
         m_audit.success(0, nullptr, "host", fmt::format("reconnected to {}", m_hypervisor.uri()));
-        reconcile({}, {}, false, [](const ReconcileReport&) {});
+        reconcile({}, {}, Pass::Reconcile, [](const ReconcileReport&) {});
     }
 }
 
-void Reconciler::reconcile(std::vector<VmRecord> pending, std::vector<ImageRecord> pendingImages, bool startup,
+void Reconciler::reconcile(std::vector<VmRecord> pending, std::vector<ImageRecord> pendingImages, Pass pass,
                            std::function<void(const ReconcileReport&)> done)
 {
     if (m_reconciling)
@@ -100,33 +108,35 @@ void Reconciler::reconcile(std::vector<VmRecord> pending, std::vector<ImageRecor
     auto plan = std::make_shared<Plan>();
     plan->pending = std::move(pending);
     plan->pendingImages = std::move(pendingImages);
-    plan->startup = startup;
-    for (const Vm* vm : m_inventory.all()) {
-        if (!vm->operation && vm->state != VmState::Creating && vm->state != VmState::Deleting)
-            plan->ready.push_back(vm->record);
-        plan->knownVolumes.insert(vm->record.diskVolume);
-    }
-    for (const Image* image : m_images.all()) {
-        plan->knownVolumes.insert(image->record.volume);
-        plan->imageVolumes[image->record.volume] = image->record.name;
+    plan->pass = pass;
+    if (pass != Pass::Retry) { // a retry only cleans up
+        for (const Vm* vm : m_inventory.all()) {
+            if (!vm->operation && vm->state != VmState::Creating && vm->state != VmState::Deleting)
+                plan->ready.push_back(vm->record);
+            plan->knownVolumes.insert(vm->record.diskVolume);
+        }
+        for (const Image* image : m_images.all()) {
+            plan->knownVolumes.insert(image->record.volume);
+            plan->imageVolumes[image->record.volume] = image->record.name;
+        }
     }
 
     m_executor.submit(
         [&hv = m_hypervisor, &storage = m_storage, plan] {
-            if (plan->startup) {
+            if (plan->pass == Pass::Startup) {
                 try {
                     storage.ensurePool();
                 } catch (const std::exception& e) {
                     plan->poolError = e.what();
                 }
-                for (const auto& image : plan->pendingImages) {
-                    try {
-                        storage.remove(image.volume);
-                        plan->imagesRecovered.push_back(image);
-                    } catch (const std::exception& e) {
-                        plan->imagesUnrecovered[image.id] = e.what();
-                        plan->knownVolumes.insert(image.volume);
-                    }
+            }
+            for (const auto& image : plan->pendingImages) {
+                try {
+                    storage.remove(image.volume);
+                    plan->imagesRecovered.push_back(image);
+                } catch (const std::exception& e) {
+                    plan->imagesUnrecovered.emplace_back(image, e.what());
+                    plan->knownVolumes.insert(image.volume);
                 }
             }
             std::vector<DomainInfo> domains;
@@ -134,6 +144,10 @@ void Reconciler::reconcile(std::vector<VmRecord> pending, std::vector<ImageRecor
                 domains = hv.listDomains();
             } catch (const std::exception& e) {
                 plan->listError = e.what();
+                for (const auto& record : plan->pending) {
+                    plan->vmsUnrecovered.emplace_back(record, e.what());
+                    plan->knownVolumes.insert(record.diskVolume);
+                }
                 return;
             }
             std::map<std::string, const DomainInfo*> byUuid;
@@ -151,11 +165,13 @@ void Reconciler::reconcile(std::vector<VmRecord> pending, std::vector<ImageRecor
                     removeVolume(storage, record.diskVolume);
                     (record.phase == VmPhase::Creating ? plan->rolledBack : plan->finished).push_back(record);
                 } catch (const std::exception& e) {
-                    plan->unavailable[record.uuid] = e.what();
+                    plan->vmsUnrecovered.emplace_back(record, e.what());
                     plan->knownVolumes.insert(record.diskVolume);
                 }
                 byUuid.erase(record.uuid);
             }
+            if (plan->pass == Pass::Retry)
+                return;
             for (const auto& record : plan->ready) {
                 auto it = byUuid.find(record.uuid);
                 try {
@@ -183,7 +199,7 @@ void Reconciler::reconcile(std::vector<VmRecord> pending, std::vector<ImageRecor
                 }
             // Only at start-up, when nothing is in flight: a volume with Hangar's naming that no record claims was
             // left by a crash between a volume's creation and its row's removal.
-            if (plan->startup && !plan->poolError) {
+            if (plan->pass == Pass::Startup && !plan->poolError) {
                 try {
                     const auto volumes = storage.list();
                     const std::set<std::string> present(volumes.begin(), volumes.end());
@@ -203,8 +219,54 @@ void Reconciler::reconcile(std::vector<VmRecord> pending, std::vector<ImageRecor
             m_reconciling = false;
             ReconcileReport report;
             apply(*plan, report);
+            keepLeftovers(*plan, report);
             done(report);
         });
+}
+
+void Reconciler::keepLeftovers(Plan& plan, ReconcileReport& report)
+{
+    // The first failure is recorded; the attempts after it only when they succeed, so that a volume libvirtd
+    // copies for an hour does not fill the event log.
+    const bool first = plan.pass != Pass::Retry;
+    for (auto& [image, why] : plan.imagesUnrecovered) {
+        if (first)
+            m_audit.imageFailure(0, image.name, "recover",
+                                 Error(ErrorCode::BackendFailure,
+                                       fmt::format("cannot remove its volume yet: {}; trying again until it succeeds "
+                                                   "(the name stays taken until then)",
+                                                   why)));
+        m_leftoverImages.push_back(std::move(image));
+    }
+    for (auto& [record, why] : plan.vmsUnrecovered) {
+        if (first)
+            m_audit.failure(0, &record, "recover",
+                            Error(ErrorCode::BackendFailure,
+                                  fmt::format("cannot clean up after the interrupted {} yet: {}; trying again until it "
+                                              "succeeds (the name stays taken until then)",
+                                              record.phase == VmPhase::Creating ? "creation" : "deletion", why)));
+        m_leftoverVms.push_back(std::move(record));
+    }
+    report.retrying = leftovers();
+    if (leftovers() == 0) {
+        m_retryDelay = kFirstRetryDelay;
+        return;
+    }
+    if (m_retryTimer)
+        return;
+    m_retryTimer = m_executor.schedule(m_retryDelay, [this] { retryLeftovers(); });
+    m_retryDelay = std::min<std::chrono::microseconds>(m_retryDelay * 2, kMaxRetryDelay);
+}
+
+void Reconciler::retryLeftovers()
+{
+    m_retryTimer.reset();
+    if (m_reconciling) { // one pass at a time: this one comes after it
+        m_retryTimer = m_executor.schedule(m_retryDelay, [this] { retryLeftovers(); });
+        return;
+    }
+    reconcile(std::exchange(m_leftoverVms, {}), std::exchange(m_leftoverImages, {}), Pass::Retry,
+              [](const ReconcileReport&) {});
 }
 
 void Reconciler::apply(Plan& plan, ReconcileReport& report)
@@ -225,9 +287,6 @@ void Reconciler::apply(Plan& plan, ReconcileReport& report)
                              image.phase == ImagePhase::Deleting ? "deletion was interrupted; finished"
                                                                  : "import was interrupted; rolled back");
     }
-    for (const auto& [id, why] : plan.imagesUnrecovered)
-        m_audit.imageFailure(0, id, "recover",
-                             Error(ErrorCode::BackendFailure, fmt::format("cannot remove its volume: {}", why)));
     for (const auto& name : plan.missingImageVolumes)
         m_audit.imageFailure(0, name, "reconcile",
                              Error(ErrorCode::BackendFailure,
@@ -238,6 +297,8 @@ void Reconciler::apply(Plan& plan, ReconcileReport& report)
         ++report.orphanVolumes;
         m_audit.success(0, nullptr, "recover", fmt::format("removed volume '{}', which no record claims", volume));
     }
+    if (plan.listError && plan.pass == Pass::Retry)
+        return; // the leftovers say why
     if (plan.listError) {
         for (const auto& record : plan.ready)
             if (Vm* vm = m_inventory.find(record.uuid))

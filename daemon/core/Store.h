@@ -16,16 +16,20 @@ class Store
 public:
     virtual ~Store() = default;
 
+    // A name taken by a row that is not Ready, which the managers do not hold (they check their own first), is
+    // one that a crash left half-done and recovery is cleaning up: the writes below say Error(Busy) for it.
+
     virtual std::vector<VmRecord> loadVms() = 0;
-    // Error(AlreadyExists) when the uuid or the name is taken.
+    // Error(AlreadyExists) when the uuid or the name is taken (Busy, see above).
     virtual void insertVm(const VmRecord& vm) = 0;
-    // Replaces the row with vm.uuid. Error(NotFound) if there is none, Error(AlreadyExists) on a name clash.
+    // Replaces the row with vm.uuid. Error(NotFound) if there is none, Error(AlreadyExists) on a name clash (Busy,
+    // see above).
     virtual void updateVm(const VmRecord& vm) = 0;
     // Removing a row that does not exist is not an error (recovery may repeat it).
     virtual void deleteVm(const std::string& uuid) = 0;
 
     virtual std::vector<ImageRecord> loadImages() = 0;
-    // Error(AlreadyExists) when the id or the name is taken.
+    // Error(AlreadyExists) when the id or the name is taken (Busy, see above).
     virtual void insertImage(const ImageRecord& image) = 0;
     // Replaces the row with image.id. Error(NotFound) if there is none.
     virtual void updateImage(const ImageRecord& image) = 0;

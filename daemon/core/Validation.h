@@ -15,11 +15,13 @@ namespace hangar {
 struct Limits
 {
     static constexpr std::uint32_t kMinVcpus = 1;
-    static constexpr std::uint32_t kMaxVcpus = 256;
+    // What libvirt accepts for Hangar's domains: QEMU's default x86_64 machine type (pc-i440fx, which the domain
+    // XML leaves in place) takes at most 255 CPUs, and libvirt refuses more when the domain is defined.
+    static constexpr std::uint32_t kMaxVcpus = 255;
     static constexpr std::uint64_t kMinMemoryMiB = 64;
     static constexpr std::uint64_t kMaxMemoryMiB = 4U * 1024 * 1024; // 4 TiB
     static constexpr std::uint64_t kMinDiskGiB = 1;
-    static constexpr std::uint64_t kMaxDiskGiB = 65536; // 64 TiB
+    static constexpr std::uint64_t kMaxDiskGiB = 65536; // 64 TiB; also the largest virtual size of an image
     static constexpr std::size_t kMaxDescriptionChars = 1024;
     static constexpr std::size_t kMaxBootFileNameLength = 128;
     static constexpr std::size_t kMaxCmdlineChars = 1024;

@@ -135,10 +135,11 @@ int runDaemon(const Config& config, const std::string& version)
         const auto counts = inventory.counts();
         spdlog::info("serving {} on the {} bus: {} VMs ({} running), hypervisor {}; recovered {} interrupted "
                      "creations and {} deletions, redefined {}, adopted {}, unavailable {}; {} images ({} interrupted "
-                     "image operations cleaned up, {} orphan volumes removed), storage pool {}",
+                     "image operations cleaned up, {} orphan volumes removed), storage pool {}; {} clean-ups failed "
+                     "and are retried",
                      bus::kBusName, config.bus, counts.vms, counts.running, config.hypervisor, report.rolledBack,
                      report.finished, report.redefined, report.adopted, report.unavailable, images.all().size(),
-                     report.imagesRecovered, report.orphanVolumes, config.storagePool);
+                     report.imagesRecovered, report.orphanVolumes, config.storagePool, report.retrying);
         sd_notifyf(0, "READY=1\nSTATUS=Serving %u VMs (%u running) on %s", counts.vms, counts.running,
                    config.hypervisor.c_str());
     });

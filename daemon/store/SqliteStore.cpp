@@ -81,11 +81,6 @@ VmRecord readVm(const Query& query)
     return vm;
 }
 
-Error nameTaken(const std::string& name)
-{
-    return Error(ErrorCode::AlreadyExists, "a VM named '" + name + "' already exists");
-}
-
 // SQLite creates a new database file 0644 (less the umask). Creating it first with 0600 makes SQLite keep that
 // mode, and gives the -wal and -shm files the same one. An existing file keeps whatever mode the admin chose.
 void createPrivateFile(const std::string& path)
@@ -237,6 +232,21 @@ void SqliteStore::insertVm(const VmRecord& vm)
     if (uuidExists(vm.uuid))
         throw Error(ErrorCode::AlreadyExists, "a VM with UUID " + vm.uuid + " already exists");
     throw nameTaken(vm.name);
+}
+
+Error SqliteStore::nameTaken(const std::string& name)
+{
+    Query query(m_db.get(), statement("SELECT phase FROM vms WHERE name = ?1"));
+    query.bind(1, name);
+    const std::string phase = query.next("cannot look up VM '" + name + "'") ? query.text(0) : "";
+    // The inventory is checked first: a row it does not hold, left half-done, is one a crash interrupted and
+    // start-up recovery is still cleaning up (core/Reconciler retries until it is gone).
+    if (!phase.empty() && phase != phaseName(VmPhase::Ready))
+        return Error(ErrorCode::Busy, "the name '" + name + "' is held by a VM whose " +
+                                          (phase == phaseName(VmPhase::Creating) ? "creation" : "deletion") +
+                                          " was interrupted when hangard stopped; it is being cleaned up, try again "
+                                          "shortly");
+    return Error(ErrorCode::AlreadyExists, "a VM named '" + name + "' already exists");
 }
 
 void SqliteStore::updateVm(const VmRecord& vm)

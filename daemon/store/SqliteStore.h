@@ -5,6 +5,7 @@
 // from the loop thread only, so it holds one connection and no locks.
 #pragma once
 
+#include "core/Error.h"
 #include "core/Store.h"
 
 #include <memory>
@@ -61,6 +62,9 @@ private:
     void configure(bool inMemory);
     void migrate();
     bool uuidExists(const std::string& uuid);
+    // The error for a write of a VM named `name` that hit the unique name: AlreadyExists, or Busy while the row
+    // holding it is one a crash left half-done.
+    Error nameTaken(const std::string& name);
     // Throws the AlreadyExists error for a write of `image` that hit a unique constraint, naming what was taken.
     [[noreturn]] void throwImageClash(const ImageRecord& image, bool inserting);
 

@@ -119,10 +119,11 @@ void SqliteStore::throwImageClash(const ImageRecord& image, bool inserting)
     // Asking which rows collide is simpler and sturdier than parsing which column SQLite's message names.
     bool idClash = false;
     bool nameClash = false;
+    std::string nameHolderPhase; // of the row holding the name
     bool volumeClash = false;
     {
         Query query(m_db.get(),
-                    statement("SELECT id, name, volume FROM images WHERE id = ?1 OR name = ?2 OR volume = ?3"));
+                    statement("SELECT id, name, volume, phase FROM images WHERE id = ?1 OR name = ?2 OR volume = ?3"));
         query.bind(1, image.id);
         query.bind(2, image.name);
         query.bind(3, image.volume);
@@ -132,12 +133,23 @@ void SqliteStore::throwImageClash(const ImageRecord& image, bool inserting)
                 idClash = idClash || inserting;
                 continue;
             }
-            nameClash = nameClash || query.text(1) == image.name;
+            if (query.text(1) == image.name) {
+                nameClash = true;
+                nameHolderPhase = query.text(3);
+            }
             volumeClash = volumeClash || query.text(2) == image.volume;
         }
     }
     if (idClash)
         throw Error(ErrorCode::AlreadyExists, "an image with id " + image.id + " already exists");
+    // The image managers check names against what they hold first: a row they do not hold, left half-done, is one
+    // a crash interrupted and start-up recovery is still cleaning up (core/Reconciler retries until it is gone).
+    if (nameClash && nameHolderPhase != imagePhaseName(ImagePhase::Ready))
+        throw Error(ErrorCode::Busy,
+                    "the name '" + image.name + "' is held by an image whose " +
+                        (nameHolderPhase == imagePhaseName(ImagePhase::Deleting) ? "deletion" : "import or publish") +
+                        " was interrupted when hangard stopped; it is being cleaned up, try again "
+                        "shortly");
     if (nameClash)
         throw Error(ErrorCode::AlreadyExists, "an image named '" + image.name + "' already exists");
     if (volumeClash)

@@ -59,8 +59,9 @@ void FakeStorage::enter(const std::string& method)
     ++m_calls[method];
     auto it = m_failures.find(method);
     if (it != m_failures.end()) {
-        Error e = it->second;
-        m_failures.erase(it);
+        Error e = it->second.first;
+        if (--it->second.second == 0)
+            m_failures.erase(it);
         throw e;
     }
 }
@@ -240,10 +241,11 @@ std::vector<std::string> FakeStorage::list()
     return names;
 }
 
-void FakeStorage::failNext(const std::string& method, Error error)
+void FakeStorage::failNext(const std::string& method, Error error, int times)
 {
     const std::lock_guard lock(m_mutex);
-    m_failures.insert_or_assign(method, std::move(error));
+    if (times > 0)
+        m_failures.insert_or_assign(method, std::make_pair(std::move(error), times));
 }
 
 int FakeStorage::calls(const std::string& method) const

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <utility>
 
 namespace hangar::virt {
 
@@ -37,8 +38,8 @@ public:
     std::vector<std::string> list() override;
 
     // Test controls. None of them counts as a call or consumes an injected failure.
-    // The next call of `method` ("upload", "createOverlay", "remove", ...) throws error.
-    void failNext(const std::string& method, Error error);
+    // The next `times` calls of `method` ("upload", "createOverlay", "remove", ...) throw error.
+    void failNext(const std::string& method, Error error, int times = 1);
     int calls(const std::string& method) const;
     int ensurePoolCalls() const { return calls("ensurePool"); }
     std::vector<std::string> volumes() const;
@@ -72,7 +73,7 @@ private:
     mutable std::mutex m_mutex;
     std::condition_variable m_holdChanged;
     std::map<std::string, VolumeInfo> m_volumes;
-    std::map<std::string, Error> m_failures;
+    std::map<std::string, std::pair<Error, int>> m_failures; // error, calls left to fail
     std::map<std::string, int> m_calls;
     std::set<std::string> m_held;
     std::map<std::string, std::size_t> m_waiting; // calls stopped at each hold

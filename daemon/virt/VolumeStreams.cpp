@@ -63,27 +63,46 @@ void checkHeader(ImageFormat format, std::string_view first)
 
 // ---- reading the fd ----------------------------------------------------------------------------------------------
 
-struct Extent
+// lseek's ENXIO says there is no data from offset to the end of the file: a hole that runs to the end, or an offset
+// past the end. The second is a file that shrank under the upload (a regular file's size was checked against end
+// before it began): it must fail the import, not go on as zeros.
+void requireNotShrunk(int fd, std::uint64_t offset, std::uint64_t end)
 {
-    bool data = true;
-    std::uint64_t length = 0;
-};
+    struct stat st
+    {
+    };
+    if (fstat(fd, &st) != 0)
+        throw Error(ErrorCode::InvalidArgument, std::string("cannot read the image: ") + std::strerror(errno));
+    if (S_ISREG(st.st_mode) && static_cast<std::uint64_t>(st.st_size) >= end)
+        return;
+    const std::uint64_t now = S_ISREG(st.st_mode) ? static_cast<std::uint64_t>(st.st_size) : offset;
+    throw Error(ErrorCode::InvalidArgument, "the image ended after " + sizeText(now) + ", " + sizeText(end) +
+                                                " were declared: it shrank during the import");
+}
 
-// The extent of fd starting at offset, clipped to end: data, or a hole. Where the file system cannot tell, all of
-// it is data.
+} // namespace
+
 Extent extentAt(int fd, std::uint64_t offset, std::uint64_t end)
 {
     const auto at = static_cast<off_t>(offset);
     const off_t data = lseek(fd, at, SEEK_DATA);
-    if (data < 0)
-        return {errno != ENXIO, end - offset}; // ENXIO: no data after offset
+    if (data < 0) {
+        if (errno != ENXIO)
+            return {true, end - offset}; // the file system cannot tell
+        requireNotShrunk(fd, offset, end);
+        return {false, end - offset};
+    }
     if (data > at)
         return {false, std::min<std::uint64_t>(data, end) - offset};
     const off_t hole = lseek(fd, at, SEEK_HOLE);
+    if (hole < 0 && errno == ENXIO) // the file shrank below offset between the two calls
+        requireNotShrunk(fd, offset, end);
     if (hole <= at)
         return {true, end - offset};
     return {true, std::min<std::uint64_t>(hole, end) - offset};
 }
+
+namespace {
 
 void readAt(int fd, char* buffer, std::size_t n, std::uint64_t offset, std::uint64_t declared)
 {

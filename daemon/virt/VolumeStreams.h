@@ -23,6 +23,16 @@ std::string sizeText(std::uint64_t bytes);
 // What libvirt cannot check before a volume exists: an fd that can be read at offsets, holding at least size bytes.
 void requireReadable(int fd, std::uint64_t size);
 
+// The extent of fd starting at offset, clipped to end (the size declared): data, or a hole (lseek SEEK_DATA and
+// SEEK_HOLE). Where the file system cannot tell, all of it is data. A file that now ends before end shrank under
+// the upload: Error(InvalidArgument), never a hole.
+struct Extent
+{
+    bool data = true;
+    std::uint64_t length = 0;
+};
+Extent extentAt(int fd, std::uint64_t offset, std::uint64_t end);
+
 // The size of the volume's file (for qcow2 not the capacity, and more than the allocation of a sparse file).
 std::uint64_t physicalSize(virStorageVolPtr vol, const std::string& name);
 

@@ -160,6 +160,12 @@ void BusClient::cancelJob(const std::string& path)
     proxy(path)->callMethod("Cancel").onInterface(kJobIface).withTimeout(30s).withArguments(Dict{});
 }
 
+void BusClient::forgetCompleted()
+{
+    const std::lock_guard lock(m_mutex);
+    m_completed.clear();
+}
+
 std::optional<JobEnd> BusClient::waitCompleted(const std::string& path, std::chrono::milliseconds deadline)
 {
     std::optional<JobEnd> end;

@@ -56,6 +56,8 @@ public:
     void cancelJob(const std::string& path);
     // The Completed of the job at path (recorded from the start, so it cannot be missed), waiting up to deadline.
     std::optional<JobEnd> waitCompleted(const std::string& path, std::chrono::milliseconds deadline);
+    // Forgets the Completed signals recorded so far: a restarted hangard numbers its jobs from 1 again.
+    void forgetCompleted();
     // A proxy for any of the daemon's objects, for calls the helpers above do not cover.
     std::unique_ptr<sdbus::IProxy> proxy(const std::string& path);
 

@@ -93,6 +93,11 @@ int HangardProcess::stop()
     return m_process->stop(SIGTERM, 10s);
 }
 
+int HangardProcess::kill()
+{
+    return m_process->stop(SIGKILL, 10s);
+}
+
 // ---- fds ---------------------------------------------------------------------------------------------------------
 
 std::string readUntil(int fd, const std::string& needle, std::chrono::milliseconds deadline)

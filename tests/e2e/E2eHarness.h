@@ -59,6 +59,8 @@ public:
                    const std::string& configText, const std::string& logPath);
     ~HangardProcess();
     int stop();
+    // SIGKILL: what a crash looks like to libvirtd and to the state directory.
+    int kill();
     bool running() { return m_process->running(); }
     std::string log() const { return it::readFile(m_logPath); }
 

@@ -25,13 +25,13 @@ World::World()
     fs::create_directories(busDir);
     bus = std::make_unique<it::PrivateBus>(busDir);
     // No [Storage] section: the pool is the default one at the default place, as on a fresh install.
-    const std::string config = "# hangard.conf of Hangar's end-to-end suite\n"
-                               "[Daemon]\n"
-                               "stats_interval_sec = 1\n"
-                               "[Guest]\n"
-                               "boot_dir = " +
-                               bootDir + "\n";
-    hangard = std::make_unique<HangardProcess>(bus->address(), libvirtd->uri(), stateDir, config,
+    m_hangardConfig = "# hangard.conf of Hangar's end-to-end suite\n"
+                      "[Daemon]\n"
+                      "stats_interval_sec = 1\n"
+                      "[Guest]\n"
+                      "boot_dir = " +
+                      bootDir + "\n";
+    hangard = std::make_unique<HangardProcess>(bus->address(), libvirtd->uri(), stateDir, m_hangardConfig,
                                                root.path() + "/hangard.log");
     client = std::make_unique<BusClient>(bus->address());
 }
@@ -73,6 +73,15 @@ std::string World::poolDir()
                                  "' (hangard defines it at start): " + r.err + r.out);
     m_poolDir = r.out.substr(begin + 6, end - begin - 6);
     return m_poolDir;
+}
+
+void World::restartHangard()
+{
+    hangard->kill();
+    hangard.reset();
+    hangard =
+        std::make_unique<HangardProcess>(bus->address(), libvirtd->uri(), stateDir, m_hangardConfig,
+                                         root.path() + "/hangard-restart-" + std::to_string(++m_restarts) + ".log");
 }
 
 std::vector<std::string> World::poolFiles()

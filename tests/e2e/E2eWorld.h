@@ -44,9 +44,14 @@ struct World
     // The directory of hangard's pool, as libvirt says (pool-dumpxml), and the files in it now.
     std::string poolDir();
     std::vector<std::string> poolFiles();
+    // Kills hangard (SIGKILL) and starts it again on the same state directory, READY=1 awaited: its start-up
+    // recovery runs. Its log is then in hangard-restart-<n>.log.
+    void restartHangard();
 
 private:
     std::string m_poolDir;
+    std::string m_hangardConfig;
+    int m_restarts = 0;
 };
 
 // The world, built on the first call; nullptr when it could not be (worldError() says why).

@@ -429,6 +429,41 @@ TEST_F(ImageE2e, CtrlCDuringHangarctlImportExits130AndLeavesNothing)
     EXPECT_EQ(m_world->poolFiles(), before) << "the pool directory changed";
 }
 
+TEST_F(ImageE2e, ImportOfAFileTruncatedUnderItFailsAndLeavesNothing)
+{
+    const auto before = m_world->poolFiles();
+    const std::string shrinking = files().dir + "/shrinking.raw";
+    fs::copy_file(files().big, shrinking, fs::copy_options::overwrite_existing);
+    const int fd = open(shrinking.c_str(), O_RDONLY | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    // Held still by the test: libvirtd is stopped as soon as the job exists, so the upload cannot get far before the
+    // file shrinks to 1 MiB (truncate -s 1M). Its missing 511 MiB used to be taken for a hole: a "ready" image of
+    // 512 MiB with a zero-filled tail.
+    const pid_t libvirtdPid = libvirtd().pid();
+    ASSERT_GT(libvirtdPid, 1);
+    std::string job;
+    try {
+        job = client().importImage("e2e-shrunk", fd);
+    } catch (const sdbus::Error& e) {
+        close(fd);
+        FAIL() << "ImportImage of 512 MiB failed: " << describe(e);
+    }
+    close(fd);
+    ASSERT_EQ(kill(libvirtdPid, SIGSTOP), 0);
+    const int truncated = truncate(shrinking.c_str(), static_cast<off_t>(kMiB));
+    kill(libvirtdPid, SIGCONT);
+    ASSERT_EQ(truncated, 0);
+    const auto end = client().waitCompleted(job, 120s);
+    ASSERT_TRUE(end) << "no Completed from " << job << " within 120 s" << diagnostics();
+    fs::remove(shrinking);
+    std::cout << "[          ] import of a file truncated under it: Completed(" << end->success << ", \""
+              << end->message << "\")\n";
+    EXPECT_FALSE(end->success) << "a file that shrank under the import became an image";
+    EXPECT_NE(end->message.find("ended after"), std::string::npos) << end->message;
+    EXPECT_FALSE(client().findImage("e2e-shrunk")) << "the Image object is still there";
+    EXPECT_EQ(m_world->poolFiles(), before) << "the pool directory changed";
+}
+
 // ---- VMs from images ---------------------------------------------------------------------------------------------
 
 TEST_F(ImageE2e, VmFromQcow2ImageGetsAConstantTimeOverlayOfIt)
@@ -630,6 +665,75 @@ TEST_F(ImageE2e, PublishedVmIsAStandaloneImageThatVmsAreMadeFrom)
     EXPECT_EQ(field(overlay, "backing-filename"), volume) << overlay.dump(2);
     EXPECT_EQ(field(overlay, "backing-filename-format"), "qcow2") << overlay.dump(2);
     EXPECT_EQ(patternMismatch(vmDiskFile(vm), "0x42", "8M", "1M"), "");
+}
+
+// Last of the run: it restarts hangard. A kill during Publish's copy leaves the image row in phase importing and a
+// volume libvirtd goes on filling (the copy is libvirtd's own job), which it refuses to delete until it is done
+// ("still being allocated"). The restarted hangard's recovery must keep trying until the row and the volume are gone,
+// without another restart, and meanwhile say Busy for the name, never AlreadyExists.
+TEST_F(ImageE2e, PublishKilledMidCopyLeavesNothingOnceRecoveryEnds)
+{
+    baseImage();
+    const std::string source = createFromImage("e2e-kill-src", kBaseImage, 2);
+    writePattern(vmDiskFile(source), "0x5a", "0", "768M"); // a copy that takes a moment
+    const auto before = m_world->poolFiles();
+
+    const auto publish = client().proxy(source);
+    sdbus::ObjectPath job;
+    publish->callMethod("Publish")
+        .onInterface(kVmIface)
+        .withArguments(std::string("e2e-killed"), Dict{})
+        .storeResultsTo(job);
+    // Killed once libvirtd has begun the copy: its volume is in the pool directory.
+    ASSERT_TRUE(it::waitFor([&] { return m_world->poolFiles().size() > before.size(); }, 30s))
+        << "the publish made no volume within 30 s" << diagnostics();
+    const auto killed = Clock::now();
+    m_world->restartHangard();
+    client().forgetCompleted();
+    const std::string log = m_world->hangard->log();
+    const bool hadToWait = log.find("still being allocated") != std::string::npos;
+    std::cout << "[          ] hangard killed during publish and restarted in " << secondsSince(killed) << " s; "
+              << (hadToWait ? "libvirtd was still copying: the clean-up is retried" : "the copy had ended") << "\n";
+    for (std::size_t at = log.find("recover"); at != std::string::npos;) {
+        const auto begin = log.rfind('\n', at); // npos + 1 == 0: the first line
+        const auto end = log.find('\n', at);
+        std::cout << "[          ] " << log.substr(begin + 1, end - begin - 1) << "\n";
+        if (end == std::string::npos)
+            break;
+        at = log.find("recover", end);
+    }
+
+    // Asking for the name until it is free: Busy meanwhile, then an import that succeeds.
+    std::string wrong;
+    const auto freed = it::waitFor(
+        [&] {
+            const int fd = open(files().qcow2.c_str(), O_RDONLY | O_CLOEXEC);
+            try {
+                const auto importJob = client().importImage("e2e-killed", fd);
+                close(fd);
+                const auto end = client().waitCompleted(importJob, 60s);
+                if (!end || !end->success)
+                    wrong = "the import failed: " + (end ? end->message : std::string("no Completed"));
+                return true;
+            } catch (const sdbus::Error& e) {
+                close(fd);
+                if (e.getName() == std::string(kErrorPrefix) + "Busy")
+                    return false;
+                wrong = "while the interrupted publish is cleaned up, its name must be Busy: " + describe(e);
+                return true;
+            }
+        },
+        120s);
+    ASSERT_TRUE(freed) << "the name is still held 120 s after the restart" << diagnostics();
+    ASSERT_EQ(wrong, "") << diagnostics();
+    const auto imported = client().findImage("e2e-killed");
+    ASSERT_TRUE(imported);
+    std::cout << "[          ] the name was free again " << secondsSince(killed) << " s after the kill\n";
+    auto after = m_world->poolFiles();
+    const std::string mine = imageVolumeFile(*imported);
+    std::erase(after, mine.substr(mine.rfind('/') + 1));
+    EXPECT_EQ(after, before) << "the interrupted publish left a volume behind";
+    client().proxy(*imported)->callMethod("Delete").onInterface(kImageIface).withArguments(Dict{});
 }
 
 } // namespace

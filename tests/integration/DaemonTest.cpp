@@ -167,8 +167,8 @@ TEST_F(DaemonTest, CreateVm_SizesOutOfRangeAreInvalidArgumentNamingTheRange)
         std::string expect;
     };
     const std::vector<Case> cases{
-        {{{"vcpus", sdbus::Variant(uint32_t{0})}}, "vcpus must be 1..256, got 0"},
-        {{{"vcpus", sdbus::Variant(uint32_t{100000})}}, "vcpus must be 1..256, got 100000"},
+        {{{"vcpus", sdbus::Variant(uint32_t{0})}}, "vcpus must be 1..255, got 0"},
+        {{{"vcpus", sdbus::Variant(uint32_t{100000})}}, "vcpus must be 1..255, got 100000"},
         {{{"memory_mib", sdbus::Variant(uint64_t{0})}}, "memory_mib must be 64..4194304, got 0"},
         {{{"memory_mib", sdbus::Variant(UINT64_MAX)}}, "memory_mib must be 64..4194304"},
         {{{"disk_gib", sdbus::Variant(uint64_t{0})}}, "disk_gib must be 1..65536, got 0"},

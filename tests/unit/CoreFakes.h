@@ -1,13 +1,17 @@
 // Deterministic stand-ins for the loop-side services core needs, for unit tests: an Executor whose worker queue
-// and clock the test drives, an Authorizer the test programs, and an observer that records what the bus would see.
+// and clock the test drives, an Authorizer the test programs, an observer that records what the bus would see, and a
+// runner of the Reconciler's start-up on that executor.
 #pragma once
 
 #include "core/Authorizer.h"
 #include "core/Executor.h"
 #include "core/Inventory.h"
+#include "core/Reconciler.h"
 
 #include <deque>
+#include <gtest/gtest.h>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -133,5 +137,15 @@ public:
     std::vector<std::string> added, removed, states, renames, addressChanges;
     std::vector<InventoryCounts> counts;
 };
+
+// Runs the Reconciler's start-up to its end on the driven executor and returns its report.
+inline ReconcileReport runStartup(Reconciler& reconciler, FakeExecutor& executor)
+{
+    std::optional<ReconcileReport> report;
+    reconciler.startup([&](const ReconcileReport& r) { report = r; });
+    executor.drain();
+    EXPECT_TRUE(report.has_value());
+    return report.value_or(ReconcileReport{});
+}
 
 } // namespace hangar::testing

@@ -1,6 +1,7 @@
 // The common ground of core's unit tests: a VmManager wired to the fake hypervisor, the programmable authorizer,
 // the driven executor and the real SQLite store in memory, with an observer of the test's choice; plus Capture,
-// which holds the outcome of one asynchronous core call.
+// which holds the outcome of one asynchronous core call, JobLog, which records the jobs as the bus would see them,
+// and tempFile, a caller's file.
 #pragma once
 
 #include "CoreFakes.h"
@@ -17,6 +18,9 @@
 #include <gtest/gtest.h>
 #include <optional>
 #include <string>
+#include <unistd.h>
+#include <utility>
+#include <vector>
 
 namespace hangar::testing {
 
@@ -34,6 +38,30 @@ template <typename T> struct Capture
     ErrorCode code() const { return outcome->error().code(); }
     std::string message() const { return outcome->error().what(); }
 };
+
+// What the bus would see of the jobs.
+struct JobLog final : JobObserver
+{
+    void jobAdded(const Job& job) override { added.push_back(job.operation); }
+    void jobChanged(const Job& job) override { progress.push_back(job.progress); }
+    void jobCompleted(const Job&, bool success, const std::string& message) override
+    {
+        completed.emplace_back(success, message);
+    }
+    std::vector<std::string> added;
+    std::vector<double> progress;
+    std::vector<std::pair<bool, std::string>> completed;
+};
+
+// A file of these bytes, already unlinked.
+inline SharedFd tempFile(const std::string& bytes)
+{
+    char path[] = "/tmp/hangar-test-XXXXXX";
+    const int fd = ::mkstemp(path);
+    ::unlink(path);
+    EXPECT_EQ(::pwrite(fd, bytes.data(), bytes.size(), 0), static_cast<ssize_t>(bytes.size()));
+    return std::make_shared<UniqueFd>(fd);
+}
 
 template <typename Observer = RecordingObserver> class CoreFixture : public ::testing::Test
 {

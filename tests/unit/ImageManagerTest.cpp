@@ -54,19 +54,6 @@ SharedFd makeFile(const std::string& kind, std::uint64_t virtualSize = 3 * kGiB)
     return std::make_shared<UniqueFd>(fd);
 }
 
-struct JobLog final : JobObserver
-{
-    void jobAdded(const Job& job) override { added.push_back(job.operation); }
-    void jobChanged(const Job& job) override { progress.push_back(job.progress); }
-    void jobCompleted(const Job&, bool success, const std::string& message) override
-    {
-        completed.emplace_back(success, message);
-    }
-    std::vector<std::string> added;
-    std::vector<double> progress;
-    std::vector<std::pair<bool, std::string>> completed;
-};
-
 class ImageManagerTest : public CoreFixture<>
 {
 protected:
@@ -480,12 +467,9 @@ TEST_F(ImageManagerTest, Recovery_RollsBackInterruptedImportsAndRemovesOrphanVol
     Inventory freshInventory;
     ImageManager freshImages{freshInventory, store, storage, authorizer, executor, audit, jobs, quotas, kGiB};
     Reconciler reconciler{freshInventory, store, hypervisor, storage, freshImages, executor, audit};
-    std::optional<ReconcileReport> report;
-    reconciler.startup([&](const ReconcileReport& r) { report = r; });
-    executor.drain();
-    ASSERT_TRUE(report);
-    EXPECT_EQ(report->imagesRecovered, 1U);
-    EXPECT_EQ(report->orphanVolumes, 1U);
+    const auto report = runStartup(reconciler, executor);
+    EXPECT_EQ(report.imagesRecovered, 1U);
+    EXPECT_EQ(report.orphanVolumes, 1U);
     EXPECT_EQ(storage.volumes(), (std::vector<std::string>{ready.volume, "somebody-elses.qcow2"}))
         << "a volume not named like Hangar's is not ours to remove";
     ASSERT_EQ(store.loadImages().size(), 1U);

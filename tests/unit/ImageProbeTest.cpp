@@ -190,5 +190,62 @@ TEST(ImageProbe, EmptyOversizedAndNonFilesAreRefused)
     ::close(writeOnly);
 }
 
+TEST(ImageProbe, VirtualSizeOverTheLargestDiskIsRefusedWithTheMaximum)
+{
+    // What a header can claim and libvirt then overflows on ("numerical overflow" at every CreateVM).
+    for (const std::uint64_t absurd : {1ULL << 63U, ~0ULL - 511, (65536ULL << 30U) + 512}) {
+        TempFile f(qcow2Header(absurd), 0x40000);
+        std::string message;
+        EXPECT_EQ(codeOf(f.fd(), &message), ErrorCode::InvalidArgument) << absurd;
+        EXPECT_NE(message.find("at most 70368744177664 bytes (65536 GiB"), std::string::npos) << message;
+    }
+    TempFile largest(qcow2Header(65536ULL << 30U), 0x40000);
+    EXPECT_EQ(probeImage(largest.fd(), kMax).virtualBytes, 65536ULL << 30U) << "the largest disk_gib itself is fine";
+}
+
+TEST(ImageProbe, RequireUnchanged_AcceptsTheSameFile)
+{
+    TempFile f(qcow2Header(8ULL << 30U), 0x40000);
+    const auto before = probeImage(f.fd(), kMax);
+    EXPECT_NO_THROW(requireUnchanged(f.fd(), before));
+}
+
+TEST(ImageProbe, RequireUnchanged_RefusesATruncatedOrGrownFile)
+{
+    std::vector<unsigned char> raw(4096, 0x5a);
+    TempFile f(raw, 1 << 20);
+    const auto before = probeImage(f.fd(), kMax);
+    ASSERT_EQ(::ftruncate(f.fd(), 4096), 0);
+    try {
+        requireUnchanged(f.fd(), before);
+        ADD_FAILURE() << "a truncated file was taken for the same";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::InvalidArgument);
+        EXPECT_NE(std::string(e.what()).find("changed during the import"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("4096 bytes"), std::string::npos) << e.what();
+    }
+    ASSERT_EQ(::ftruncate(f.fd(), 2 << 20), 0);
+    EXPECT_THROW(requireUnchanged(f.fd(), before), Error);
+}
+
+TEST(ImageProbe, RequireUnchanged_RefusesAQcow2WhoseHeaderChanged)
+{
+    TempFile f(qcow2Header(8ULL << 30U), 0x40000);
+    const auto before = probeImage(f.fd(), kMax);
+    const auto bigger = qcow2Header(16ULL << 30U);
+    ASSERT_EQ(::pwrite(f.fd(), bigger.data(), bigger.size(), 0), static_cast<ssize_t>(bigger.size()));
+    EXPECT_THROW(requireUnchanged(f.fd(), before), Error);
+    auto backed = qcow2Header(8ULL << 30U);
+    putBe(backed, 8, 0x200, 8); // now names a backing file
+    putBe(backed, 16, 10, 4);
+    ASSERT_EQ(::pwrite(f.fd(), backed.data(), backed.size(), 0), static_cast<ssize_t>(backed.size()));
+    try {
+        requireUnchanged(f.fd(), before);
+        ADD_FAILURE() << "a qcow2 that now names a backing file was taken for the same";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("backing file"), std::string::npos) << e.what();
+    }
+}
+
 } // namespace
 } // namespace hangar

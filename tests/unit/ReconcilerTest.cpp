@@ -31,14 +31,7 @@ VmRecord record(const std::string& uuid, const std::string& name, VmPhase phase)
 class ReconcilerTest : public ::testing::Test
 {
 protected:
-    ReconcileReport startup()
-    {
-        std::optional<ReconcileReport> report;
-        reconciler.startup([&](const ReconcileReport& r) { report = r; });
-        executor.drain();
-        EXPECT_TRUE(report.has_value());
-        return report.value_or(ReconcileReport{});
-    }
+    ReconcileReport startup() { return testing::runStartup(reconciler, executor); }
 
     store::SqliteStore store{":memory:"};
     virt::FakeHypervisor hypervisor;

@@ -103,7 +103,7 @@ TEST_F(VmManagerTest, CreateVm_RejectsOutOfRangeSizesWithTheAllowedRange)
     };
     std::vector<Case> cases(4);
     cases[0].spec.vcpus = 0;
-    cases[0].expect = "vcpus must be 1..256, got 0";
+    cases[0].expect = "vcpus must be 1..255, got 0";
     cases[1].spec.memoryMiB = 0;
     cases[1].expect = "memory_mib must be 64..4194304, got 0";
     cases[2].spec.memoryMiB = UINT64_MAX;
