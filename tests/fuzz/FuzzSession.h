@@ -54,11 +54,18 @@ private:
     PlannedCall plan(const std::string& onlyPath = {});
     // Plans, generates, sends and checks one call (on onlyPath when given).
     void callOnce(const std::string& onlyPath, bool compare);
-    CallOutcome send(const PlannedCall& call, sdbus::MethodCall& message);
+    // Appends generated arguments; false (nothing to send) when the generator could not build them.
+    bool build(PlannedCall& call, sdbus::MethodCall& message);
+    CallOutcome send(sdbus::IProxy& via, sdbus::MethodCall& message) const;
     void check(const PlannedCall& call, const CallOutcome& outcome, bool compare);
     bool alive(std::string* why);
+    // GetManagedObjects failed (error: its name and message); when: at what point.
+    void unreadable(const std::string& error, const std::string& when);
     void report(const std::string& kind, const std::string& method, const std::string& detail);
     void burstOn(const std::string& path, std::size_t calls);
+
+    // ---- Volley.cpp
+    void volley();
 
     // ---- Population.cpp
     void discover();
@@ -77,6 +84,14 @@ private:
     std::unique_ptr<sdbus::IConnection> m_connection;
     std::map<std::string, std::unique_ptr<sdbus::IProxy>> m_proxies;
     pid_t m_daemonPid = 0;
+    // Volley.cpp's connections: one per concurrent call, and one that reads the inventory meanwhile.
+    struct Lane
+    {
+        std::unique_ptr<sdbus::IConnection> connection;
+        std::map<std::string, std::unique_ptr<sdbus::IProxy>> proxies;
+        sdbus::IProxy& proxy(const std::string& path);
+    };
+    std::vector<Lane> m_lanes;
     bool m_down = false;
 
     Rng m_rng;

@@ -19,7 +19,17 @@ namespace {
 // Known daemon bugs the fuzzer finds today, as "kind:Interface.Member" patterns ('*' at the end: any suffix).
 // Each entry names the finding it stands for (README.md lists them with reproducers); remove it once fixed, so
 // that the bug coming back fails CI. HANGAR_FUZZ_KNOWN replaces the list ("none": empty, to see them all).
-const std::vector<std::string> kKnownFindings = {};
+const std::vector<std::string> kKnownFindings = {
+    // A retired Image object stays registered while a call on it is in flight (InFlightCalls), so GetManagedObjects
+    // enumerates it and its property getters throw: GetManagedObjects fails while an image is deleted or a failed
+    // import removes its image. daemon/bus/ImageObject.cpp; the VM variant is issue 17's defect 3.
+    "inventory-unreadable:GetManagedObjects: org.hangar.Hangar1.Error.NotFound: the image no longer exists",
+    // The same for a VM: GetManagedObjects fails while a VM is deleted (issue 17's defect 3, daemon/bus/VmObject.cpp).
+    "inventory-unreadable:GetManagedObjects: org.hangar.Hangar1.Error.NotFound: the VM no longer exists",
+    // sd-bus (libsystemd), not hangard, answers Properties.Get and GetAll: it reads its "ss"/"s" and does not check
+    // that nothing follows, so extra trailing arguments are accepted. Read-only, harmless, not our code.
+    "wrong-signature-accepted:org.freedesktop.DBus.Properties.Get*",
+};
 
 // The closed set of ARCHITECTURE.md §2, and the standard errors that mean "bad input" (sd-bus answers most of
 // these itself: a wrong signature, a path or member that does not exist, a read-only property).
@@ -167,6 +177,8 @@ FuzzReport FuzzSession::run()
 
     while (timeLeft()) {
         batch(25, true);
+        for (int v = 0; v < 4 && timeLeft(); ++v)
+            volley();
         ++m_report.batches;
         std::string why;
         if (!alive(&why)) {
@@ -188,11 +200,8 @@ FuzzReport FuzzSession::run()
     return m_report;
 }
 
-void FuzzSession::callOnce(const std::string& onlyPath, bool compare)
+bool FuzzSession::build(PlannedCall& call, sdbus::MethodCall& message)
 {
-    PlannedCall call = plan(onlyPath);
-    auto& p = proxy(call.path);
-    auto message = p.createMethodCall(call.interface, call.member);
     Generator generator(m_rng, m_pools, m_fds);
     try {
         for (std::size_t a = 0; a < call.types.size(); ++a) {
@@ -200,16 +209,26 @@ void FuzzSession::callOnce(const std::string& onlyPath, bool compare)
                 call.arguments += ", ";
             generator.append(message, call.types[a], call.arguments);
         }
+        return true;
     } catch (const std::exception& e) {
         // sd-bus refused to build it, or it would carry too many fds (the generator's limits, not the daemon's):
         // say so, send nothing.
         std::cerr << "fuzz: could not build " << call.describe() << ": " << e.what() << "\n";
-        m_fds.clear();
-        return;
+        return false;
     }
-    const CallOutcome outcome = send(call, message);
+}
+
+void FuzzSession::callOnce(const std::string& onlyPath, bool compare)
+{
+    PlannedCall call = plan(onlyPath);
+    auto& p = proxy(call.path);
+    auto message = p.createMethodCall(call.interface, call.member);
+    if (build(call, message)) {
+        const CallOutcome outcome = send(p, message);
+        m_fds.clear();
+        check(call, outcome, compare);
+    }
     m_fds.clear();
-    check(call, outcome, compare);
 }
 
 void FuzzSession::batch(std::size_t size, bool compare)
@@ -287,12 +306,12 @@ PlannedCall FuzzSession::plan(const std::string& onlyPath)
     return call;
 }
 
-CallOutcome FuzzSession::send(const PlannedCall& call, sdbus::MethodCall& message)
+CallOutcome FuzzSession::send(sdbus::IProxy& via, sdbus::MethodCall& message) const
 {
     CallOutcome out;
     const auto start = std::chrono::steady_clock::now();
     try {
-        auto reply = proxy(call.path).callMethod(
+        auto reply = via.callMethod(
             message, static_cast<std::uint64_t>(std::chrono::microseconds(m_config.callTimeout).count()));
         out.ok = true;
         std::string type, contents;
@@ -369,8 +388,7 @@ void FuzzSession::check(const PlannedCall& call, const CallOutcome& outcome, boo
             updatePools();
         }
     } catch (const sdbus::Error& e) {
-        report("inventory-unreadable", "org.freedesktop.DBus.ObjectManager.GetManagedObjects",
-               "after " + what + ": " + e.getName() + ": " + e.getMessage());
+        unreadable(e.getName() + ": " + e.getMessage(), "after " + what);
         m_dirty = true;
     }
 }
@@ -392,11 +410,17 @@ bool FuzzSession::alive(std::string* why)
     try {
         inventory();
     } catch (const sdbus::Error& e) {
-        report("inventory-unreadable", "org.freedesktop.DBus.ObjectManager.GetManagedObjects",
-               "after batch " + std::to_string(m_report.batches) + ": " + e.getName() + ": " + e.getMessage());
+        unreadable(e.getName() + ": " + e.getMessage(), "after batch " + std::to_string(m_report.batches));
         m_dirty = true;
     }
     return true;
+}
+
+void FuzzSession::unreadable(const std::string& error, const std::string& when)
+{
+    // Keyed by the error, not the method: "the image no longer exists" and "the VM no longer exists" are two bugs.
+    report("inventory-unreadable", "GetManagedObjects: " + error,
+           "GetManagedObjects failed with " + error + ", " + when);
 }
 
 void FuzzSession::report(const std::string& kind, const std::string& method, const std::string& detail)

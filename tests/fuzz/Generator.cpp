@@ -1,19 +1,10 @@
 #include "Generator.h"
 
-#include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <fcntl.h>
-#include <filesystem>
-#include <fstream>
 #include <limits>
-#include <regex>
 #include <sstream>
 #include <stdexcept>
-#include <sys/eventfd.h>
-#include <sys/mman.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 namespace hangar::fuzz {
 
@@ -22,30 +13,6 @@ namespace {
 constexpr std::size_t kMiB = 1024 * 1024;
 constexpr std::size_t kMessageStringBudget = 6 * kMiB; // dbus-daemon's limit is far above; this keeps calls fast
 constexpr std::size_t kMaxFdsPerMessage = 32;
-constexpr std::string_view kBasicCodes = "ybnqiuxtdsogh";
-
-Type parseOne(std::string_view sig, std::size_t& pos, int depth)
-{
-    if (pos >= sig.size() || depth > 32)
-        throw std::invalid_argument("incomplete signature");
-    Type t;
-    t.code = sig[pos++];
-    if (kBasicCodes.find(t.code) != std::string_view::npos || t.code == 'v')
-        return t;
-    if (t.code == 'a') {
-        t.inner.push_back(parseOne(sig, pos, depth + 1));
-        return t;
-    }
-    const char close = t.code == '(' ? ')' : t.code == '{' ? '}' : 0;
-    if (!close)
-        throw std::invalid_argument(std::string("bad type code '") + t.code + "'");
-    while (pos < sig.size() && sig[pos] != close)
-        t.inner.push_back(parseOne(sig, pos, depth + 1));
-    if (pos >= sig.size() || t.inner.empty() || (t.code == '{' && t.inner.size() != 2))
-        throw std::invalid_argument("bad container in signature");
-    ++pos;
-    return t;
-}
 
 std::string abbreviated(const std::string& s)
 {
@@ -67,137 +34,6 @@ std::string abbreviated(const std::string& s)
 }
 
 } // namespace
-
-std::string Type::signature() const
-{
-    switch (code) {
-    case 'a':
-        return "a" + inner.at(0).signature();
-    case '(':
-        return "(" + signatureOf(inner) + ")";
-    case '{':
-        return "{" + signatureOf(inner) + "}";
-    default:
-        return std::string(1, code);
-    }
-}
-
-std::vector<Type> parseSignature(std::string_view signature)
-{
-    std::vector<Type> types;
-    std::size_t pos = 0;
-    while (pos < signature.size())
-        types.push_back(parseOne(signature, pos, 0));
-    return types;
-}
-
-std::string signatureOf(const std::vector<Type>& types)
-{
-    std::string s;
-    for (const auto& t : types)
-        s += t.signature();
-    return s;
-}
-
-std::uint64_t Rng::next()
-{
-    std::uint64_t z = (m_state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-// ---- descriptors -------------------------------------------------------------------------------------------------
-
-int FdKeeper::keep(int fd)
-{
-    if (fd < 0)
-        throw std::runtime_error("fuzzer: cannot open a descriptor: " + std::string(std::strerror(errno)));
-    m_fds.emplace_back(fd);
-    return fd;
-}
-
-int FdKeeper::make(Rng& rng, std::string* what)
-{
-    int p[2];
-    switch (rng.below(13)) {
-    case 0:
-        *what = "pipe read end (writer open, silent)";
-        if (pipe2(p, O_CLOEXEC) != 0)
-            throw std::runtime_error("pipe");
-        keep(p[1]);
-        return keep(p[0]);
-    case 1:
-        *what = "pipe write end";
-        if (pipe2(p, O_CLOEXEC) != 0)
-            throw std::runtime_error("pipe");
-        keep(p[0]);
-        return keep(p[1]);
-    case 2:
-        *what = "socketpair end";
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) != 0)
-            throw std::runtime_error("socketpair");
-        keep(p[1]);
-        return keep(p[0]);
-    case 3:
-        *what = "directory O_RDONLY";
-        return keep(open(m_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    case 4:
-        *what = "/dev/null";
-        return keep(open("/dev/null", O_RDWR | O_CLOEXEC));
-    case 5:
-        *what = "memfd, empty";
-        return keep(memfd_create("fuzz-empty", MFD_CLOEXEC));
-    case 6: {
-        *what = "memfd with 64 KiB of junk";
-        const int fd = keep(memfd_create("fuzz-junk", MFD_CLOEXEC));
-        std::string junk(64 * 1024, '\0');
-        for (auto& c : junk)
-            c = static_cast<char>(rng.next());
-        if (write(fd, junk.data(), junk.size()) != static_cast<ssize_t>(junk.size()))
-            throw std::runtime_error("memfd write");
-        lseek(fd, 0, SEEK_SET);
-        return fd;
-    }
-    case 7: {
-        // A qcow2 header (magic, version 3) claiming a virtual size of 2^63 bytes: issue 17's "absurd sizes".
-        *what = "memfd with a qcow2 header claiming 2^63 bytes";
-        const int fd = keep(memfd_create("fuzz-qcow2", MFD_CLOEXEC));
-        std::string header(512, '\0');
-        const unsigned char start[] = {'Q', 'F', 'I', 0xfb, 0, 0, 0, 3};
-        std::copy(std::begin(start), std::end(start), header.begin());
-        header[24] = static_cast<char>(0x80); // size, big-endian, at offset 24
-        header[23] = 16;                      // cluster_bits at offset 20..23
-        if (write(fd, header.data(), header.size()) != static_cast<ssize_t>(header.size()))
-            throw std::runtime_error("memfd write");
-        lseek(fd, 0, SEEK_SET);
-        return fd;
-    }
-    case 8:
-        *what = "O_PATH of a directory";
-        return keep(open(m_dir.c_str(), O_PATH | O_CLOEXEC));
-    case 9: {
-        *what = "write-only regular file";
-        const std::string path = m_dir + "/write-only";
-        return keep(open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-    }
-    case 10:
-        *what = "eventfd";
-        return keep(eventfd(0, EFD_CLOEXEC));
-    case 11:
-        *what = "/proc/self/status (not seekable to a size)";
-        return keep(open("/proc/self/status", O_RDONLY | O_CLOEXEC));
-    default: {
-        *what = "1 MiB zero-filled regular file";
-        const std::string path = m_dir + "/zeros";
-        if (!std::filesystem::exists(path)) {
-            std::ofstream{path};
-            std::filesystem::resize_file(path, kMiB);
-        }
-        return keep(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    }
-    }
-}
 
 // ---- values ------------------------------------------------------------------------------------------------------
 
@@ -567,36 +403,6 @@ void Generator::append(sdbus::Message& message, const Type& type, std::string& t
     default:
         appendBasic(message, type.code, text);
     }
-}
-
-std::map<std::string, std::vector<Type>> documentedOptionKeys(const std::string& dbusDir)
-{
-    // "name  T" or "name T," inside the XML comments: a lower-case key (dots allowed) and a type that is one basic
-    // code, "as" or "a{sv}", followed by spaces or a comma. Prose rarely matches; a stray match is one more key.
-    static const std::regex entry(R"(\b([a-z][a-z0-9_]*(?:\.[a-z_]+)?)\s+(a\{sv\}|as|[ybnqiuxtdsog])(?=,|\s\s|\s*$))");
-    std::map<std::string, std::vector<Type>> keys;
-    for (const auto& file : std::filesystem::directory_iterator(dbusDir)) {
-        if (file.path().extension() != ".xml")
-            continue;
-        std::ifstream in(file.path());
-        std::string line;
-        bool inComment = false;
-        while (std::getline(in, line)) {
-            if (line.find("<!--") != std::string::npos)
-                inComment = true;
-            if (inComment)
-                for (std::sregex_iterator it(line.begin(), line.end(), entry), end; it != end; ++it) {
-                    auto& types = keys[(*it)[1]];
-                    const Type t = parseSignature((*it)[2].str()).at(0);
-                    if (std::none_of(types.begin(), types.end(),
-                                     [&](const Type& x) { return x.signature() == t.signature(); }))
-                        types.push_back(t);
-                }
-            if (line.find("-->") != std::string::npos)
-                inComment = false;
-        }
-    }
-    return keys;
 }
 
 } // namespace hangar::fuzz

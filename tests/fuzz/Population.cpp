@@ -119,8 +119,7 @@ void FuzzSession::settle()
             into = inventory();
             return true;
         } catch (const sdbus::Error& e) {
-            report("inventory-unreadable", "org.freedesktop.DBus.ObjectManager.GetManagedObjects",
-                   "while settling: " + e.getName() + ": " + e.getMessage());
+            unreadable(e.getName() + ": " + e.getMessage(), "while settling");
             return false;
         }
     };
