@@ -31,6 +31,8 @@ TEST_F(BusFuzz, EveryMethodWithGeneratedArguments_DaemonStaysUpErrorsAreOursAndR
     EXPECT_GT(report.succeeded, 0U);
     EXPECT_GT(report.refused, 0U);
     EXPECT_GT(report.fdsSent, 0U);
+    EXPECT_EQ(report.signatureMismatches, 0U) << "the generator sent other signatures than it planned";
+    EXPECT_GT(report.comparisons, report.refused / 4) << "most refusals were never checked against the inventory";
     EXPECT_TRUE(report.methodsNeverCalled.empty()) << "a method was never called: raise HANGAR_FUZZ_SECONDS";
     EXPECT_TRUE(report.findings.empty()) << report.findings.size()
                                          << " unexpected findings (see FINDING lines above); replay with "

@@ -82,7 +82,9 @@ std::string FuzzReport::summary() const
     os << "bus fuzzer: seed " << seed << " (replay: HANGAR_FUZZ_SEED=" << seed << "), " << calls << " calls in "
        << seconds << " s (" << (seconds > 0 ? static_cast<double>(calls) / seconds : 0) << "/s), " << batches
        << " batches; " << succeeded << " succeeded, " << refused << " refused; " << wrongSignature
-       << " with a wrong signature; " << fdsSent << " fds sent; " << reconnects << " reconnects\n  errors:";
+       << " with a wrong signature; " << comparisons << " inventory comparisons after refusals; " << fdsSent
+       << " fds sent; " << reconnects << " reconnects; " << signatureMismatches
+       << " generator signature mismatches\n  errors:";
     for (const auto& [name, n] : errors)
         os << "\n    " << n << "  " << name;
     os << "\n  calls per method:";
@@ -374,12 +376,19 @@ void FuzzSession::check(const PlannedCall& call, const CallOutcome& outcome, boo
     }
     ++m_report.refused;
     ++m_report.errors[outcome.errorName];
+    if (!call.wrongSignature && outcome.errorName == "org.freedesktop.DBus.Error.InvalidArgs" &&
+        outcome.errorMessage.rfind("Invalid arguments", 0) == 0) {
+        ++m_report.signatureMismatches;
+        std::cerr << "fuzz: the generator sent another signature than planned: " << what << ": " << outcome.errorMessage
+                  << "\n";
+    }
     if (!allowedError(outcome.errorName))
         report("error-name", method, what + ": " + outcome.errorName + ": " + outcome.errorMessage);
     if (!compare || m_dirty)
         return;
     try {
         Inventory after = inventory();
+        ++m_report.comparisons;
         if (const std::string diff = difference(m_reference, after); !diff.empty()) {
             report("changed-after-refusal", method,
                    what + ": refused with " + outcome.errorName + " (" + outcome.errorMessage +

@@ -47,7 +47,10 @@ struct FuzzReport
 {
     std::uint64_t seed = 0;
     std::size_t calls = 0, succeeded = 0, refused = 0, wrongSignature = 0, fdsSent = 0, batches = 0;
-    std::size_t reconnects = 0; // the bus (not hangard) dropped the fuzzer's connection
+    std::size_t comparisons = 0; // refused calls (or volleys) after which the inventory was compared
+    std::size_t reconnects = 0;
+    // Calls meant to have the right signature that sd-bus refused as "Invalid arguments": the generator's bug.
+    std::size_t signatureMismatches = 0; // the bus (not hangard) dropped the fuzzer's connection
     double seconds = 0;
     std::map<std::string, std::size_t> errors;         // error name -> count
     std::map<std::string, std::size_t> callsPerMethod; // Interface.Member -> count

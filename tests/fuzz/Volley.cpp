@@ -84,6 +84,7 @@ void FuzzSession::volley()
     }
     try {
         Inventory after = inventory();
+        ++m_report.comparisons;
         if (const std::string diff = difference(m_reference, after); !diff.empty()) {
             report("changed-after-refusal", "volley",
                    "every call of a volley was refused but the inventory changed:\n" + diff +
