@@ -84,7 +84,8 @@ std::string FuzzReport::summary() const
        << " batches; " << succeeded << " succeeded, " << refused << " refused; " << wrongSignature
        << " with a wrong signature; " << comparisons << " inventory comparisons after refusals; " << fdsSent
        << " fds sent; " << reconnects << " reconnects; " << signatureMismatches
-       << " generator signature mismatches\n  errors:";
+       << " generator signature mismatches\n  slowest answer: " << slowest.count() << " ms, " << slowestCall
+       << "\n  errors:";
     for (const auto& [name, n] : errors)
         os << "\n    " << n << "  " << name;
     os << "\n  calls per method:";
@@ -343,6 +344,10 @@ void FuzzSession::check(const PlannedCall& call, const CallOutcome& outcome, boo
     for (std::size_t at = 0; (at = call.arguments.find("fd<", at)) != std::string::npos; ++at)
         ++m_report.fdsSent;
     const std::string what = "call #" + std::to_string(m_report.calls) + ": " + call.describe();
+    if (outcome.took > m_report.slowest) {
+        m_report.slowest = outcome.took;
+        m_report.slowestCall = what.substr(0, 300);
+    }
 
     if (outcome.errorName == "org.freedesktop.DBus.Error.Disconnected" ||
         outcome.errorName == "System.Error.ENOTCONN") {

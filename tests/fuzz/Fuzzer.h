@@ -52,6 +52,8 @@ struct FuzzReport
     // Calls meant to have the right signature that sd-bus refused as "Invalid arguments": the generator's bug.
     std::size_t signatureMismatches = 0; // the bus (not hangard) dropped the fuzzer's connection
     double seconds = 0;
+    std::chrono::milliseconds slowest{0}; // the longest a call took to be answered
+    std::string slowestCall;
     std::map<std::string, std::size_t> errors;         // error name -> count
     std::map<std::string, std::size_t> callsPerMethod; // Interface.Member -> count
     std::vector<std::string> methodsNeverCalled;
