@@ -62,7 +62,7 @@ struct FuzzReport
     std::string summary() const;
 };
 
-// The known-findings list: the built-in one (Fuzzer.cpp, kKnownFindings) unless HANGAR_FUZZ_KNOWN is set
+// The known-findings list: the built-in one (Report.cpp, kKnownFindings) unless HANGAR_FUZZ_KNOWN is set
 // (comma-separated patterns; "none" for an empty list).
 std::vector<std::string> knownFindingsFromEnvironment();
 
