@@ -7,7 +7,7 @@
 #pragma once
 
 #include "Commands.h"
-#include "JobProgress.h"
+#include "JobStatus.h"
 #include "Waiter.h"
 
 #include <functional>

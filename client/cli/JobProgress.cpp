@@ -1,4 +1,4 @@
-#include "JobProgress.h"
+#include "JobStatus.h"
 
 #include "Format.h"
 

@@ -1,7 +1,7 @@
 // hangarctl's presentation helpers, without a bus: the job progress display (bar, log line, ETA), how a job's end
 // is judged when its Completed signal was missed, and the shared formatting of times and fields.
 #include "Format.h"
-#include "JobProgress.h"
+#include "JobStatus.h"
 
 #include <cmath>
 #include <cstdlib>
