@@ -1,7 +1,8 @@
 // hangarctl's presentation helpers, without a bus: the job progress display (bar, log line, ETA), how a job's end
 // is judged when its Completed signal was missed, and the shared formatting of times and fields.
-#include "Format.h"
 #include "JobProgress.h"
+#include "Output.h"
+#include "common/Format.h"
 
 #include <cmath>
 #include <cstdlib>

@@ -2,8 +2,9 @@
 // (Manager.SetQuota). Users are named on the command line by name or uid; limits by the names of create's options
 // (vms, running, cpus, memory, disk), which map to the API's max_* keys.
 #include "Commands.h"
-#include "Format.h"
+#include "Output.h"
 #include "Parse.h"
+#include "common/Format.h"
 
 #include <algorithm>
 #include <iostream>
@@ -164,7 +165,7 @@ ExitCode runQuotaShow(Context& context, const QuotaShowOptions& options)
             context.prepareAuthorizedCall();
         quota = context.connection().manager().GetQuota(uid, context.authOptions());
     } catch (const sdbus::Error& e) {
-        return context.reportError("show the quota of " + describeUser(uid), e, DenialHint::Quotas);
+        return context.reportError("show the quota of " + describeUser(uid), e);
     }
     if (context.json()) {
         nlohmann::json object = nlohmann::json::object();
@@ -186,7 +187,7 @@ ExitCode runQuotaSet(Context& context, const QuotaSetOptions& options)
         context.prepareAuthorizedCall();
         context.connection().manager().SetQuota(uid, limits);
     } catch (const sdbus::Error& e) {
-        return context.reportError("set the quota of " + describeUser(uid), e, DenialHint::Quotas);
+        return context.reportError("set the quota of " + describeUser(uid), e);
     }
     if (context.json())
         printJson(std::cout, {{"uid", uid}, {"user", userName(uid)}, {"ok", true}}, true);

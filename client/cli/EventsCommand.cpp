@@ -1,9 +1,10 @@
 // events: the audit log (GetEvents), and with --follow the Event signal after it. The subscription is made before
 // the history is read and live events are de-duplicated by id, so nothing falls into the gap between the two.
 #include "Commands.h"
-#include "Format.h"
+#include "Output.h"
 #include "Parse.h"
 #include "Waiter.h"
+#include "common/Format.h"
 
 #include <deque>
 #include <grp.h>
@@ -138,7 +139,11 @@ public:
         : m_context(context), m_options(options), m_filter(std::move(filter)), m_matcher(options)
     {}
     // The loop thread's handlers point into this object: stop them before the members go.
-    ~EventFollower() { m_context.connection().stopEventLoop(); }
+    ~EventFollower()
+    {
+        m_context.connection().stopEventLoop();
+        m_context.connection().daemonWatch().onChange({});
+    }
     EventFollower(const EventFollower&) = delete;
     EventFollower& operator=(const EventFollower&) = delete;
 
@@ -219,7 +224,7 @@ ExitCode EventFollower::run()
         printError("note: on the system bus only root and members of group hangar-admin receive new events as they "
                    "happen; others see them by running `hangarctl events` again");
     m_manager = std::make_unique<ManagerProxy>(connection.bus(), [this](const EventRecord& event) { enqueue(event); });
-    connection.watchDaemon([this](const std::string& newOwner) { enqueue(OwnerChange{newOwner}); });
+    connection.daemonWatch().onChange([this](const std::string& newOwner) { enqueue(OwnerChange{newOwner}); });
     connection.startEventLoop();
 
     std::vector<EventRecord> history;

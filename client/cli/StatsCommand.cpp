@@ -1,7 +1,8 @@
 // `hangarctl stats [NAME...]` and `hangarctl top`: the live figures hangard samples (VM.GetStats,
 // Manager.GetAllStats), as a table or JSON; `top` refreshes the table like virt-top until interrupted.
 #include "Commands.h"
-#include "Format.h"
+#include "Output.h"
+#include "common/Format.h"
 
 #include <algorithm>
 #include <cerrno>

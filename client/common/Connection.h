@@ -1,10 +1,11 @@
-// The bus hangarctl talks on and the proxies it talks through. Picks the bus (system, session or an explicit
-// address, from --bus or HANGAR_BUS), opens it, and wraps the proxies generated from dbus/*.xml so that their
-// signal handlers only hand data to a callback. Those callbacks run on sdbus-c++'s event-loop thread while it holds
-// the connection's lock: a blocking call from inside one would deadlock, so commands use them to queue and wake the
-// main thread (see Waiter), which does every call.
+// The bus a client talks to hangard on and the proxies it talks through (sdbus-c++). Picks the bus (system, session
+// or an explicit address, e.g. from hangarctl's --bus or HANGAR_BUS), opens it, and wraps the proxies generated from
+// dbus/*.xml so that their signal handlers only hand data to a callback. Those callbacks run on sdbus-c++'s
+// event-loop thread while it holds the connection's lock: a blocking call from inside one would deadlock, so a client
+// uses them to queue work and wake the thread that makes the calls (hangarctl's main thread, see cli/Waiter.h).
 #pragma once
 
+#include "common/DaemonWatch.h"
 #include "hangar/dbus/org.hangar.Hangar1.Image.proxy.h"
 #include "hangar/dbus/org.hangar.Hangar1.Job.proxy.h"
 #include "hangar/dbus/org.hangar.Hangar1.Manager.proxy.h"
@@ -40,7 +41,8 @@ struct BusSpec
     Kind kind = Kind::System;
     std::string address;
 
-    // "system", "session", or a D-Bus address ("unix:path=/run/x", "tcp:host=...,port=..."). Throws UsageError.
+    // "system", "session", or a D-Bus address ("unix:path=/run/x", "tcp:host=...,port=..."). Throws UsageError
+    // (common/Errors.h).
     static BusSpec parse(const std::string& text);
     // "the system bus", "the session bus", "the bus at unix:path=/run/x": for messages.
     std::string describe() const;
@@ -105,7 +107,7 @@ private:
     ChangedHandler m_onChanged;
 };
 
-// One image object: its properties and Delete. No signal handlers: nothing in hangarctl waits on an image.
+// One image object: its properties and Delete. No signal handlers: no client waits on an image's changes.
 class ImageProxy final : public sdbus::ProxyInterfaces<org::hangar::Hangar1::Image_proxy, sdbus::Properties_proxy>
 {
 public:
@@ -158,13 +160,14 @@ public:
     void setCallTimeout(std::chrono::microseconds timeout);
 
     // Runs sdbus-c++'s event loop on its own thread, so signal handlers fire. Block the signals the main thread
-    // waits for (Waiter) before calling this: the new thread inherits the mask.
+    // waits for (hangarctl's Waiter) before calling this: the new thread inherits the mask.
     void startEventLoop();
     // Joins the loop thread: after this no handler runs, so objects they point to may go.
     void stopEventLoop();
 
-    // Calls back (on the event-loop thread) when org.hangar.Hangar1 changes owner: empty newOwner = daemon gone.
-    void watchDaemon(std::function<void(const std::string& newOwner)> onChange);
+    // Whether hangard is still there, made on first use: every wait of a client asks this one watch (DaemonWatch.h).
+    // Make it before the call whose answer is awaited, so it knows which hangard that call went to.
+    DaemonWatch& daemonWatch();
 
     // Resolves a VM name to its object path (Manager.GetVM).
     sdbus::ObjectPath vmPath(const std::string& name);
@@ -177,8 +180,7 @@ private:
     bool m_loopRunning = false;
     // Declared after m_bus so they are destroyed first: proxies and match slots must not outlive the connection.
     std::unique_ptr<ManagerProxy> m_manager;
-    sdbus::Slot m_ownerMatch;
-    std::function<void(const std::string&)> m_onOwnerChange;
+    std::unique_ptr<DaemonWatch> m_daemonWatch;
 };
 
 } // namespace hangar::client

@@ -2,8 +2,9 @@
 // with JobFollower. For import, hangarctl opens the file itself, with the user's own rights, and passes the open
 // descriptor: hangard never opens a path on a caller's behalf.
 #include "Commands.h"
-#include "Format.h"
 #include "JobFollower.h"
+#include "Output.h"
+#include "common/Format.h"
 
 #include <cerrno>
 #include <cstring>
@@ -116,7 +117,7 @@ ExitCode runImageImport(Context& context, const ImageImportOptions& options)
         context.prepareAuthorizedCall();
         outcome = follower.run([&] { return context.connection().manager().ImportImage(options.name, file, call); });
     } catch (const sdbus::Error& e) {
-        return context.reportError(doing, e, DenialHint::Images);
+        return context.reportError(doing, e);
     }
     return finish(context, outcome, doing, options.name, "Imported image '" + options.name + "'");
 }
@@ -136,7 +137,7 @@ ExitCode runPublish(Context& context, const PublishOptions& options)
         vm = std::make_unique<VmProxy>(context.connection().bus(), context.connection().vmPath(options.vm));
         outcome = follower.run([&] { return vm->Publish(options.image, call); });
     } catch (const sdbus::Error& e) {
-        return context.reportError(doing, e, DenialHint::Images);
+        return context.reportError(doing, e);
     }
     return finish(context, outcome, doing, options.image,
                   "Published VM '" + options.vm + "' as image '" + options.image + "'");

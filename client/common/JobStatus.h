@@ -1,7 +1,7 @@
-// What hangarctl shows while it follows an org.hangar.Hangar1.Job (image import, publish), kept free of any bus
-// traffic so it can be tested on its own: the job's figures as last reported (JobStatus, filled from GetAll and
-// PropertiesChanged), the progress bar drawn on a terminal, the plain line written once a second to a log or pipe,
-// and how a job that ended before hangarctl saw its Completed signal is judged from the image it was filling.
+// The state of an org.hangar.Hangar1.Job (image import, publish) as a client follows it, kept free of any bus
+// traffic and any display: the job's figures as last reported (JobStatus, filled from GetAll and PropertiesChanged),
+// the time left and spent, and how the job ended, from its Completed signal or, when that was missed, from the image
+// it was filling. hangarctl draws it as a progress bar (cli/JobProgress.h); a GUI can show the same figures.
 #pragma once
 
 #include <cstdint>
@@ -28,8 +28,8 @@ struct JobStatus
 // is ignored rather than trusted, as is a Progress outside 0..1 (clamped).
 void applyJobProperties(JobStatus& status, const std::map<std::string, sdbus::Variant>& changed);
 
-// "85.3 MiB/s"; "-" when the rate is unknown (0).
-std::string formatRate(std::uint64_t bytesPerSecond);
+// Bytes copied so far, from Progress and Bytes.
+std::uint64_t bytesDone(const JobStatus& status);
 
 // Seconds until the job should end: from ExpectedEndTime when the daemon knows it, else from the bytes left and the
 // rate. Empty when neither is known.
@@ -38,28 +38,13 @@ std::optional<std::uint64_t> secondsLeft(const JobStatus& status, std::uint64_t 
 // Seconds since the job started (StartTime), or since sinceUsec when the daemon did not say.
 std::uint64_t secondsElapsed(const JobStatus& status, std::uint64_t nowUsec, std::uint64_t sinceUsec);
 
-// One line for a terminal at most width columns wide, redrawn in place:
-//   "Importing web-base [=======>          ]   45%   1.2 GiB/2.6 GiB 85.3 MiB/s ETA 17s"
-// Without valid progress a block bounces in the bar (tick moves it) and the elapsed time replaces the ETA:
-//   "Publishing web-base [     <=>         ]           - elapsed 1m 3s"
-// The figures are padded to fixed widths, so the bar keeps its size while they change. When the width is short,
-// the bar shrinks first, then goes; the line is cut at width as a last resort. Plain ASCII only.
-std::string progressBarLine(const std::string& label, const JobStatus& status, std::uint64_t nowUsec,
-                            std::uint64_t sinceUsec, std::size_t width, unsigned tick);
-
-// One self-contained line for a pipe or log, written about once a second:
-//   "Importing web-base: 45% (1.2 GiB of 2.6 GiB, 85.3 MiB/s, ETA 17s)"
-//   "Publishing web-base: 1m 3s elapsed (85.3 MiB/s)"
-std::string progressLogLine(const std::string& label, const JobStatus& status, std::uint64_t nowUsec,
-                            std::uint64_t sinceUsec);
-
-// How a job ended, as hangarctl reports it.
+// How a job ended, as a client reports it.
 enum class JobEnd
 {
     Succeeded,
     Failed,      // the daemon said so (Completed with success false), or the image is gone or not usable
     Cancelled,   // ended after our Cancel
-    Interrupted, // Ctrl-C, but the job could not be cancelled (it goes on in the daemon)
+    Interrupted, // the user stopped waiting, and the job could not be cancelled (it goes on in the daemon)
     DaemonGone,  // hangard left the bus: the outcome is unknown
 };
 
@@ -69,7 +54,7 @@ struct JobOutcome
     std::string message;
 };
 
-// The outcome of a job whose object went away before hangarctl received its Completed signal, judged from the image
+// The outcome of a job whose object went away before the client received its Completed signal, judged from the image
 // it was filling: imageState is its State, or empty when the image is gone. The daemon removes the image of a failed
 // or cancelled job and sets State "ready" only once the image is complete, so "ready" means success and anything
 // else a failure (or our cancellation, when we asked for one).

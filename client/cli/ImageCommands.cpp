@@ -2,7 +2,8 @@
 // no authorization. An image's UsedBy holds VM object paths; they are shown as the VMs' names, all resolved from one
 // GetManagedObjects rather than one call per VM.
 #include "Commands.h"
-#include "Format.h"
+#include "Output.h"
+#include "common/Format.h"
 
 #include <iostream>
 
@@ -172,7 +173,7 @@ ExitCode runImageList(Context& context)
         if (!rows.empty())
             objects = manager.GetManagedObjects();
     } catch (const sdbus::Error& e) {
-        return context.reportError("list images", e, DenialHint::Images);
+        return context.reportError("list images", e);
     }
     const VmNames names = vmNames(objects);
 
@@ -232,7 +233,7 @@ ExitCode runImageShow(Context& context, const std::string& name)
             printImage(properties, path, vmNames(objects));
         return ExitCode::Ok;
     } catch (const sdbus::Error& e) {
-        return context.reportError("show image '" + name + "'", e, DenialHint::Images);
+        return context.reportError("show image '" + name + "'", e);
     }
 }
 
@@ -251,7 +252,7 @@ ExitCode runImageDelete(Context& context, const std::vector<std::string>& names)
                 std::cout << "Deleted image '" << sanitize(name) << "'." << std::endl;
         } catch (const sdbus::Error& e) {
             // Busy names the VMs that still use the image: hangard's message says which.
-            result = combine(result, context.reportError("delete image '" + name + "'", e, DenialHint::Images));
+            result = combine(result, context.reportError("delete image '" + name + "'", e));
             report.push_back({{"name", name}, {"ok", false}, {"error", e.getName()}, {"message", e.getMessage()}});
         }
     }

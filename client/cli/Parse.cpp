@@ -1,6 +1,6 @@
 #include "Parse.h"
 
-#include "Errors.h"
+#include "ExitCode.h"
 
 #include <algorithm>
 #include <cctype>

@@ -1,6 +1,6 @@
-#include "Connection.h"
+#include "common/Connection.h"
 
-#include "Errors.h"
+#include "common/Errors.h"
 
 #include <cstdlib>
 
@@ -151,7 +151,7 @@ Connection::~Connection()
 {
     // Stop the loop thread first, so no handler runs while the proxies it would call into are being destroyed.
     stopEventLoop();
-    m_ownerMatch.reset();
+    m_daemonWatch.reset();
     m_manager.reset();
 }
 
@@ -183,21 +183,11 @@ void Connection::stopEventLoop()
     m_loopRunning = false;
 }
 
-void Connection::watchDaemon(std::function<void(const std::string& newOwner)> onChange)
+DaemonWatch& Connection::daemonWatch()
 {
-    m_onOwnerChange = std::move(onChange);
-    // arg0 narrows the match in the bus daemon, so we are not woken for every other name on a busy system bus.
-    const std::string rule = std::string("type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
-                                         "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='") +
-                             kBusName + "'";
-    m_ownerMatch = m_bus->addMatch(rule, [this](sdbus::Message& message) {
-        std::string name;
-        std::string oldOwner;
-        std::string newOwner;
-        message >> name >> oldOwner >> newOwner;
-        if (name == kBusName && m_onOwnerChange)
-            m_onOwnerChange(newOwner);
-    });
+    if (!m_daemonWatch)
+        m_daemonWatch = std::make_unique<DaemonWatch>(*m_bus);
+    return *m_daemonWatch;
 }
 
 sdbus::ObjectPath Connection::vmPath(const std::string& name)

@@ -69,7 +69,7 @@ private:
     JobStatus m_status;
     bool m_statusRead = false; // m_status holds the job's properties (GetAll answered at least once)
     bool m_news = false;       // a signal arrived since the main thread last looked
-    bool m_daemonGone = false;
+    bool m_daemonGone = false; // a read of the job could not reach hangard (or DaemonWatch said it left)
 };
 
 } // namespace hangar::client

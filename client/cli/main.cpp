@@ -1,7 +1,7 @@
 // hangarctl: the command-line client of hangard. Sets up the command line (CLI11) and turns every failure into
 // one of the documented exit codes; the commands themselves live in *Command*.cpp. See docs/hangarctl.md.
 #include "Commands.h"
-#include "Errors.h"
+#include "ExitCode.h"
 
 #include <CLI/CLI.hpp>
 #include <iostream>

@@ -2,8 +2,9 @@
 // InterfacesRemoved) instead of polling: each VM's subscription is in place before its Stop call, so a change that
 // happens while Stop is still returning cannot be missed.
 #include "Commands.h"
-#include "Format.h"
+#include "Output.h"
 #include "Waiter.h"
+#include "common/Format.h"
 
 #include <iostream>
 #include <mutex>
@@ -66,7 +67,11 @@ class StopWait
 public:
     StopWait(Context& context, const StopOptions& options) : m_context(context), m_options(options) {}
     // The loop thread's handlers point into this object: stop them before the members go.
-    ~StopWait() { m_context.connection().stopEventLoop(); }
+    ~StopWait()
+    {
+        m_context.connection().stopEventLoop();
+        m_context.connection().daemonWatch().onChange({});
+    }
     StopWait(const StopWait&) = delete;
     StopWait& operator=(const StopWait&) = delete;
 
@@ -86,7 +91,7 @@ private:
     Waiter m_waiter; // blocks SIGINT/SIGTERM before the event loop thread exists
     std::mutex m_mutex;
     std::vector<std::unique_ptr<Target>> m_targets; // guarded by m_mutex when changed after the loop started
-    bool m_daemonGone = false;                      // guarded by m_mutex
+    bool m_unreachable = false;                     // a read of State could not reach hangard; guarded by m_mutex
     std::unique_ptr<ManagerProxy> m_manager;
     ExitCode m_result = ExitCode::Ok;
     nlohmann::json m_report = nlohmann::json::array();
@@ -103,12 +108,9 @@ ExitCode StopWait::run(const std::vector<std::string>& names)
                                                        target->gone = target->gone || target->path == path;
                                                    m_waiter.notify();
                                                });
-    connection.watchDaemon([this](const std::string& newOwner) {
-        std::lock_guard lock(m_mutex);
-        // Sticky: a daemon that came back has lost track of what we asked for, so the wait is over either way.
-        m_daemonGone = m_daemonGone || newOwner.empty();
-        m_waiter.notify();
-    });
+    // DaemonWatch's verdict is sticky: a daemon that came back has lost track of what we asked for, so the wait is
+    // over either way.
+    connection.daemonWatch().onChange([this](const std::string&) { m_waiter.notify(); });
     connection.startEventLoop();
 
     for (const auto& name : names)
@@ -184,8 +186,9 @@ void StopWait::readState(Target& target)
             std::lock_guard lock(m_mutex);
             target.gone = true;
         } else if (isUnreachable(e)) {
+            // Ends the wait as hangard leaving the bus does, also when it is the bus that stopped answering.
             std::lock_guard lock(m_mutex);
-            m_daemonGone = true;
+            m_unreachable = true;
         }
         // Anything else: keep waiting for the signal.
     }
@@ -194,10 +197,10 @@ void StopWait::readState(Target& target)
 bool StopWait::reportFinished()
 {
     std::vector<Target*> toRead;
-    bool daemonGone = false;
+    bool daemonGone = m_context.connection().daemonWatch().goneSeen();
     {
         std::lock_guard lock(m_mutex);
-        daemonGone = m_daemonGone;
+        daemonGone = daemonGone || m_unreachable;
         for (auto& owned : m_targets) {
             Target& target = *owned;
             if (target.finished)

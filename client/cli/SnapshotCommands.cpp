@@ -2,7 +2,8 @@
 // RevertToSnapshot, DeleteSnapshot). Creating or reverting a snapshot of a running VM writes or reads its whole
 // memory before the call answers, so the changing calls get the long timeout that clone has.
 #include "Commands.h"
-#include "Format.h"
+#include "Output.h"
+#include "common/Format.h"
 
 #include <iostream>
 

@@ -1,7 +1,8 @@
 // list, status, create, clone, rename and the one-call-per-name actions (start, restart, pause, resume, delete).
 #include "Commands.h"
-#include "Format.h"
+#include "Output.h"
 #include "Parse.h"
+#include "common/Format.h"
 
 #include <chrono>
 #include <iostream>
@@ -125,13 +126,6 @@ void printStatus(const std::map<std::string, sdbus::Variant>& properties, const 
     }
     lines.emplace_back("Object path", std::string(path));
     printFields(std::cout, lines);
-}
-
-// A Clone that outlives kLongCallTimeout goes on in hangard: say so, rather than only "cannot reach hangard".
-bool isCallTimeout(const sdbus::Error& error)
-{
-    return error.getName() == "org.freedesktop.DBus.Error.NoReply" ||
-           error.getName() == "org.freedesktop.DBus.Error.Timeout" || error.getName() == "System.Error.ETIMEDOUT";
 }
 
 } // namespace
@@ -277,7 +271,9 @@ ExitCode runClone(Context& context, const CloneOptions& options)
                       << "' (this copies its disk)..." << std::endl;
         path = vm.Clone(options.name, context.authOptions());
     } catch (const sdbus::Error& e) {
-        if (isCallTimeout(e)) {
+        // No reply within the hour from a hangard that is still there: the copy goes on in hangard. Had hangard
+        // left the bus instead (its NoReply looks the same), reportVmError says that.
+        if (isNoReply(e) && !context.connection().daemonWatch().wentAway()) {
             printError("cannot clone VM '" + options.source + "': no answer from hangard within " +
                        formatDuration(std::chrono::seconds(kLongCallTimeout).count()) +
                        "; the copy may still be going on there (hangarctl status " + options.name + " shows it)");

@@ -1,6 +1,6 @@
 #include "JobFollower.h"
 
-#include "Format.h"
+#include "common/Format.h"
 
 #include <algorithm>
 #include <iostream>
@@ -112,8 +112,10 @@ JobFollower::JobFollower(Context& context, std::string label, std::string imageN
 
 JobFollower::~JobFollower()
 {
-    if (m_loopStarted)
-        m_context.connection().stopEventLoop();
+    if (!m_loopStarted)
+        return; // never connected, or failed before the subscriptions: nothing to undo
+    m_context.connection().stopEventLoop();
+    m_context.connection().daemonWatch().onChange({});
 }
 
 // How the end of the job cannot be missed, whenever it comes:
@@ -154,10 +156,10 @@ void JobFollower::subscribe()
         m_news = true;
         m_waiter.notify();
     });
-    connection.watchDaemon([this](const std::string& newOwner) {
+    // DaemonWatch's verdict is sticky: a hangard that came back has lost the job.
+    connection.daemonWatch().onChange([this](const std::string&) {
         std::lock_guard lock(m_mutex);
-        // Sticky: a hangard that came back has lost the job.
-        m_daemonGone = m_daemonGone || newOwner.empty();
+        m_news = true;
         m_waiter.notify();
     });
     connection.startEventLoop();
@@ -255,7 +257,7 @@ std::optional<JobOutcome> JobFollower::outcome()
         }
         if (auto it = m_completed.find(m_job); it != m_completed.end())
             return outcomeFromCompleted(it->second.success, it->second.message, m_cancelRequested);
-        if (m_daemonGone)
+        if (m_daemonGone || m_context.connection().daemonWatch().goneSeen())
             return JobOutcome{JobEnd::DaemonGone, "hangard left " + m_context.connection().spec().describe() +
                                                       " while the job ran; what became of it is unknown"};
         removed = m_removed.count(m_job) != 0;
@@ -301,7 +303,7 @@ std::optional<JobOutcome> JobFollower::onInterrupt(Clock::time_point& cancelDead
         m_jobProxy->Cancel(m_context.authOptions());
     } catch (const sdbus::Error& e) {
         if (!objectGone(e)) {
-            m_context.reportError("cancel the job", e, DenialHint::Images);
+            m_context.reportError("cancel the job", e);
             return JobOutcome{JobEnd::Interrupted, "the job was not cancelled; it goes on in hangard (" + follow + ")"};
         }
         // Already over: its Completed, or its image, says how it ended.

@@ -3,29 +3,6 @@
 #include <unistd.h>
 
 namespace hangar::client {
-namespace {
-
-constexpr const char* kPermissionDenied = "org.hangar.Hangar1.Error.PermissionDenied";
-
-// The groups are those of polkit/50-hangar.rules; docs/authorization.md explains them and the alternatives.
-const char* hintText(DenialHint hint)
-{
-    switch (hint) {
-    case DenialHint::Vms:
-        break;
-    case DenialHint::Quotas:
-        return "ask an administrator to add you to group hangar-admin (quotas of all users); see "
-               "docs/authorization.md";
-    case DenialHint::Images:
-        return "ask an administrator to add you to group hangar-admin (importing, publishing and deleting images); "
-               "see docs/authorization.md";
-    }
-    return "ask an administrator to add you to group hangar (your own VMs) or hangar-admin (all VMs); see "
-           "docs/authorization.md";
-}
-
-} // namespace
-
 Context::Context(GlobalOptions options) : m_options(std::move(options)) {}
 
 Connection& Context::connection()
@@ -47,6 +24,7 @@ Options Context::authOptions() const
 void Context::prepareAuthorizedCall(std::chrono::microseconds callTimeout)
 {
     connection().setCallTimeout(callTimeout);
+    connection().daemonWatch();
     if (m_agentConsidered)
         return;
     m_agentConsidered = true;
@@ -57,38 +35,46 @@ void Context::prepareAuthorizedCall(std::chrono::microseconds callTimeout)
     m_agent = AuthAgent::start();
 }
 
-void Context::throwUnreachable(const sdbus::Error& error)
+void Context::throwUnreachable(const sdbus::Error& error, const std::string& doing)
 {
-    throw UnreachableError("cannot reach hangard (" + std::string(kBusName) + ") on " +
-                           BusSpec::parse(m_options.bus).describe() + ": " + describe(error));
+    const std::string bus = BusSpec::parse(m_options.bus).describe();
+    if (isNoReply(error) && connection().daemonWatch().wentAway()) {
+        throw UnreachableError(
+            (doing.empty() ? std::string() : "cannot " + doing + ": ") + "hangard left " + bus +
+            " before it answered (it stopped or was restarted); whether that took effect is unknown");
+    }
+    throw UnreachableError("cannot reach hangard (" + std::string(kBusName) + ") on " + bus + ": " + describe(error));
 }
 
 ExitCode Context::reportVmError(const std::string& doing, const std::string& name, const sdbus::Error& error)
 {
     if (isUnreachable(error))
-        throwUnreachable(error);
+        throwUnreachable(error, doing + " VM '" + name + "'");
     printError("cannot " + doing + " VM '" + name + "': " + describe(error));
-    hintOnDenial(error, DenialHint::Vms);
+    hintOnDenial(error);
     return exitCodeFor(error);
 }
 
-ExitCode Context::reportError(const std::string& doing, const sdbus::Error& error, DenialHint hint)
+ExitCode Context::reportError(const std::string& doing, const sdbus::Error& error)
 {
     if (isUnreachable(error))
-        throwUnreachable(error);
+        throwUnreachable(error, doing);
     printError("cannot " + doing + ": " + describe(error));
-    hintOnDenial(error, hint);
+    hintOnDenial(error);
     return exitCodeFor(error);
 }
 
-// hangard's message names the polkit action and the uid; what the user can do about it is to ask for a group.
-// Only polkit's refusals get the hint: a bus policy's AccessDenied is not a matter of those groups.
-void Context::hintOnDenial(const sdbus::Error& error, DenialHint hint)
+// hangard's message names the polkit action and the uid; what the user can do about it is to ask for the group that
+// grants that action (or, when polkit could not be asked, to run hangard differently). Once per run is enough.
+void Context::hintOnDenial(const sdbus::Error& error)
 {
-    if (m_denialHinted || error.getName() != kPermissionDenied)
+    if (m_denialHinted)
+        return;
+    const std::string hint = permissionHint(error);
+    if (hint.empty())
         return;
     m_denialHinted = true;
-    printError(hintText(hint));
+    printError(hint);
 }
 
 ExitCode combine(ExitCode soFar, ExitCode next)

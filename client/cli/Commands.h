@@ -4,8 +4,8 @@
 #pragma once
 
 #include "AuthAgent.h"
-#include "Connection.h"
-#include "Errors.h"
+#include "ExitCode.h"
+#include "common/Connection.h"
 
 #include <chrono>
 #include <cstdint>
@@ -23,14 +23,6 @@ struct GlobalOptions
     std::string bus;            // --bus, or HANGAR_BUS; empty = system
     bool json = false;          // --json
     bool noAskPassword = false; // --no-ask-password
-};
-
-// Which advice follows a PermissionDenied from hangard: what the denied user should ask an administrator for.
-enum class DenialHint
-{
-    Vms,    // the groups that grant creating and managing VMs
-    Quotas, // the group that grants reading and setting other users' quotas
-    Images, // the group that grants importing, publishing and deleting images
 };
 
 // How long a state-changing call may take to answer: polkit may be asking for a password meanwhile.
@@ -57,19 +49,23 @@ public:
     // as reading another user's quota). Sets the method call timeout to callTimeout, which allows for a password
     // prompt (or a slow hypervisor), and the first time, when stdin is a terminal and --no-ask-password was not
     // given, starts pkttyagent for this process (AuthAgent) so polkit has someone to ask. The agent is stopped when
-    // the Context goes.
+    // the Context goes. Also makes the connection's DaemonWatch, so a call that ends without a reply can be told
+    // apart from a daemon that left.
     void prepareAuthorizedCall(std::chrono::microseconds callTimeout = kAuthorizedCallTimeout);
 
     // Prints "cannot <doing> VM '<name>': <message> (<Error>)" and returns the exit code for it. When the error means
     // the daemon is gone, throws UnreachableError instead: the remaining names would fail the same way.
-    // After the first PermissionDenied, a second line says how to get the right (see DenialHint).
+    // After the first PermissionDenied, a second line says how to get the right (permissionHint in common/Errors.h).
     ExitCode reportVmError(const std::string& doing, const std::string& name, const sdbus::Error& error);
     // For calls not about one VM (list, events, quota) or about more than a VM: prints "cannot <doing>: ...".
-    ExitCode reportError(const std::string& doing, const sdbus::Error& error, DenialHint hint = DenialHint::Vms);
-    [[noreturn]] void throwUnreachable(const sdbus::Error& error);
+    ExitCode reportError(const std::string& doing, const sdbus::Error& error);
+    // Throws UnreachableError for an error that means hangard cannot be reached. When the call got no reply and the
+    // hangard it went to left the bus meanwhile (Connection::daemonWatch, made by prepareAuthorizedCall), the message
+    // says so, naming what was being done ("clone VM 'web'"), and that its outcome is unknown.
+    [[noreturn]] void throwUnreachable(const sdbus::Error& error, const std::string& doing = {});
 
 private:
-    void hintOnDenial(const sdbus::Error& error, DenialHint hint);
+    void hintOnDenial(const sdbus::Error& error);
 
     GlobalOptions m_options;
     std::unique_ptr<Connection> m_connection;
