@@ -11,9 +11,9 @@
 namespace hangar::client {
 namespace {
 
-constexpr std::size_t kChunk = 16 * 1024;
+constexpr std::size_t kChunk = std::size_t{16} * 1024;
 // Per direction: enough for a burst of VNC framebuffer updates without letting a stalled viewer grow us forever.
-constexpr std::size_t kMaxPending = 1024 * 1024;
+constexpr std::size_t kMaxPending = std::size_t{1024} * 1024;
 
 sigset_t stopSet()
 {

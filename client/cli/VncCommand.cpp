@@ -89,7 +89,7 @@ sdbus::UnixFd listenOn(const Endpoint& endpoint, std::string& bound)
 class VncRelay
 {
 public:
-    VncRelay(Context& context, const VncOptions& options, sdbus::ObjectPath path)
+    VncRelay(Context& context, const VncOptions& options, const sdbus::ObjectPath& path)
         : m_context(context), m_options(options), m_vm(context.connection().bus(), path)
     {}
 

@@ -26,7 +26,7 @@ constexpr std::uint64_t kQcow2IncompatDataFile = 1ULL << 2U;
 constexpr std::uint64_t kQcow2IncompatKnown = (1ULL << 5U) - 1; // dirty, corrupt, data file, compression, ext. L2
 
 // ISO 9660: the primary volume descriptor is sector 16 (of 2048 bytes): type 1, then "CD001".
-constexpr std::uint64_t kIsoDescriptorOffset = 16 * 2048;
+constexpr std::uint64_t kIsoDescriptorOffset = std::uint64_t{16} * 2048;
 constexpr std::size_t kIsoDescriptorBytes = 2048;
 
 Error invalid(const std::string& message)

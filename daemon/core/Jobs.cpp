@@ -46,7 +46,7 @@ void JobManager::finish(std::uint64_t id, bool success, const std::string& messa
     }
 }
 
-void JobManager::cancel(const Caller& caller, std::uint64_t id, Done<> done)
+void JobManager::cancel(const Caller& caller, std::uint64_t id, const Done<>& done)
 {
     const Job* job = find(id);
     if (!job)

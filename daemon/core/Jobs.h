@@ -93,7 +93,7 @@ public:
     void finish(std::uint64_t id, bool success, const std::string& message);
     // Asks the job's worker to stop: allowed to its starter and to holders of its adminAction. Error(NotSupported)
     // when the job cannot be cancelled; done once the request is passed on (the job ends on its own afterwards).
-    void cancel(const Caller& caller, std::uint64_t id, Done<> done);
+    void cancel(const Caller& caller, std::uint64_t id, const Done<>& done);
 
     // Asks every cancelable job to stop, without authorization: the daemon is shutting down. What they leave
     // half-made is rolled back at the next start (their rows are still in their first phase).

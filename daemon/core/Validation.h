@@ -19,7 +19,7 @@ struct Limits
     // XML leaves in place) takes at most 255 CPUs, and libvirt refuses more when the domain is defined.
     static constexpr std::uint32_t kMaxVcpus = 255;
     static constexpr std::uint64_t kMinMemoryMiB = 64;
-    static constexpr std::uint64_t kMaxMemoryMiB = 4U * 1024 * 1024; // 4 TiB
+    static constexpr std::uint64_t kMaxMemoryMiB = std::uint64_t{4} * 1024 * 1024; // 4 TiB
     static constexpr std::uint64_t kMinDiskGiB = 1;
     static constexpr std::uint64_t kMaxDiskGiB = 65536; // 64 TiB; also the largest virtual size of an image
     static constexpr std::size_t kMaxDescriptionChars = 1024;

@@ -13,8 +13,8 @@ namespace {
 
 // A serial console carries a few kilobytes a second at most; the bound keeps a client that stops reading (or a
 // guest that stops taking input) from growing the daemon's memory.
-constexpr std::size_t kChunk = 16 * 1024;
-constexpr std::size_t kMaxBuffered = 64 * 1024;
+constexpr std::size_t kChunk = std::size_t{16} * 1024;
+constexpr std::size_t kMaxBuffered = std::size_t{64} * 1024;
 
 bool wouldBlock(int error)
 {
@@ -75,8 +75,8 @@ std::shared_ptr<ConsoleBridge> ConsoleBridge::start(StreamPtr stream, UniqueFd s
     const std::lock_guard lock(bridge->m_mutex);
     bridge->m_id = BridgeIndex::instance().add(bridge);
     // NOLINTNEXTLINE(performance-no-int-to-ptr): the opaque is a number (BridgeIndex), never dereferenced
-    if (virStreamEventAddCallback(bridge->m_stream.get(), VIR_STREAM_EVENT_READABLE, onStream,
-                                  reinterpret_cast<void*>(bridge->m_id), nullptr) < 0)
+    void* const opaque = reinterpret_cast<void*>(bridge->m_id);
+    if (virStreamEventAddCallback(bridge->m_stream.get(), VIR_STREAM_EVENT_READABLE, onStream, opaque, nullptr) < 0)
         throw Error(ErrorCode::BackendFailure, "cannot watch the console stream: " + lastFailure().message);
     bridge->m_streamCallback = true;
 

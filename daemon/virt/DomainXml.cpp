@@ -385,7 +385,7 @@ std::string graphicsAddressFromXml(const std::string& domainXml)
         if (host.empty())
             host = "localhost";
         if (host.find(':') != std::string::npos)
-            host = "[" + host + "]";
+            host.insert(0, "[").append("]");
         return "vnc://" + host + ":" + std::to_string(*port);
     }
     return {};

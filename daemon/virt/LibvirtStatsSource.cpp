@@ -114,7 +114,7 @@ std::optional<std::vector<std::string>> addressesOf(virDomainPtr dom)
             }
             virDomainInterfaceFree(ifaces[i]);
         }
-        std::free(ifaces); // NOLINT(cppcoreguidelines-no-malloc): libvirt's contract
+        std::free(ifaces); // NOLINT(cppcoreguidelines-no-malloc,cppcoreguidelines-owning-memory): libvirt's contract
         if (!out.empty() || source == VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT)
             return out;
     }
