@@ -219,8 +219,8 @@ void ImageManager::publish(const Caller& caller, const std::string& vmUuid, cons
                 if (denied)
                     throw *denied;
                 if (vm->operation)
-                    throw Error(ErrorCode::Busy,
-                                fmt::format("VM '{}' is busy: '{}' is in progress", vm->record.name, *vm->operation));
+                    throw Error(ErrorCode::Busy, fmt::format("VM '{}' is busy: '{}' is in progress", vm->record.name,
+                                                             operationName(*vm->operation)));
                 if (vm->state != VmState::Stopped)
                     throw Error(ErrorCode::Busy, fmt::format("VM '{}' is {}; only a stopped VM can be published",
                                                              vm->record.name, stateName(vm->state)));
@@ -299,7 +299,7 @@ void ImageManager::startFill(const Caller& caller, ImageRecord record, Job job, 
     image.job = started.id;
     if (vmUuid)
         if (Vm* vm = m_inventory.find(*vmUuid))
-            vm->operation = verb;
+            m_inventory.setOperation(*vm, VmOperation::Publish);
 
     auto result = std::make_shared<std::optional<VolumeInfo>>();
     auto error = std::make_shared<std::optional<Error>>();
@@ -330,8 +330,8 @@ void ImageManager::settleFill(const Caller& caller, const std::string& id, const
                               const std::optional<Error>& failed)
 {
     if (vmUuid)
-        if (Vm* vm = m_inventory.find(*vmUuid); vm && vm->operation == verb)
-            vm->operation.reset();
+        if (Vm* vm = m_inventory.find(*vmUuid); vm && vm->operation == VmOperation::Publish)
+            m_inventory.clearOperation(*vm);
     auto it = m_byId.find(id);
     if (it == m_byId.end())
         return;

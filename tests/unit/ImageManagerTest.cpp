@@ -421,7 +421,7 @@ TEST_F(ImageManagerTest, Publish_FlattensAStoppedVmsDiskIntoANewImage)
     const Image* pending = images.findByName("golden-image");
     ASSERT_NE(pending, nullptr);
     EXPECT_EQ(pending->record.phase, ImagePhase::Importing);
-    EXPECT_EQ(inventory.find(vm.outcome->value())->operation, "publish") << "the VM is Busy meanwhile";
+    EXPECT_EQ(inventory.find(vm.outcome->value())->operation, VmOperation::Publish) << "the VM is Busy meanwhile";
     executor.drain();
     const Image* image = images.findByName("golden-image");
     ASSERT_NE(image, nullptr);
