@@ -196,7 +196,7 @@ TEST_F(ImageManagerTest, Import_CancelMidUploadLeavesNothing)
     executor.drainOne(); // the probe
     ASSERT_TRUE(r.ok());
     const std::uint64_t job = r.outcome->value();
-    std::thread worker([this] { executor.drainOne(); }); // the upload, stopped half-way
+    std::thread worker(executor.takeWork()); // the upload, stopped half-way
     ASSERT_TRUE(storage.waitHeld("upload", 1, std::chrono::seconds(5)));
     EXPECT_EQ(storage.volumes().size(), 1U) << "half-uploaded";
 
@@ -225,7 +225,7 @@ TEST_F(ImageManagerTest, Jobs_ReportProgressAtMostFourTimesASecond)
     storage.hold("upload");
     auto r = startImport("debian", makeFile("qcow2"));
     executor.drainOne();
-    std::thread worker([this] { executor.drainOne(); });
+    std::thread worker(executor.takeWork());
     ASSERT_TRUE(storage.waitHeld("upload", 1, std::chrono::seconds(5)));
     const Job* job = jobs.find(r.outcome->value());
     ASSERT_NE(job, nullptr);
