@@ -61,10 +61,11 @@ void OperationRunner::authorizeOnVm(const Ticket& ticket, Action action, AuthDet
                        });
 }
 
-void OperationRunner::withQuota(const Ticket& ticket, std::function<void(Vm&, const QuotaLimits&)> next)
+void OperationRunner::withQuota(const Ticket& ticket, std::function<void(Vm&, const QuotaLimits&)> next,
+                                const char* lost)
 {
-    m_quotas.limitsFor(ticket->caller, [this, ticket, next = std::move(next)](Outcome<EffectiveQuota> quota) {
-        Vm* vm = findOrLose(ticket, "the VM was deleted meanwhile");
+    m_quotas.limitsFor(ticket->caller, [this, ticket, next = std::move(next), lost](Outcome<EffectiveQuota> quota) {
+        Vm* vm = findOrLose(ticket, lost);
         if (!vm)
             return;
         if (!quota.ok())

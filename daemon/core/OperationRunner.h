@@ -95,8 +95,9 @@ public:
     void authorizeAction(const Ticket& ticket, Action action, AuthDetails details, std::function<void()> next);
     // authorizeAction, then next with the VM found again.
     void authorizeOnVm(const Ticket& ticket, Action action, AuthDetails details, std::function<void(Vm&)> next);
-    // The caller's effective quota; next runs with the VM found again ("deleted meanwhile") and the limits.
-    void withQuota(const Ticket& ticket, std::function<void(Vm&, const QuotaLimits&)> next);
+    // The caller's effective quota; next runs with the VM found again (else NotFound(lost)) and the limits.
+    void withQuota(const Ticket& ticket, std::function<void(Vm&, const QuotaLimits&)> next,
+                   const char* lost = "the VM was deleted meanwhile");
 
     // The guard, then check (which throws Error when the operation is not allowed now). Returns false after
     // failing the ticket.

@@ -52,7 +52,8 @@ void VmLifecycle::run(const Caller& caller, const std::string& uuid, LifecycleOp
         if (!op.startsVm || !ownVm)
             return proceed(ticket, vm, op, std::nullopt);
         m_ctx.runner.withQuota(
-            ticket, [this, ticket, op](Vm& vm, const QuotaLimits& limits) { proceed(ticket, vm, op, limits); });
+            ticket, [this, ticket, op](Vm& vm, const QuotaLimits& limits) { proceed(ticket, vm, op, limits); },
+            "the VM was deleted while authorization was pending");
     });
 }
 
