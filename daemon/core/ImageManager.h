@@ -1,13 +1,19 @@
-// ImageManager keeps the images VMs are made from: the in-memory catalogue (loaded from the store at start-up,
-// announced to the ImageObserver, i.e. the bus), import from a caller's file descriptor and publish of a VM's disk
-// (both as Jobs), and delete, which is refused while a VM depends on the image. Every image is a volume in the
-// daemon's storage pool (core/Storage.h); its row is written in phase Importing before the volume exists, so a
-// crash at any point is rolled back at the next start (core/Reconciler). Loop thread only.
+// ImageManager is the one door to the images VMs are made from, for the bus, the service and VM creation: the
+// catalogue (core/ImageCatalogue, loaded from the store at start-up, announced to the ImageObserver, i.e. the bus),
+// import from a caller's file descriptor and publish of a VM's disk (both as Jobs, core/ImageFill), and delete,
+// which is refused while a VM depends on the image (core/ImageRemoval). Every image is a volume in the daemon's
+// storage pool (core/Storage.h); its row is written in phase Importing before the volume exists, so a crash at any
+// point is rolled back at the next start (core/Reconciler). A facade: the parts run through the image pipeline
+// (core/ImageRunner.h). Loop thread only.
 #pragma once
 
 #include "core/AuditLog.h"
 #include "core/Authorizer.h"
 #include "core/Executor.h"
+#include "core/ImageCatalogue.h"
+#include "core/ImageContext.h"
+#include "core/ImageFill.h"
+#include "core/ImageRemoval.h"
 #include "core/Inventory.h"
 #include "core/Jobs.h"
 #include "core/Outcome.h"
@@ -17,44 +23,10 @@
 #include "core/UniqueFd.h"
 
 #include <cstdint>
-#include <map>
-#include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
 namespace hangar {
-
-struct Image
-{
-    ImageRecord record;
-    std::optional<std::uint64_t> job; // the import or publish filling it
-};
-
-enum class ImageField : std::uint32_t
-{
-    State = 1U << 0U,
-    Sizes = 1U << 1U,
-};
-using ImageFields = std::uint32_t;
-
-class ImageObserver
-{
-public:
-    virtual ~ImageObserver() = default;
-    virtual void imageAdded(const Image& image) = 0;
-    // Called just before the image is dropped.
-    virtual void imageRemoved(const Image& image) = 0;
-    virtual void imageChanged(const Image& image, ImageFields fields) = 0;
-};
-
-struct ImportRequest
-{
-    std::string name;
-    SharedFd fd;
-    std::optional<ImageFormat> expectedFormat;
-    std::string description;
-};
 
 class ImageManager
 {
@@ -62,7 +34,7 @@ public:
     ImageManager(Inventory& inventory, Store& store, Storage& storage, Authorizer& authorizer, Executor& executor,
                  AuditLog& audit, JobManager& jobs, QuotaManager& quotas, std::uint64_t maxImportBytes);
 
-    void setObserver(ImageObserver* observer) { m_observer = observer; }
+    void setObserver(ImageObserver* observer) { m_ctx.catalogue.setObserver(observer); }
 
     // The images that are ready, after start-up recovery (core/Reconciler).
     void load(std::vector<ImageRecord> images);
@@ -70,52 +42,35 @@ public:
     // ImportImage: validates the name and the fd's content (core/ImageProbe.h), needs manage-images, counts the
     // file against the caller's disk quota, then uploads on a worker as a Job. Done receives the job id once the
     // upload has started.
-    void importImage(const Caller& caller, ImportRequest request, Done<std::uint64_t> done);
+    void importImage(const Caller& caller, ImportRequest request, Done<std::uint64_t> done)
+    {
+        m_fill.importImage(caller, std::move(request), std::move(done));
+    }
     // VM.Publish: a flattened qcow2 copy of a stopped VM's disk as a new image, as a Job.
     void publish(const Caller& caller, const std::string& vmUuid, const std::string& imageName, std::string description,
-                 Done<std::uint64_t> done);
+                 Done<std::uint64_t> done)
+    {
+        m_fill.publish(caller, vmUuid, imageName, std::move(description), std::move(done));
+    }
     // Image.Delete: needs manage-images; Busy while a VM uses it (naming them) or while it is being filled.
-    void remove(const Caller& caller, const std::string& id, Done<> done);
+    void remove(const Caller& caller, const std::string& id, Done<> done)
+    {
+        m_removal.remove(caller, id, std::move(done));
+    }
 
-    const Image* find(const std::string& id) const;
-    const Image* findByName(const std::string& name) const;
+    const Image* find(const std::string& id) const { return m_ctx.catalogue.find(id); }
+    const Image* findByName(const std::string& name) const { return m_ctx.catalogue.findByName(name); }
     // Throws Error(InvalidArgument) for a malformed name, Error(NotFound) for an unknown one.
-    const Image& getByName(const std::string& name) const;
+    const Image& getByName(const std::string& name) const { return m_ctx.catalogue.getByName(name); }
     // Every image, ordered by name.
-    std::vector<const Image*> all() const;
+    std::vector<const Image*> all() const { return m_ctx.catalogue.all(); }
     // GiB (rounded up, per image) the images owned by uid take on the host, for the disk quota.
-    std::uint64_t diskGiBOwnedBy(std::uint32_t uid) const;
+    std::uint64_t diskGiBOwnedBy(std::uint32_t uid) const { return m_ctx.catalogue.diskGiBOwnedBy(uid); }
 
 private:
-    struct Fill; // an import or publish in flight
-
-    // Adds the image row (phase Importing) and object, starts the job, runs work on a worker, settles.
-    void startFill(const Caller& caller, ImageRecord record, Job job, std::string verb,
-                   std::function<VolumeInfo(Storage&, const ProgressFn&)> work, std::optional<std::string> vmUuid,
-                   Done<std::uint64_t> done);
-    void settleFill(const Caller& caller, const std::string& id, const std::string& verb,
-                    const std::optional<std::string>& vmUuid, const std::optional<VolumeInfo>& volume,
-                    const std::optional<Error>& error);
-    // Checks a new image's name is valid and free (also among images being filled).
-    void requireFreeName(const std::string& name) const;
-    Image& add(ImageRecord record);
-    void drop(const std::string& id);
-
-    Inventory& m_inventory;
-    Store& m_store;
-    Storage& m_storage;
-    Authorizer& m_authorizer;
-    Executor& m_executor;
-    AuditLog& m_audit;
-    JobManager& m_jobs;
-    QuotaManager& m_quotas;
-    std::uint64_t m_maxImportBytes;
-    ImageObserver* m_observer = nullptr;
-    std::map<std::string, std::unique_ptr<Image>> m_byId;
-    std::map<std::string, std::string> m_byName; // name -> id
+    ImageContext m_ctx;
+    ImageFill m_fill;
+    ImageRemoval m_removal;
 };
-
-// "img-<id>.<format>"
-std::string imageVolumeName(const std::string& id, ImageFormat format);
 
 } // namespace hangar

@@ -1,5 +1,7 @@
 #include "core/Inventory.h"
 
+#include "core/LoopThread.h"
+
 #include <algorithm>
 
 namespace hangar {
@@ -74,6 +76,7 @@ std::vector<const Vm*> Inventory::madeFrom(const std::string& imageId) const
 
 Vm& Inventory::add(Vm vm)
 {
+    LoopThread::assertOnLoop("Inventory::add");
     const std::string uuid = vm.record.uuid;
     m_byName[vm.record.name] = uuid;
     m_byOwner[vm.record.owner].insert(uuid);
@@ -93,6 +96,7 @@ Vm& Inventory::add(Vm vm)
 
 void Inventory::remove(const std::string& uuid)
 {
+    LoopThread::assertOnLoop("Inventory::remove");
     auto it = m_byUuid.find(uuid);
     if (it == m_byUuid.end())
         return;
@@ -117,6 +121,7 @@ void Inventory::remove(const std::string& uuid)
 
 void Inventory::setState(Vm& vm, VmState state)
 {
+    LoopThread::assertOnLoop("Inventory::setState");
     if (vm.state == state)
         return;
     if (vm.state == VmState::Running)
@@ -133,6 +138,7 @@ void Inventory::setState(Vm& vm, VmState state)
 
 void Inventory::rename(Vm& vm, const std::string& newName)
 {
+    LoopThread::assertOnLoop("Inventory::rename");
     if (vm.record.name == newName)
         return;
     m_byName.erase(vm.record.name);
@@ -144,6 +150,7 @@ void Inventory::rename(Vm& vm, const std::string& newName)
 
 void Inventory::setAddresses(Vm& vm, std::vector<std::string> addresses)
 {
+    LoopThread::assertOnLoop("Inventory::setAddresses");
     if (vm.addresses == addresses)
         return;
     vm.addresses = std::move(addresses);
@@ -153,6 +160,7 @@ void Inventory::setAddresses(Vm& vm, std::vector<std::string> addresses)
 
 void Inventory::setGraphicsAddress(Vm& vm, std::string address)
 {
+    LoopThread::assertOnLoop("Inventory::setGraphicsAddress");
     if (vm.graphicsAddress == address)
         return;
     vm.graphicsAddress = std::move(address);
@@ -162,6 +170,7 @@ void Inventory::setGraphicsAddress(Vm& vm, std::string address)
 
 void Inventory::setSnapshots(Vm& vm, std::vector<std::string> names)
 {
+    LoopThread::assertOnLoop("Inventory::setSnapshots");
     if (vm.snapshots == names)
         return;
     vm.snapshots = std::move(names);
@@ -169,8 +178,42 @@ void Inventory::setSnapshots(Vm& vm, std::vector<std::string> names)
         m_observer->vmChanged(vm, static_cast<VmFields>(VmField::Snapshots));
 }
 
+void Inventory::setPhase(Vm& vm, VmPhase phase)
+{
+    LoopThread::assertOnLoop("Inventory::setPhase");
+    if (vm.record.phase == phase)
+        return;
+    vm.record.phase = phase;
+    changed(vm, static_cast<VmFields>(VmField::Phase));
+}
+
+void Inventory::setOperation(Vm& vm, VmOperation operation)
+{
+    LoopThread::assertOnLoop("Inventory::setOperation");
+    if (vm.operation == operation)
+        return;
+    vm.operation = operation;
+    changed(vm, static_cast<VmFields>(VmField::Operation));
+}
+
+void Inventory::clearOperation(Vm& vm)
+{
+    LoopThread::assertOnLoop("Inventory::clearOperation");
+    if (!vm.operation)
+        return;
+    vm.operation.reset();
+    changed(vm, static_cast<VmFields>(VmField::Operation));
+}
+
+void Inventory::setStopDeadline(Vm& vm, std::optional<Executor::TimerId> timer)
+{
+    LoopThread::assertOnLoop("Inventory::setStopDeadline");
+    vm.stopDeadline = timer; // a timer, not state anyone displays: nothing to announce
+}
+
 void Inventory::changed(Vm& vm, VmFields fields)
 {
+    LoopThread::assertOnLoop("Inventory::changed");
     if (m_observer && fields != 0)
         m_observer->vmChanged(vm, fields);
 }

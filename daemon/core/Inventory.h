@@ -1,10 +1,12 @@
 // The Inventory is core's in-memory view of every VM: its stored record plus what is only known at run time (its
 // state, the operation running on it). It keeps the name index and tells the InventoryObserver (the bus layer)
-// about every change, so D-Bus objects and PropertiesChanged follow from one place. Loop thread only.
+// about every change, so D-Bus objects and PropertiesChanged follow from one place: a Vm is changed only through
+// the methods below, never by writing its fields. Loop thread only (checked: core/LoopThread.h).
 #pragma once
 
 #include "core/Executor.h"
 #include "core/Types.h"
+#include "core/VmOperation.h"
 
 #include <cstdint>
 #include <functional>
@@ -28,6 +30,9 @@ enum class VmField : std::uint32_t
     Addresses = 1U << 5U,
     GraphicsAddress = 1U << 6U,
     Snapshots = 1U << 7U,
+    // Not D-Bus properties (the bus ignores them), but changes all the same, announced like the others.
+    Phase = 1U << 8U,
+    Operation = 1U << 9U,
 };
 using VmFields = std::uint32_t;
 constexpr VmFields operator|(VmField a, VmField b)
@@ -43,7 +48,7 @@ struct Vm
 {
     VmRecord record;
     VmState state = VmState::Creating;
-    std::optional<std::string> operation;          // the operation in flight, if any ("start", ...)
+    std::optional<VmOperation> operation;          // the operation in flight, if any (core/OperationRunner.h)
     std::optional<Executor::TimerId> stopDeadline; // Stop's timeout_sec timer
     std::vector<std::string> addresses;            // the guest's IP addresses, as the hypervisor last reported
     std::string graphicsAddress;                   // "vnc://host:port" while it runs, else "" (core/VmAccess)
@@ -96,6 +101,11 @@ public:
     void setAddresses(Vm& vm, std::vector<std::string> addresses);
     void setGraphicsAddress(Vm& vm, std::string address);
     void setSnapshots(Vm& vm, std::vector<std::string> names);
+    void setPhase(Vm& vm, VmPhase phase);
+    // The mark of the operation in flight (core/OperationRunner.h sets and clears it).
+    void setOperation(Vm& vm, VmOperation operation);
+    void clearOperation(Vm& vm);
+    void setStopDeadline(Vm& vm, std::optional<Executor::TimerId> timer);
     // Called when a VM is added and after every change of its state, whatever caused it, after the observer heard
     // of it: for what core itself derives from the state (the graphics address). Listeners must not remove VMs.
     void addStateListener(std::function<void(Vm&)> listener) { m_stateListeners.push_back(std::move(listener)); }

@@ -10,7 +10,7 @@ namespace {
 bool countsAsRunning(const Vm& vm)
 {
     return vm.state == VmState::Running || vm.state == VmState::Paused || vm.state == VmState::ShuttingDown ||
-           vm.state == VmState::Suspended || (vm.operation && *vm.operation == "start");
+           vm.state == VmState::Suspended || vm.operation == VmOperation::Start;
 }
 
 template <typename T>

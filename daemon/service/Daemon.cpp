@@ -8,6 +8,7 @@
 #include "core/ImageManager.h"
 #include "core/Inventory.h"
 #include "core/Jobs.h"
+#include "core/LoopThread.h"
 #include "core/Quota.h"
 #include "core/Reconciler.h"
 #include "core/Stats.h"
@@ -61,6 +62,7 @@ int runDaemon(const Config& config, const std::string& version)
     ensureStateDir(config.stateDir);
     prepareBootDir(config.bootDir, config.hypervisor.rfind("test:", 0) != 0);
     Loop loop(config.workers);
+    LoopThread::bind(); // this thread runs the loop: core is checked to be entered from it alone
     store::SqliteStore store(config.stateDir + "/hangar.db");
     for (const char* suffix : {"", "-wal", "-shm"}) // SQLite creates the last two like the first
         if (const std::string file = config.stateDir + "/hangar.db" + suffix;

@@ -52,6 +52,14 @@ public:
         work();
         done();
     }
+    // Takes the oldest queued work out, for a thread of the test's to run as a worker would; its completion stays
+    // queued for the next drain on the test's (the loop's) thread, where core may be touched.
+    std::function<void()> takeWork()
+    {
+        auto work = std::move(m_queue.front().first);
+        m_queue.front().first = [] {};
+        return work;
+    }
     std::size_t pending() const { return m_queue.size(); }
     std::size_t timers() const { return m_timers.size(); }
     // Moves the clock and fires due timers in order.

@@ -183,7 +183,7 @@ TEST_F(ImageManagerTest, Import_CancelMidUploadLeavesNothing)
     executor.drainOne(); // the probe
     ASSERT_TRUE(r.ok());
     const std::uint64_t job = r.outcome->value();
-    std::thread worker([this] { executor.drainOne(); }); // the upload, stopped half-way
+    std::thread worker(executor.takeWork()); // the upload, stopped half-way
     ASSERT_TRUE(storage.waitHeld("upload", 1, std::chrono::seconds(5)));
     EXPECT_EQ(storage.volumes().size(), 1U) << "half-uploaded";
 
@@ -212,7 +212,7 @@ TEST_F(ImageManagerTest, Jobs_ReportProgressAtMostFourTimesASecond)
     storage.hold("upload");
     auto r = startImport("debian", makeFile("qcow2"));
     executor.drainOne();
-    std::thread worker([this] { executor.drainOne(); });
+    std::thread worker(executor.takeWork());
     ASSERT_TRUE(storage.waitHeld("upload", 1, std::chrono::seconds(5)));
     const Job* job = jobs.find(r.outcome->value());
     ASSERT_NE(job, nullptr);
@@ -408,7 +408,7 @@ TEST_F(ImageManagerTest, Publish_FlattensAStoppedVmsDiskIntoANewImage)
     const Image* pending = images.findByName("golden-image");
     ASSERT_NE(pending, nullptr);
     EXPECT_EQ(pending->record.phase, ImagePhase::Importing);
-    EXPECT_EQ(inventory.find(vm.outcome->value())->operation, "publish") << "the VM is Busy meanwhile";
+    EXPECT_EQ(inventory.find(vm.outcome->value())->operation, VmOperation::Publish) << "the VM is Busy meanwhile";
     executor.drain();
     const Image* image = images.findByName("golden-image");
     ASSERT_NE(image, nullptr);

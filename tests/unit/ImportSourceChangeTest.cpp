@@ -41,7 +41,7 @@ protected:
         images.importImage(caller(kAlice), ImportRequest{"pk", fd, std::nullopt, ""}, r.done());
         executor.drainOne(); // the probe
         ASSERT_TRUE(r.ok()) << r.message();
-        std::thread worker([this] { executor.drainOne(); });
+        std::thread worker(executor.takeWork()); // the upload; its completion runs here at drain()
         ASSERT_TRUE(storage.waitHeld("upload", 1, std::chrono::seconds(5)));
         change(fd->get());
         storage.release("upload");

@@ -1,0 +1,208 @@
+#include "core/VmCreation.h"
+
+#include "core/Uuid.h"
+
+#include <algorithm>
+#include <fmt/format.h>
+
+namespace hangar {
+namespace {
+
+std::string diskVolumeName(const std::string& uuid)
+{
+    return "vm-" + uuid + ".qcow2";
+}
+
+void requireUsable(const Image& image)
+{
+    if (image.record.phase != ImagePhase::Ready)
+        throw Error(ErrorCode::Busy, fmt::format("image '{}' is {}; wait until it is ready", image.record.name,
+                                                 imagePhaseName(image.record.phase)));
+}
+
+// The disk size of a VM made from image: at least the image's virtual size (an overlay cannot be smaller than its
+// base), by default exactly that, rounded up to whole GiB. An ISO installs onto a blank disk of the requested size.
+std::uint64_t diskGiBFor(const Image& image, const std::optional<std::uint64_t>& requested, std::uint64_t fallback)
+{
+    if (image.record.format == ImageFormat::Iso)
+        return requested.value_or(fallback);
+    const std::uint64_t minimum = std::max<std::uint64_t>(1, gibRoundedUp(image.record.virtualSizeBytes));
+    if (!requested)
+        return std::min(minimum, Limits::kMaxDiskGiB);
+    if (*requested < minimum)
+        throw Error(ErrorCode::InvalidArgument,
+                    fmt::format("disk_gib {} is smaller than image '{}' ({} GiB); give at least {} or leave it out",
+                                *requested, image.record.name, minimum, minimum));
+    return *requested;
+}
+
+} // namespace
+
+void requireFreeVmName(const Inventory& inventory, const std::string& name)
+{
+    if (inventory.nameTaken(name))
+        throw Error(ErrorCode::AlreadyExists, fmt::format("a VM named '{}' already exists", name));
+}
+
+VmRecord VmCreation::newRecord(const Caller& caller, const std::string& name, const VmSpec& spec) const
+{
+    VmRecord record;
+    record.uuid = makeUuid();
+    record.name = name;
+    record.owner = caller.uid;
+    record.spec = spec;
+    record.createdAtUsec = m_ctx.executor.nowUsec();
+    record.host = m_ctx.hostLabel;
+    record.phase = VmPhase::Creating;
+    record.diskVolume = diskVolumeName(record.uuid);
+    return record;
+}
+
+void VmCreation::create(const Caller& caller, const std::string& name, const VmSpecRequest& request,
+                        Done<std::string> done)
+{
+    // No VM yet: failures up to the new row are recorded by the name asked for.
+    const Ticket ticket = OperationRunner::open(caller, {}, VmOperation::Create, done);
+    ticket->vmName = name;
+    VmSpec spec;
+    std::string imageId;
+    const bool valid = m_ctx.runner.attempt(ticket, [&] {
+        validateName(name);
+        spec = validateSpec(request);
+        if (request.image) {
+            const Image& image = m_ctx.images.getByName(*request.image);
+            requireUsable(image);
+            imageId = image.record.id;
+            spec.diskGiB = diskGiBFor(image, request.diskGiB, spec.diskGiB);
+        }
+        requireFreeVmName(m_ctx.inventory, name);
+    });
+    if (!valid)
+        return;
+
+    m_ctx.runner.authorizeAction(ticket, Action::CreateVm, {{"vm", name}, {"verb", "create"}}, [=, this] {
+        // After authorization, so that who may not create cannot probe what the boot directory holds.
+        if (!m_ctx.runner.attempt(ticket, [&] { m_ctx.bootDir.requireFiles(spec); }))
+            return;
+        m_ctx.quotas.limitsFor(caller, [=, this](Outcome<EffectiveQuota> quota) {
+            // From here to the reservation nothing yields to the loop: the quota check and the new row that
+            // counts against it are one step, so parallel creates cannot overshoot.
+            VmRecord record = newRecord(caller, name, spec);
+            std::function<void(Storage&)> makeDisk;
+            std::string detail;
+            const bool allowed = m_ctx.runner.attempt(ticket, [&] {
+                if (!quota.ok())
+                    throw quota.error();
+                requireFreeVmName(m_ctx.inventory, name);  // it may have been taken while polkit was deciding
+                if (quota.value().limits != QuotaLimits{}) // nothing to count against for the unlimited
+                    checkCreate(quota.value().limits, m_ctx.quotas.usage(caller.uid), spec);
+                const std::uint64_t capacity = spec.diskGiB * kGiB;
+                makeDisk = [disk = record.diskVolume, capacity](Storage& storage) {
+                    storage.createBlank(disk, capacity);
+                };
+                if (!imageId.empty()) {
+                    // It may have gone or started deleting while polkit was deciding; from here on this VM
+                    // counts as its user, so it cannot be deleted under the new overlay.
+                    const Image* image = m_ctx.images.find(imageId);
+                    if (!image)
+                        throw Error(ErrorCode::NotFound, "the image was deleted meanwhile");
+                    requireUsable(*image);
+                    record.image = imageId;
+                    detail = fmt::format(", from image {}", image->record.name);
+                    if (image->record.format == ImageFormat::Iso)
+                        record.cdromVolume = image->record.volume;
+                    else
+                        makeDisk = [disk = record.diskVolume, base = image->record.volume, capacity](Storage& storage) {
+                            storage.createOverlay(disk, base, capacity);
+                        };
+                }
+            });
+            if (allowed)
+                launch(caller, VmOperation::Create, record, std::move(makeDisk), detail, done);
+        });
+    });
+}
+
+void VmCreation::launch(const Caller& caller, VmOperation kind, const VmRecord& record,
+                        std::function<void(Storage&)> makeDisk, std::string detail, Done<std::string> done)
+{
+    const Ticket ticket = OperationRunner::open(caller, {}, kind, done);
+    ticket->vmName = record.name;
+    // The phase row goes first: a crash from here on is rolled back at the next start.
+    if (!m_ctx.runner.attempt(ticket, [&] { m_ctx.store.insertVm(record); }))
+        return;
+    ticket->uuid = record.uuid;
+    ticket->accept = [done, uuid = record.uuid] { done(uuid); };
+    Vm vm;
+    vm.record = record;
+    vm.state = VmState::Creating;
+    m_ctx.runner.mark(ticket, m_ctx.inventory.add(std::move(vm)));
+
+    m_ctx.runner.step<std::monostate>(
+        ticket,
+        [&hv = m_ctx.hypervisor, &storage = m_ctx.storage, record, makeDisk = std::move(makeDisk)] {
+            try {
+                makeDisk(storage);
+            } catch (const Error& e) {
+                // The VM and its image exist; a volume under them that does not is the host's problem.
+                if (e.code() != ErrorCode::NotFound)
+                    throw;
+                throw Error(ErrorCode::BackendFailure, e.what());
+            }
+            try {
+                hv.define(record);
+            } catch (const std::exception&) {
+                try {
+                    storage.remove(record.diskVolume);
+                } catch (const std::exception&) { // recovery at the next start removes it
+                }
+                throw;
+            }
+            return std::monostate{};
+        },
+        [this, ticket, detail](Vm& vm, Outcome<std::monostate> outcome) {
+            settle(ticket, vm, outcome.ok() ? std::nullopt : std::optional<Error>(outcome.error()), detail);
+        },
+        Error(ErrorCode::BackendFailure, "the VM disappeared while it was being created"));
+}
+
+void VmCreation::settle(const Ticket& ticket, Vm& vm, const std::optional<Error>& failed, const std::string& detail)
+{
+    std::optional<Error> error = failed;
+    if (!error) {
+        try {
+            m_ctx.inventory.setPhase(vm, VmPhase::Ready);
+            m_ctx.store.updateVm(vm.record);
+        } catch (const Error& e) {
+            error = e;
+            // The domain exists but the record cannot say so: take it back out rather than orphan it.
+            m_ctx.executor.submit(
+                [&hv = m_ctx.hypervisor, &storage = m_ctx.storage, uuid = vm.record.uuid, disk = vm.record.diskVolume] {
+                    try {
+                        hv.undefine(uuid);
+                        storage.remove(disk);
+                    } catch (const std::exception&) { // recovery at the next start removes them
+                    }
+                },
+                [] {});
+        }
+    }
+    if (error) {
+        const VmRecord record = vm.record;
+        try {
+            m_ctx.store.deleteVm(record.uuid);
+        } catch (const Error&) { // the Creating row is rolled back at the next start
+        }
+        m_ctx.inventory.remove(record.uuid);
+        return m_ctx.runner.fail(ticket, *error, &record);
+    }
+    m_ctx.inventory.setState(vm, VmState::Stopped);
+    const auto& spec = vm.record.spec;
+    m_ctx.runner.succeed(ticket, vm.record,
+                         fmt::format("{} with {} vCPU, {} MiB memory, {} GiB disk{}{}",
+                                     ticket->kind == VmOperation::Clone ? "cloned" : "created", spec.vcpus,
+                                     spec.memoryMiB, spec.diskGiB, detail,
+                                     spec.kernel.empty() ? "" : ", booting kernel " + spec.kernel));
+}
+
+} // namespace hangar

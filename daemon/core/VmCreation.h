@@ -1,0 +1,42 @@
+// VmCreation makes new VMs: Create (from a spec, optionally from an image) and Clone (a stopped VM's copy). Both
+// end in launch(): the row is written in phase Creating before anything exists on the host (a crash from there on
+// is rolled back at the next start, core/Reconciler), the VM appears in state Creating, and its disk and domain are
+// made on a worker. The quota check and the new row that counts against it happen in one loop step, so parallel
+// creates cannot overshoot. Loop thread only.
+#pragma once
+
+#include "core/Validation.h"
+#include "core/VmContext.h"
+
+#include <functional>
+#include <string>
+
+namespace hangar {
+
+class VmCreation
+{
+public:
+    explicit VmCreation(VmContext& context) : m_ctx(context) {}
+
+    // Done receives the new VM's UUID.
+    void create(const Caller& caller, const std::string& name, const VmSpecRequest& spec, Done<std::string> done);
+    // A stopped VM's copy owned by caller (its disk: a new overlay of the same image plus a copy of the source's
+    // changes). Needs manage-own/all-vms on the source and create-vm; counts against the caller's quota.
+    void clone(const Caller& caller, const std::string& uuid, const std::string& newName, Done<std::string> done);
+
+private:
+    // A new record for caller: uuid, owner, creation time, host, phase Creating, its own disk volume.
+    VmRecord newRecord(const Caller& caller, const std::string& name, const VmSpec& spec) const;
+    // Reserves the new VM (row in phase Creating, Creating in the inventory, marked with kind) and makes its disk
+    // and domain on a worker: makeDisk creates record.diskVolume. detail ends the audit line.
+    void launch(const Caller& caller, VmOperation kind, const VmRecord& record, std::function<void(Storage&)> makeDisk,
+                std::string detail, Done<std::string> done);
+    void settle(const Ticket& ticket, Vm& vm, const std::optional<Error>& failed, const std::string& detail);
+
+    VmContext& m_ctx;
+};
+
+// "A VM named '<name>' already exists" unless the name is free.
+void requireFreeVmName(const Inventory& inventory, const std::string& name);
+
+} // namespace hangar

@@ -1,0 +1,43 @@
+// VmReads: the read side of VM management, which changes nothing: lookup by name, listing, the audit log.
+// Loop thread only.
+#pragma once
+
+#include "core/VmContext.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hangar {
+
+struct ListFilter
+{
+    bool all = false;
+    std::optional<std::uint32_t> owner;
+    std::optional<VmState> state;
+};
+
+struct EventQuery
+{
+    std::optional<std::string> vm; // name or UUID
+    std::optional<std::uint32_t> uid;
+    std::optional<std::int64_t> sinceUsec;
+    std::optional<std::uint32_t> limit;
+};
+
+class VmReads
+{
+public:
+    explicit VmReads(VmContext& context) : m_ctx(context) {}
+
+    // Throws Error(InvalidArgument) for a malformed name, Error(NotFound) for an unknown one.
+    const Vm& getByName(const std::string& name) const;
+    std::vector<const Vm*> list(const Caller& caller, const ListFilter& filter) const;
+    // Administrators (manage-all-vms, asked without interaction) read every event; others only their own.
+    void events(const Caller& caller, const EventQuery& query, Done<std::vector<EventRecord>> done);
+
+private:
+    VmContext& m_ctx;
+};
+
+} // namespace hangar
