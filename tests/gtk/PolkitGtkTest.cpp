@@ -10,6 +10,7 @@
 #include <fstream>
 #include <gtest/gtest.h>
 #include <iostream>
+#include <memory>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -51,33 +52,37 @@ TEST_F(GtkPolkit, RefusalIsShownAndOwnVmStartsAfterAuthentication)
     }
     ASSERT_EQ(chmod(dir.path().c_str(), 0755), 0);
     // asUser() resets the environment: what the script needs is passed back explicitly.
-    Process run(asUser(users.guest1, {"/usr/bin/env", "PATH=/usr/local/bin:/usr/bin:/bin", "TMPDIR=" + home,
-                                      "HOME=" + home, "/usr/bin/dbus-run-session", "--", "/usr/bin/python3",
-                                      HANGAR_GTK_TESTS "/test_polkit.py", hangarctlBinary(), HANGAR_GTK_APP, shots,
-                                      address()}),
-                dir.path() + "/test_polkit");
-    AuthAgent agent(address());
+    Process run(
+        asUser(users.guest1, {"/usr/bin/env", "PATH=/usr/local/bin:/usr/bin:/bin", "TMPDIR=" + home, "HOME=" + home,
+                              "/usr/bin/dbus-run-session", "--", "/usr/bin/python3", HANGAR_GTK_TESTS "/test_polkit.py",
+                              hangarctlBinary(), HANGAR_GTK_APP, shots, address()}),
+        dir.path() + "/test_polkit");
+    auto agent = std::make_unique<AuthAgent>(address());
     const bool appUp = waitForFile(shots + "/app.pid", std::chrono::seconds(60));
     if (appUp) {
         std::ifstream pidFile(shots + "/app.pid");
         pid_t appPid = 0;
         pidFile >> appPid;
-        agent.registerForProcess(appPid);
+        agent->registerForProcess(appPid);
         writeFile(shots + "/agent-ready", "");
-        if (agent.waitForRequests(1, std::chrono::seconds(60))) {
-            EXPECT_EQ(agent.requestedAction(), "org.hangar.hangar1.manage-own-vms");
+        if (agent->waitForRequests(1, std::chrono::seconds(60))) {
+            EXPECT_EQ(agent->requestedAction(), "org.hangar.hangar1.manage-own-vms");
             writeFile(shots + "/asked", "");
             EXPECT_TRUE(waitForFile(shots + "/approve", std::chrono::seconds(30)));
-            agent.approveAll(users.guest1.uid);
+            agent->approveAll(users.guest1.uid);
         } else {
             ADD_FAILURE() << "polkitd never asked the agent about the app's Start";
         }
+        // Gone before the Images refusal: polkitd would ask it for an administrator's password otherwise.
+        agent.reset();
+        writeFile(shots + "/agent-gone", "");
     }
     const auto status = run.wait(std::chrono::seconds(120));
     std::cerr << "---- test_polkit.py (as " << users.guest1.name << ") ----\n" << run.out() << run.err();
     for (const auto& shot : std::filesystem::directory_iterator(shots))
         if (shot.path().extension() == ".png")
-            std::filesystem::copy_file(shot.path(), std::string(HANGAR_GTK_SHOTS) + "/" + shot.path().filename().string(),
+            std::filesystem::copy_file(shot.path(),
+                                       std::string(HANGAR_GTK_SHOTS) + "/" + shot.path().filename().string(),
                                        std::filesystem::copy_options::overwrite_existing);
     ASSERT_TRUE(appUp) << "the window did not come up";
     ASSERT_TRUE(status.has_value()) << "test_polkit.py did not finish within 120 s";

@@ -58,6 +58,26 @@ class PolkitTest(unittest.TestCase):
         wait_for("own-vm running", lambda: self.state("own-vm").endswith("running"), timeout=20)
         WORLD.screenshot("31-polkit-own-started")
 
+    def test_3_image_import_refused_for_a_guest(self):
+        # Image management is for administrators (manage-images). The buttons stay enabled (whether polkit would
+        # refuse cannot be known without asking it); the refusal is shown in the Images window. The agent of
+        # test_2 is gone (it would be asked for an administrator's password otherwise).
+        wait_for("the agent to be gone", lambda: os.path.exists(signal_file("agent-gone")), timeout=30)
+        with open(os.path.join(WORLD.home, "disk.img"), "wb") as f:
+            f.write(b"\0" * (1024 * 1024))
+        ui.press(self.window, "Images…")
+        images = ui.find_showing(self.app, "Images", "frame")
+        ui.find(images, "Image name", "text").text = "mine"
+        ui.press(images, "Import File…")
+        chooser = ui.find_showing(self.app, "Import an image file", "file chooser")
+        files = ui.find(chooser, "Files", "table")
+        wait_for("disk.img in the chooser", lambda: files.findChildren(lambda n: n.name == "disk.img"))
+        files.queryTable().addRowSelection(0)
+        ui.press(chooser, "Import")
+        message = ui.find(images, "Image message", "label")
+        wait_for("the refusal in the Images window", lambda: "PermissionDenied" in message.text, timeout=20)
+        self.assertIn("manage-images", message.text)
+        WORLD.screenshot("33-polkit-import-denied")
 
 def signal_file(name):
     return os.path.join(WORLD.screenshots, name)
