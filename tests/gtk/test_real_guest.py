@@ -2,7 +2,8 @@
 """hangar-gtk with a real guest: a libvirtd started here (QEMU, TCG) and the end-to-end suite's tiny guest
 (tests/e2e/make-guest.sh). The VM window's display shows the guest's framebuffer through gtk-vnc on the fd of
 VM.OpenGraphics (not blank), its serial tab shows the guest's boot marker through VTE on the fd of VM.OpenConsole,
-what is typed there reaches the guest, and both say so when the VM stops.
+what is typed there reaches the guest, and both say so when the VM stops. An image import through the file chooser
+shows the Job's progress bar advancing and is cancelled; a small one completes.
 
 Needs root and tests/e2e/run-hermetic.sh's namespaces (the libvirtd must not touch the host's); exits 77 (skipped)
 otherwise. usage (ctest runs it so):
