@@ -187,8 +187,10 @@ void ImagesWindow::showJob()
 {
     const double progress = m_inventory.real(m_job, kJobInterface, "Progress");
     m_progress.set_fraction(progress);
-    m_progress.set_text(std::to_string(static_cast<int>(progress * 100)) + "% — " +
-                        formatBytes(m_inventory.number(m_job, kJobInterface, "Bytes")));
+    // Bytes is the job's total (0 when unknown), not what is done so far.
+    const auto total = m_inventory.number(m_job, kJobInterface, "Bytes");
+    m_progress.set_text(std::to_string(static_cast<int>(progress * 100)) + "%" +
+                        (total ? " of " + formatBytes(total) : std::string()));
     m_cancel.set_sensitive(m_inventory.flag(m_job, kJobInterface, "Cancelable"));
 }
 

@@ -83,6 +83,12 @@ class World:
         # hangard owns its name only once its inventory is loaded: ready is when it answers.
         wait_for("hangard to answer", lambda: subprocess.run([self.hangarctl_path, f"--bus={self.bus}", "list"],
                                                              capture_output=True).returncode == 0, timeout=20)
+        self.start_ui()
+
+    def start_ui(self):
+        """Xvfb, the accessibility bus and the app, on self.bus (a daemon started here, or one given: the polkit
+        test's system bus)."""
+        os.makedirs(self.screenshots, exist_ok=True)
         self.start_x()
         self.start_accessibility()
         self.start_app()

@@ -2,7 +2,8 @@
 """hangar-gtk with a real guest: a libvirtd started here (QEMU, TCG) and the end-to-end suite's tiny guest
 (tests/e2e/make-guest.sh). The VM window's display shows the guest's framebuffer through gtk-vnc on the fd of
 VM.OpenGraphics (not blank), its serial tab shows the guest's boot marker through VTE on the fd of VM.OpenConsole,
-what is typed there reaches the guest, and both say so when the VM stops.
+what is typed there reaches the guest, and both say so when the VM stops. An image import through the file chooser
+shows the Job's progress bar advancing and is cancelled; a small one completes.
 
 Needs root and tests/e2e/run-hermetic.sh's namespaces (the libvirtd must not touch the host's); exits 77 (skipped)
 otherwise. usage (ctest runs it so):
@@ -49,6 +50,12 @@ def start_libvirtd(world):
     wait_for("libvirtd to answer", lambda: subprocess.run(["virsh", "-q", "-c", uri, "version"],
                                                           capture_output=True).returncode == 0, timeout=90, interval=0.2)
     return uri
+
+
+def bus_tree():
+    """The daemon's object paths (busctl), to see that a Job object is gone (hangarctl has no job command)."""
+    return subprocess.run(["busctl", f"--address={WORLD.bus}", "tree", "--list", "org.hangar.Hangar1"],
+                          capture_output=True, text=True, check=True).stdout
 
 
 class RealGuestTest(unittest.TestCase):
@@ -163,6 +170,68 @@ class RealGuestTest(unittest.TestCase):
                  lambda: display.text == "The VM is stopped." and console.text == "The VM is stopped.", timeout=10)
         WORLD.screenshot("22-real-stopped")
 
+    def choose_and_import(self, images, name, filename):
+        """Types the image's name, picks filename in the file chooser (it opens in the app's home) and imports it."""
+        ui.find(images, "Image name", "text").text = name
+        ui.press(images, "Import File…")
+        chooser = ui.find_showing(self.app, "Import an image file", "file chooser")
+        files = ui.find(chooser, "Files", "table")
+        table = files.queryTable()
+
+        def row_of_file():
+            return next(([r] for r in range(table.nRows) for c in range(table.nColumns)
+                         if ui.cell_text(table.getAccessibleAt(r, c)) == filename), None)
+        try:
+            table.addRowSelection(wait_for(f"{filename} in the chooser", row_of_file)[0])
+        except Exception:
+            raise AssertionError(f"no {filename} in the chooser: {ui.rows(files)}")
+        ui.press(chooser, "Import")
+
+    def test_4_import_shows_progress_and_cancels(self):
+        # A file of data (no holes: the daemon sends holes as such, in no time) large enough that its upload into
+        # libvirtd takes seconds: a random MiB repeated, so writing it is quick.
+        mib = int(os.environ.get("HANGAR_GTK_IMPORT_MIB", "2048"))
+        block = os.urandom(1024 * 1024)
+        with open(os.path.join(WORLD.home, "big.img"), "wb") as f:
+            for _ in range(mib):
+                f.write(block)
+        ui.press(self.window, "Images…")
+        images = ui.find_showing(self.app, "Images", "frame")
+        self.choose_and_import(images, "big", "big.img")
+        bar = ui.find_showing(images, "Job progress", "progress bar")
+        value = bar.queryValue()
+        # The bar follows the Job's Progress property: read twice, it has advanced.
+        first = wait_for("the progress bar to start", lambda: value.currentValue > 0 and value.currentValue,
+                         timeout=20, interval=0.02)
+        second = wait_for("the progress bar to advance", lambda: value.currentValue > first and value.currentValue,
+                          timeout=20, interval=0.02)
+        print(f"progress bar read {first:.3f} then {second:.3f}", file=sys.stderr)
+        self.assertLess(second, 1.0, "the upload finished before it could be cancelled: raise HANGAR_GTK_IMPORT_MIB")
+        WORLD.screenshot("25-real-import-progress")
+        ui.press(images, "Cancel Job")
+        message = ui.find(images, "Image message", "label")
+        wait_for("the cancelled import's message", lambda: message.text.startswith("Import of big failed"), timeout=30)
+        self.assertIn("ancel", message.text)
+        wait_for("the progress bar to go", lambda: not bar.showing)
+        # The daemon agrees: no job left, no image 'big' (its volume removed).
+        wait_for("no Job object on the bus", lambda: "/job/" not in bus_tree())
+        self.assertNotIn("big", WORLD.hangarctl("image", "list"))
+        table = ui.find(images, "Image list", "table")
+        wait_for("big to leave the list", lambda: ui.row(table, "big") is None)
+        os.unlink(os.path.join(WORLD.home, "big.img"))
+
+    def test_5_small_import_completes(self):
+        with open(os.path.join(WORLD.home, "small.img"), "wb") as f:
+            f.write(os.urandom(4 * 1024 * 1024))
+        images = ui.find_showing(self.app, "Images", "frame")
+        self.choose_and_import(images, "small", "small.img")
+        message = ui.find(images, "Image message", "label")
+        wait_for("the import to finish", lambda: message.text.startswith("Import of small finished"), timeout=30)
+        table = ui.find(images, "Image list", "table")
+        wait_for("small ready in the list", lambda: (ui.row(table, "small") or {}).get("State") == "ready")
+        self.assertIn("small", WORLD.hangarctl("image", "list"))
+        WORLD.screenshot("26-real-imported")
+
 
 def main():
     global WORLD
@@ -179,7 +248,8 @@ def main():
         WORLD.hypervisor = start_libvirtd(WORLD)
         WORLD.config = f"[Daemon]\nstats_interval_sec = 1\n[Guest]\nboot_dir = {boot}\n"
         WORLD.start()
-        result = unittest.main(argv=[sys.argv[0], "-v"], exit=False).result
+        only = ["-k", os.environ["HANGAR_GTK_ONLY"]] if os.environ.get("HANGAR_GTK_ONLY") else []
+        result = unittest.main(argv=[sys.argv[0], "-v"] + only, exit=False).result
         ok = result.wasSuccessful()
     finally:
         if not ok:
