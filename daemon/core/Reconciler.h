@@ -6,8 +6,9 @@
 #pragma once
 
 #include "core/AuditLog.h"
+#include "core/DomainControl.h"
 #include "core/Executor.h"
-#include "core/Hypervisor.h"
+#include "core/HypervisorEvents.h"
 #include "core/ImageManager.h"
 #include "core/Inventory.h"
 #include "core/Storage.h"
@@ -33,7 +34,7 @@ struct ReconcileReport
 class Reconciler
 {
 public:
-    Reconciler(Inventory& inventory, Store& store, Hypervisor& hypervisor, Storage& storage, ImageManager& images,
+    Reconciler(Inventory& inventory, Store& store, DomainControl& domains, Storage& storage, ImageManager& images,
                Executor& executor, AuditLog& audit);
 
     // Makes sure the storage pool exists, loads the store, recovers (VMs and images left half-made or half-deleted
@@ -51,7 +52,7 @@ private:
 
     Inventory& m_inventory;
     Store& m_store;
-    Hypervisor& m_hypervisor;
+    DomainControl& m_domains;
     Storage& m_storage;
     ImageManager& m_images;
     Executor& m_executor;

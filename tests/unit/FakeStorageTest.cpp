@@ -1,7 +1,7 @@
 // FakeStorage behaves like LibvirtStorage where core's tests rely on it (names, taken and missing volumes, nothing
 // left behind by a failed or cancelled upload, a bad fd failing), and its test controls (held calls, injected
 // failures) do what they say.
-#include "virt/FakeStorage.h"
+#include "fakes/FakeStorage.h"
 
 #include <atomic>
 #include <cstdio>
@@ -11,7 +11,7 @@
 #include <string>
 #include <unistd.h>
 
-namespace hangar::virt {
+namespace hangar::testing {
 namespace {
 
 using namespace std::chrono_literals;
@@ -195,4 +195,4 @@ TEST(FakeStorageTest, TakenMissingAndInvalidNamesFailAsForReal)
 }
 
 } // namespace
-} // namespace hangar::virt
+} // namespace hangar::testing

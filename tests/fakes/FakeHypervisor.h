@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-namespace hangar::virt {
+namespace hangar::testing {
 
 class FakeHypervisor final : public Hypervisor
 {
@@ -96,4 +96,4 @@ private:
     std::function<void(const HypervisorEvent&)> m_sink = [](const HypervisorEvent&) {};
 };
 
-} // namespace hangar::virt
+} // namespace hangar::testing

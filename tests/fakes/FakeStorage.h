@@ -14,7 +14,7 @@
 #include <set>
 #include <string>
 
-namespace hangar::virt {
+namespace hangar::testing {
 
 class FakeStorage final : public Storage
 {
@@ -78,4 +78,4 @@ private:
     std::map<std::string, std::size_t> m_waiting; // calls stopped at each hold
 };
 
-} // namespace hangar::virt
+} // namespace hangar::testing

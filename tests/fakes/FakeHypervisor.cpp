@@ -1,11 +1,11 @@
-#include "virt/FakeHypervisor.h"
+#include "fakes/FakeHypervisor.h"
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <sys/socket.h>
 
-namespace hangar::virt {
+namespace hangar::testing {
 namespace {
 
 Error invalid(const std::string& what)
@@ -378,4 +378,4 @@ void FakeHypervisor::deleteSnapshot(const std::string& uuid, const std::string& 
         d.currentSnapshot = parent;
 }
 
-} // namespace hangar::virt
+} // namespace hangar::testing
