@@ -1,7 +1,8 @@
 // An in-memory Hypervisor for core's unit tests: domains are a map, state rules follow libvirt's (starting a
 // running domain is Busy, ...), failures can be injected per method, and events are delivered when the test says.
 // Snapshots keep the state the domain was in and follow libvirt's tree: a new one is the child of the current one,
-// deleting one re-parents its children and makes its parent current if it was.
+// deleting one re-parents its children and makes its parent current if it was. UUIDs and snapshot names are
+// checked as LibvirtHypervisor checks them. tests/contract runs the same tests against both.
 #pragma once
 
 #include "core/Error.h"

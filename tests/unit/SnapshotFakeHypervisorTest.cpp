@@ -113,7 +113,7 @@ TEST(SnapshotFakeHypervisor, Errors_AsLibvirtHypervisorReportsThem)
     EXPECT_EQ(codeOf([&] { hypervisor.createSnapshot(kUuid, "a", ""); }), ErrorCode::AlreadyExists);
     EXPECT_EQ(codeOf([&] { hypervisor.revertToSnapshot(kUuid, "nope"); }), ErrorCode::NotFound);
     EXPECT_EQ(codeOf([&] { hypervisor.deleteSnapshot(kUuid, "nope"); }), ErrorCode::NotFound);
-    EXPECT_EQ(codeOf([&] { hypervisor.listSnapshots("no-such-domain"); }), ErrorCode::NotFound);
+    EXPECT_EQ(codeOf([&] { hypervisor.listSnapshots("00000000-0000-4000-8000-000000000000"); }), ErrorCode::NotFound);
 
     FakeHypervisor diskless;
     diskless.define(vm(""));
