@@ -9,11 +9,11 @@
 #include "virt/LibvirtSupport.h"
 #include "virt/XmlSupport.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <fcntl.h>
 #include <functional>
-#include <algorithm>
 #include <gtest/gtest.h>
 #include <libvirt/libvirt.h>
 #include <optional>
