@@ -3,6 +3,9 @@
 // failures) do what they say.
 #include "fakes/FakeStorage.h"
 
+#include "ErrorTestSupport.h"
+#include "core/Types.h"
+
 #include <atomic>
 #include <cstdio>
 #include <fcntl.h>
@@ -15,17 +18,6 @@ namespace hangar::testing {
 namespace {
 
 using namespace std::chrono_literals;
-constexpr std::uint64_t kGiB = 1024ULL * 1024 * 1024;
-
-template <typename F> std::optional<Error> errorOf(F&& fn)
-{
-    try {
-        fn();
-    } catch (const Error& e) {
-        return e;
-    }
-    return std::nullopt;
-}
 
 // A temporary file holding content, closed when it goes.
 class TempFile

@@ -1,6 +1,7 @@
 // Direct kernel boot without images: which file names a spec may give, the command line's limits, and that
 // CreateVM accepts only files that are really in the boot directory — checked after authorization, before anything
 // is stored or defined.
+#include "ErrorTestSupport.h"
 #include "XmlTestSupport.h"
 #include "core/BootDirectory.h"
 #include "core/ImageManager.h"
@@ -22,15 +23,7 @@ using testing::FakeAuthorizer;
 using testing::FakeExecutor;
 using testing::TempDir;
 
-std::optional<Error> errorOf(const std::function<void()>& fn)
-{
-    try {
-        fn();
-    } catch (const Error& e) {
-        return e;
-    }
-    return std::nullopt;
-}
+using testing::errorOf;
 
 TEST(KernelBoot, BootFileName_AcceptsPlainFileNames)
 {
