@@ -3,13 +3,12 @@
 // virtual size holding a little data spread over it (as a fresh guest file system would), the rest holes.
 #pragma once
 
+#include "core/Types.h"
+
 #include <cstdint>
 #include <string>
 
 namespace hangar::bench::images {
-
-inline constexpr std::uint64_t kMiB = 1024ULL * 1024;
-inline constexpr std::uint64_t kGiB = 1024 * kMiB;
 
 // size bytes of data.
 void writeDenseFile(const std::string& path, std::uint64_t size);

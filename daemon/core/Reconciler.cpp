@@ -52,9 +52,9 @@ void removeVolume(Storage& storage, const std::string& volume)
 
 } // namespace
 
-Reconciler::Reconciler(Inventory& inventory, Store& store, Hypervisor& hypervisor, Storage& storage,
+Reconciler::Reconciler(Inventory& inventory, Store& store, DomainControl& domains, Storage& storage,
                        ImageManager& images, Executor& executor, AuditLog& audit)
-    : m_inventory(inventory), m_store(store), m_hypervisor(hypervisor), m_storage(storage), m_images(images),
+    : m_inventory(inventory), m_store(store), m_domains(domains), m_storage(storage), m_images(images),
       m_executor(executor), m_audit(audit)
 {}
 
@@ -90,11 +90,11 @@ void Reconciler::handleHypervisorEvent(const HypervisorEvent& event)
         for (Vm* vm : m_inventory.allMutable())
             if (!vm->operation && vm->state != VmState::Creating && vm->state != VmState::Deleting)
                 m_inventory.setState(*vm, VmState::Unavailable);
-        m_audit.failure(0, nullptr, "host",
-                        Error(ErrorCode::BackendFailure,
-                              fmt::format("lost the connection to {}; reconnecting", m_hypervisor.uri())));
+        m_audit.failure(
+            0, nullptr, "host",
+            Error(ErrorCode::BackendFailure, fmt::format("lost the connection to {}; reconnecting", m_domains.uri())));
     } else if (event.kind == HypervisorEvent::Kind::ConnectionRestored) {
-        m_audit.success(0, nullptr, "host", fmt::format("reconnected to {}", m_hypervisor.uri()));
+        m_audit.success(0, nullptr, "host", fmt::format("reconnected to {}", m_domains.uri()));
         reconcile({}, {}, Pass::Reconcile, [](const ReconcileReport&) {});
     }
 }
@@ -122,7 +122,7 @@ void Reconciler::reconcile(std::vector<VmRecord> pending, std::vector<ImageRecor
     }
 
     m_executor.submit(
-        [&hv = m_hypervisor, &storage = m_storage, plan] {
+        [&hv = m_domains, &storage = m_storage, plan] {
             if (plan->pass == Pass::Startup) {
                 try {
                     storage.ensurePool();
@@ -305,7 +305,7 @@ void Reconciler::apply(Plan& plan, ReconcileReport& report)
                 m_inventory.setState(*vm, VmState::Unavailable);
         m_audit.failure(0, nullptr, "reconcile",
                         Error(ErrorCode::BackendFailure,
-                              fmt::format("cannot list the domains of {}: {}", m_hypervisor.uri(), *plan.listError)));
+                              fmt::format("cannot list the domains of {}: {}", m_domains.uri(), *plan.listError)));
         return;
     }
     // A row that cannot be removed now stays in its phase and is recovered again at the next start; the failure

@@ -8,8 +8,9 @@
 #pragma once
 
 #include "core/AuditLog.h"
+#include "core/DomainControl.h"
 #include "core/Executor.h"
-#include "core/Hypervisor.h"
+#include "core/HypervisorEvents.h"
 #include "core/ImageManager.h"
 #include "core/Inventory.h"
 #include "core/Storage.h"
@@ -38,7 +39,7 @@ struct ReconcileReport
 class Reconciler
 {
 public:
-    Reconciler(Inventory& inventory, Store& store, Hypervisor& hypervisor, Storage& storage, ImageManager& images,
+    Reconciler(Inventory& inventory, Store& store, DomainControl& domains, Storage& storage, ImageManager& images,
                Executor& executor, AuditLog& audit);
     ~Reconciler();
     Reconciler(const Reconciler&) = delete;
@@ -74,7 +75,7 @@ private:
 
     Inventory& m_inventory;
     Store& m_store;
-    Hypervisor& m_hypervisor;
+    DomainControl& m_domains;
     Storage& m_storage;
     ImageManager& m_images;
     Executor& m_executor;

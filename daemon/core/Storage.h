@@ -1,6 +1,6 @@
 // Storage is the daemon's storage pool: images and VM disks are volumes in one libvirt storage pool, created and
 // changed only through libvirt's storage API (volume create with a backing store, upload through a stream,
-// clone), never by hand-rolled file copies. The real implementation is virt/LibvirtStorage; virt/FakeStorage
+// clone), never by hand-rolled file copies. The real implementation is virt/LibvirtStorage; tests/fakes/FakeStorage
 // serves core's unit tests. Volumes are addressed by name inside the pool, never by a caller's path.
 //
 // Like the Hypervisor, every method is synchronous, thread-safe and may block: core calls it from worker threads

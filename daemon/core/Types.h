@@ -74,7 +74,8 @@ struct VmRecord
     bool operator==(const VmRecord&) const = default;
 };
 
-inline constexpr std::uint64_t kGiB = 1024ULL * 1024 * 1024;
+inline constexpr std::uint64_t kMiB = 1024ULL * 1024;
+inline constexpr std::uint64_t kGiB = 1024 * kMiB;
 
 // Whole GiB, rounded up: how sizes in bytes count against GiB figures (disk_gib, max_disk_gib).
 constexpr std::uint64_t gibRoundedUp(std::uint64_t bytes)

@@ -22,9 +22,9 @@ void requireLiveGuest(const Vm& vm, const std::string& verb)
 
 } // namespace
 
-VmAccess::VmAccess(Inventory& inventory, Hypervisor& hypervisor, Authorizer& authorizer, Executor& executor,
+VmAccess::VmAccess(Inventory& inventory, ConsoleAccess& consoles, Authorizer& authorizer, Executor& executor,
                    AuditLog& audit)
-    : m_inventory(inventory), m_hypervisor(hypervisor), m_authorizer(authorizer), m_executor(executor), m_audit(audit)
+    : m_inventory(inventory), m_consoles(consoles), m_authorizer(authorizer), m_executor(executor), m_audit(audit)
 {}
 
 void VmAccess::openConsole(const Caller& caller, const std::string& uuid, bool force, Done<SharedFd> done)
@@ -32,14 +32,14 @@ void VmAccess::openConsole(const Caller& caller, const std::string& uuid, bool f
     open(
         caller, uuid, "console",
         force ? "opened the serial console, taking it over (force)" : "opened the serial console",
-        [force](Hypervisor& hv, const std::string& id) { return hv.openConsole(id, force); }, std::move(done));
+        [force](ConsoleAccess& hv, const std::string& id) { return hv.openConsole(id, force); }, std::move(done));
 }
 
 void VmAccess::openGraphics(const Caller& caller, const std::string& uuid, Done<SharedFd> done)
 {
     open(
         caller, uuid, "graphics", "opened a connection to the display (VNC)",
-        [](Hypervisor& hv, const std::string& id) { return hv.openGraphics(id); }, std::move(done));
+        [](ConsoleAccess& hv, const std::string& id) { return hv.openGraphics(id); }, std::move(done));
 }
 
 void VmAccess::open(const Caller& caller, const std::string& uuid, const std::string& verb, std::string success,
@@ -83,7 +83,7 @@ void VmAccess::proceed(const Caller& caller, const std::string& uuid, const std:
     };
     auto result = std::make_shared<Result>();
     m_executor.submit(
-        [&hv = m_hypervisor, uuid, work = std::move(work), result] {
+        [&hv = m_consoles, uuid, work = std::move(work), result] {
             try {
                 result->fd = std::make_shared<UniqueFd>(work(hv, uuid));
             } catch (const std::exception& e) {
@@ -118,7 +118,7 @@ void VmAccess::stateChanged(Vm& vm)
     m_graphicsLookup[uuid] = lookup;
     auto address = std::make_shared<std::string>();
     m_executor.submit(
-        [&hv = m_hypervisor, uuid, address] {
+        [&hv = m_consoles, uuid, address] {
             try {
                 *address = hv.graphicsAddress(uuid);
             } catch (const std::exception&) { // stopped or gone meanwhile: nothing to show

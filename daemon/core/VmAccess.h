@@ -7,8 +7,8 @@
 
 #include "core/AuditLog.h"
 #include "core/Authorizer.h"
+#include "core/ConsoleAccess.h"
 #include "core/Executor.h"
-#include "core/Hypervisor.h"
 #include "core/Inventory.h"
 #include "core/Outcome.h"
 #include "core/UniqueFd.h"
@@ -23,7 +23,8 @@ namespace hangar {
 class VmAccess
 {
 public:
-    VmAccess(Inventory& inventory, Hypervisor& hypervisor, Authorizer& authorizer, Executor& executor, AuditLog& audit);
+    VmAccess(Inventory& inventory, ConsoleAccess& consoles, Authorizer& authorizer, Executor& executor,
+             AuditLog& audit);
 
     // Busy unless the VM's QEMU runs (running, paused, shutting down or suspended); Busy while another console is
     // open unless force; NotSupported where the hypervisor has no consoles.
@@ -35,14 +36,14 @@ public:
     void stateChanged(Vm& vm);
 
 private:
-    using Work = std::function<UniqueFd(Hypervisor&, const std::string& uuid)>;
+    using Work = std::function<UniqueFd(ConsoleAccess&, const std::string& uuid)>;
     void open(const Caller& caller, const std::string& uuid, const std::string& verb, std::string success, Work work,
               Done<SharedFd> done);
     void proceed(const Caller& caller, const std::string& uuid, const std::string& verb, std::string success, Work work,
                  Done<SharedFd> done);
 
     Inventory& m_inventory;
-    Hypervisor& m_hypervisor;
+    ConsoleAccess& m_consoles;
     Authorizer& m_authorizer;
     Executor& m_executor;
     AuditLog& m_audit;

@@ -8,6 +8,7 @@
 // imports that are cancelled half-way. Only one guest boots here (a VM made from an image); everything else works on
 // stopped VMs, which is all snapshots, clone and publish need.
 #include "E2eWorld.h"
+#include "core/Types.h"
 
 #include <algorithm>
 #include <csignal>
@@ -26,8 +27,6 @@ using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-constexpr std::uint64_t kMiB = 1024ULL * 1024;
-constexpr std::uint64_t kGiB = 1024 * kMiB;
 constexpr std::uint64_t kBaseVirtualBytes = 64 * kMiB;
 constexpr std::uint64_t kBigBytes = 512 * kMiB;
 constexpr const char* kBaseImage = "e2e-base";

@@ -8,7 +8,9 @@
 // finds another libvirtd running.
 #include "E2eHarness.h"
 #include "core/Error.h"
+#include "core/Types.h"
 #include "core/UniqueFd.h"
+#include "unit/ErrorTestSupport.h"
 #include "virt/LibvirtStorage.h"
 
 #include <array>
@@ -26,8 +28,6 @@ using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
 constexpr const char* kPool = "hangar-e2e-storage";
-constexpr std::uint64_t kMiB = 1024ULL * 1024;
-constexpr std::uint64_t kGiB = 1024 * kMiB;
 
 struct StorageWorld
 {
@@ -116,15 +116,7 @@ std::uint64_t fileSize(const std::string& path)
     return fs::file_size(path);
 }
 
-template <typename F> std::optional<Error> errorOf(F&& fn)
-{
-    try {
-        fn();
-    } catch (const Error& e) {
-        return e;
-    }
-    return std::nullopt;
-}
+using testing::errorOf;
 
 class StorageE2e : public ::testing::Test
 {

@@ -4,6 +4,7 @@
 // e2e suite's business; here an import either is refused before anything exists or fails in its job and leaves
 // nothing behind.
 #include "DaemonFixture.h"
+#include "core/Types.h"
 #include "hangar/dbus/org.hangar.Hangar1.Image.proxy.h"
 
 #include <algorithm>
@@ -29,7 +30,6 @@ constexpr const char* kImageInterface = "org.hangar.Hangar1.Image";
 constexpr const char* kJobInterface = "org.hangar.Hangar1.Job";
 constexpr const char* kVmInterface = "org.hangar.Hangar1.VM";
 constexpr const char* kInvalidArgument = "org.hangar.Hangar1.Error.InvalidArgument";
-constexpr std::uint64_t kGiB = 1024ULL * 1024 * 1024;
 
 bool startsWith(const std::string& text, const std::string& start)
 {

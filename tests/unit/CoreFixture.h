@@ -4,16 +4,16 @@
 // and tempFile, a caller's file.
 #pragma once
 
-#include "CoreFakes.h"
 #include "core/AuditLog.h"
 #include "core/ImageManager.h"
 #include "core/Inventory.h"
 #include "core/Jobs.h"
 #include "core/Quota.h"
 #include "core/VmManager.h"
+#include "fakes/CoreFakes.h"
+#include "fakes/FakeHypervisor.h"
+#include "fakes/FakeStorage.h"
 #include "store/SqliteStore.h"
-#include "virt/FakeHypervisor.h"
-#include "virt/FakeStorage.h"
 
 #include <gtest/gtest.h>
 #include <optional>
@@ -108,8 +108,8 @@ protected:
     }
 
     store::SqliteStore store{":memory:"};
-    virt::FakeHypervisor hypervisor;
-    virt::FakeStorage storage;
+    FakeHypervisor hypervisor;
+    FakeStorage storage;
     FakeAuthorizer authorizer;
     FakeExecutor executor;
     Inventory inventory;

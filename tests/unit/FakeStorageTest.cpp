@@ -1,7 +1,10 @@
 // FakeStorage behaves like LibvirtStorage where core's tests rely on it (names, taken and missing volumes, nothing
 // left behind by a failed or cancelled upload, a bad fd failing), and its test controls (held calls, injected
 // failures) do what they say.
-#include "virt/FakeStorage.h"
+#include "fakes/FakeStorage.h"
+
+#include "ErrorTestSupport.h"
+#include "core/Types.h"
 
 #include <atomic>
 #include <cstdio>
@@ -11,21 +14,10 @@
 #include <string>
 #include <unistd.h>
 
-namespace hangar::virt {
+namespace hangar::testing {
 namespace {
 
 using namespace std::chrono_literals;
-constexpr std::uint64_t kGiB = 1024ULL * 1024 * 1024;
-
-template <typename F> std::optional<Error> errorOf(F&& fn)
-{
-    try {
-        fn();
-    } catch (const Error& e) {
-        return e;
-    }
-    return std::nullopt;
-}
 
 // A temporary file holding content, closed when it goes.
 class TempFile
@@ -195,4 +187,4 @@ TEST(FakeStorageTest, TakenMissingAndInvalidNamesFailAsForReal)
 }
 
 } // namespace
-} // namespace hangar::virt
+} // namespace hangar::testing

@@ -10,8 +10,6 @@
 namespace hangar::testing {
 namespace {
 
-constexpr std::uint64_t kGiB = 1ULL << 30U;
-
 void putBe(std::vector<unsigned char>& b, std::size_t at, std::uint64_t v, std::size_t bytes)
 {
     for (std::size_t i = 0; i < bytes; ++i)

@@ -2,7 +2,7 @@
 // index quota usage relies on.
 #include "core/Inventory.h"
 
-#include "CoreFakes.h"
+#include "fakes/CoreFakes.h"
 
 #include <algorithm>
 #include <gtest/gtest.h>

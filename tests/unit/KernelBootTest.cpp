@@ -1,16 +1,17 @@
 // Direct kernel boot without images: which file names a spec may give, the command line's limits, and that
 // CreateVM accepts only files that are really in the boot directory — checked after authorization, before anything
 // is stored or defined.
-#include "CoreFakes.h"
+#include "ErrorTestSupport.h"
 #include "XmlTestSupport.h"
 #include "core/BootDirectory.h"
 #include "core/ImageManager.h"
 #include "core/Jobs.h"
 #include "core/Validation.h"
 #include "core/VmManager.h"
+#include "fakes/CoreFakes.h"
+#include "fakes/FakeHypervisor.h"
+#include "fakes/FakeStorage.h"
 #include "store/SqliteStore.h"
-#include "virt/FakeHypervisor.h"
-#include "virt/FakeStorage.h"
 
 #include <filesystem>
 #include <gtest/gtest.h>
@@ -22,15 +23,7 @@ using testing::FakeAuthorizer;
 using testing::FakeExecutor;
 using testing::TempDir;
 
-std::optional<Error> errorOf(const std::function<void()>& fn)
-{
-    try {
-        fn();
-    } catch (const Error& e) {
-        return e;
-    }
-    return std::nullopt;
-}
+using testing::errorOf;
 
 TEST(KernelBoot, BootFileName_AcceptsPlainFileNames)
 {
@@ -134,13 +127,13 @@ protected:
 
     const TempDir m_dir;
     store::SqliteStore store{":memory:"};
-    virt::FakeHypervisor hypervisor;
+    testing::FakeHypervisor hypervisor;
     FakeAuthorizer authorizer;
     FakeExecutor executor;
     Inventory inventory;
     AuditLog audit{store, executor};
     QuotaManager quotas{inventory, store, authorizer, audit, QuotaLimits{}};
-    virt::FakeStorage storage;
+    testing::FakeStorage storage;
     JobManager jobs{executor, authorizer};
     ImageManager images{inventory, store, storage, authorizer, executor, audit, jobs, quotas, 1ULL << 40U};
     VmManager manager{inventory,

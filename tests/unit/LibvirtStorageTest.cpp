@@ -5,15 +5,17 @@
 // checks the Storage interface does not offer (which also keeps the test driver's state alive across calls).
 #include "virt/LibvirtStorage.h"
 
+#include "ErrorTestSupport.h"
 #include "core/Error.h"
+#include "core/Types.h"
 #include "virt/LibvirtSupport.h"
 #include "virt/XmlSupport.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <fcntl.h>
 #include <functional>
-#include <algorithm>
 #include <gtest/gtest.h>
 #include <libvirt/libvirt.h>
 #include <optional>
@@ -23,18 +25,8 @@ namespace hangar::virt {
 namespace {
 
 constexpr const char* kTestUri = "test:///default";
-constexpr std::uint64_t kMiB = 1024ULL * 1024;
-constexpr std::uint64_t kGiB = 1024 * kMiB;
 
-template <typename F> std::optional<Error> errorOf(F&& fn)
-{
-    try {
-        fn();
-    } catch (const Error& e) {
-        return e;
-    }
-    return std::nullopt;
-}
+using testing::errorOf;
 
 class LibvirtStorageTest : public ::testing::Test
 {

@@ -2,14 +2,14 @@
 // overtaken by parallel requests.
 #include "core/Quota.h"
 
-#include "CoreFakes.h"
 #include "core/AuditLog.h"
 #include "core/ImageManager.h"
 #include "core/Jobs.h"
 #include "core/VmManager.h"
+#include "fakes/CoreFakes.h"
+#include "fakes/FakeHypervisor.h"
+#include "fakes/FakeStorage.h"
 #include "store/SqliteStore.h"
-#include "virt/FakeHypervisor.h"
-#include "virt/FakeStorage.h"
 
 #include <gtest/gtest.h>
 #include <set>
@@ -71,7 +71,7 @@ protected:
 
     const QuotaLimits defaults = guestDefaults();
     store::SqliteStore store{":memory:"};
-    virt::FakeHypervisor hypervisor;
+    testing::FakeHypervisor hypervisor;
     struct Authorizer final : hangar::Authorizer
     {
         void check(const Caller& c, Action a, const AuthDetails&, AuthCallback done) override
@@ -87,7 +87,7 @@ protected:
     Inventory inventory;
     AuditLog audit{store, executor};
     QuotaManager quotas{inventory, store, authorizer, audit, defaults};
-    virt::FakeStorage storage;
+    testing::FakeStorage storage;
     JobManager jobs{executor, authorizer};
     ImageManager images{inventory, store, storage, authorizer, executor, audit, jobs, quotas, 1ULL << 40U};
     VmManager manager{inventory, store, hypervisor, storage, images, authorizer, executor, audit, quotas, "local"};

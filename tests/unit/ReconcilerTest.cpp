@@ -2,14 +2,14 @@
 // phase, and the records and the hypervisor's domains are brought to agree.
 #include "core/Reconciler.h"
 
-#include "CoreFakes.h"
 #include "core/AuditLog.h"
 #include "core/ImageManager.h"
 #include "core/Inventory.h"
 #include "core/Jobs.h"
+#include "fakes/CoreFakes.h"
+#include "fakes/FakeHypervisor.h"
+#include "fakes/FakeStorage.h"
 #include "store/SqliteStore.h"
-#include "virt/FakeHypervisor.h"
-#include "virt/FakeStorage.h"
 
 #include <gtest/gtest.h>
 
@@ -34,11 +34,11 @@ protected:
     ReconcileReport startup() { return testing::runStartup(reconciler, executor); }
 
     store::SqliteStore store{":memory:"};
-    virt::FakeHypervisor hypervisor;
+    testing::FakeHypervisor hypervisor;
     testing::FakeExecutor executor;
     Inventory inventory;
     AuditLog audit{store, executor};
-    virt::FakeStorage storage;
+    testing::FakeStorage storage;
     testing::FakeAuthorizer authorizer;
     QuotaManager quotas{inventory, store, authorizer, audit, QuotaLimits{}};
     JobManager jobs{executor, authorizer};

@@ -2,12 +2,12 @@
 // say something about the real thing.
 #include "ErrorTestSupport.h"
 #include "core/Error.h"
-#include "virt/FakeHypervisor.h"
+#include "fakes/FakeHypervisor.h"
 
 #include <functional>
 #include <gtest/gtest.h>
 
-namespace hangar::virt {
+namespace hangar::testing {
 namespace {
 
 constexpr const char* kUuid = "3f2c9a7e-1b4d-4e8a-9c0f-5d6e7a8b9c0d";
@@ -113,7 +113,7 @@ TEST(SnapshotFakeHypervisor, Errors_AsLibvirtHypervisorReportsThem)
     EXPECT_EQ(codeOf([&] { hypervisor.createSnapshot(kUuid, "a", ""); }), ErrorCode::AlreadyExists);
     EXPECT_EQ(codeOf([&] { hypervisor.revertToSnapshot(kUuid, "nope"); }), ErrorCode::NotFound);
     EXPECT_EQ(codeOf([&] { hypervisor.deleteSnapshot(kUuid, "nope"); }), ErrorCode::NotFound);
-    EXPECT_EQ(codeOf([&] { hypervisor.listSnapshots("no-such-domain"); }), ErrorCode::NotFound);
+    EXPECT_EQ(codeOf([&] { hypervisor.listSnapshots("00000000-0000-4000-8000-000000000000"); }), ErrorCode::NotFound);
 
     FakeHypervisor diskless;
     diskless.define(vm(""));
@@ -136,4 +136,4 @@ TEST(SnapshotFakeHypervisor, FailNext_InjectsIntoEachSnapshotCall)
 }
 
 } // namespace
-} // namespace hangar::virt
+} // namespace hangar::testing

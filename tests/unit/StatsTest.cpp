@@ -2,7 +2,7 @@
 // following the samples, and sampling on the interval without piling up.
 #include "core/Stats.h"
 
-#include "CoreFakes.h"
+#include "fakes/CoreFakes.h"
 
 #include <gtest/gtest.h>
 

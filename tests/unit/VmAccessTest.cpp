@@ -2,8 +2,8 @@
 // in which states, the console's exclusivity, the audit trail, and GraphicsAddress following the VM's state.
 #include "CoreFixture.h"
 #include "core/VmManager.h"
+#include "fakes/FakeHypervisor.h"
 #include "store/SqliteStore.h"
-#include "virt/FakeHypervisor.h"
 
 #include <gtest/gtest.h>
 #include <poll.h>

@@ -5,8 +5,8 @@
 #include "CoreFixture.h"
 #include "core/AuditLog.h"
 #include "core/Inventory.h"
+#include "fakes/FakeHypervisor.h"
 #include "store/SqliteStore.h"
-#include "virt/FakeHypervisor.h"
 
 #include <gtest/gtest.h>
 #include <optional>

@@ -1,4 +1,4 @@
-#include "virt/FakeStorage.h"
+#include "fakes/FakeStorage.h"
 
 #include <algorithm>
 #include <array>
@@ -8,7 +8,7 @@
 #include <unistd.h>
 #include <utility>
 
-namespace hangar::virt {
+namespace hangar::testing {
 namespace {
 
 constexpr std::size_t kChunkBytes = std::size_t{64} * 1024;
@@ -325,4 +325,4 @@ bool FakeStorage::waitAtHold(const std::string& method)
     return true;
 }
 
-} // namespace hangar::virt
+} // namespace hangar::testing

@@ -1,7 +1,8 @@
 // An in-memory Hypervisor for core's unit tests: domains are a map, state rules follow libvirt's (starting a
 // running domain is Busy, ...), failures can be injected per method, and events are delivered when the test says.
 // Snapshots keep the state the domain was in and follow libvirt's tree: a new one is the child of the current one,
-// deleting one re-parents its children and makes its parent current if it was.
+// deleting one re-parents its children and makes its parent current if it was. UUIDs and snapshot names are
+// checked as LibvirtHypervisor checks them. tests/contract runs the same tests against both.
 #pragma once
 
 #include "core/Error.h"
@@ -14,7 +15,7 @@
 #include <string>
 #include <vector>
 
-namespace hangar::virt {
+namespace hangar::testing {
 
 class FakeHypervisor final : public Hypervisor
 {
@@ -96,4 +97,4 @@ private:
     std::function<void(const HypervisorEvent&)> m_sink = [](const HypervisorEvent&) {};
 };
 
-} // namespace hangar::virt
+} // namespace hangar::testing

@@ -15,7 +15,7 @@
 #include <string>
 #include <utility>
 
-namespace hangar::virt {
+namespace hangar::testing {
 
 class FakeStorage final : public Storage
 {
@@ -79,4 +79,4 @@ private:
     std::map<std::string, std::size_t> m_waiting; // calls stopped at each hold
 };
 
-} // namespace hangar::virt
+} // namespace hangar::testing

@@ -1,11 +1,13 @@
-#include "virt/FakeHypervisor.h"
+#include "fakes/FakeHypervisor.h"
+
+#include "core/Validation.h"
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <sys/socket.h>
 
-namespace hangar::virt {
+namespace hangar::testing {
 namespace {
 
 Error invalid(const std::string& what)
@@ -50,6 +52,14 @@ std::string_view snapshotStateName(DomainState state)
     return stateName(VmState::Stopped);
 }
 
+// LibvirtHypervisor refuses a malformed UUID before it asks libvirt anything (tests/contract found the fake
+// answering NotFound, or defining it).
+void requireUuid(const std::string& uuid)
+{
+    if (!looksLikeUuid(uuid))
+        throw Error(ErrorCode::InvalidArgument, "uuid must be in lower-case 8-4-4-4-12 form, got '" + uuid + "'");
+}
+
 } // namespace
 
 void FakeHypervisor::enter(const std::string& method)
@@ -65,6 +75,7 @@ void FakeHypervisor::enter(const std::string& method)
 
 FakeHypervisor::Domain& FakeHypervisor::get(const std::string& uuid)
 {
+    requireUuid(uuid);
     auto it = m_domains.find(uuid);
     if (it == m_domains.end())
         throw Error(ErrorCode::NotFound, "no domain with matching uuid '" + uuid + "'");
@@ -83,6 +94,7 @@ void FakeHypervisor::define(const VmRecord& vm)
 {
     std::lock_guard lock(m_mutex);
     enter("define");
+    requireUuid(vm.uuid);
     if (m_domains.count(vm.uuid))
         throw Error(ErrorCode::AlreadyExists, "domain " + vm.uuid + " already exists");
     VmRecord stored = vm;
@@ -319,6 +331,7 @@ void FakeHypervisor::createSnapshot(const std::string& uuid, const std::string& 
 {
     std::lock_guard lock(m_mutex);
     enter("createSnapshot");
+    validateName(name); // as LibvirtHypervisor: the contract suite found the fake taking any name
     auto& d = get(uuid);
     if (findSnapshot(d.snapshots, name) != d.snapshots.end())
         throw Error(ErrorCode::AlreadyExists, "domain " + uuid + " already has a snapshot '" + name + "'");
@@ -378,4 +391,4 @@ void FakeHypervisor::deleteSnapshot(const std::string& uuid, const std::string& 
         d.currentSnapshot = parent;
 }
 
-} // namespace hangar::virt
+} // namespace hangar::testing

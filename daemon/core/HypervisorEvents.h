@@ -1,0 +1,37 @@
+// HypervisorEvents is the part of the Hypervisor (core/Hypervisor.h) that tells core what happened on the host
+// without being asked: lifecycle changes made by anyone, removed definitions, and the connection dropping and
+// coming back. The service wires it to VmManager and the Reconciler.
+#pragma once
+
+#include "core/DomainControl.h"
+
+#include <functional>
+#include <string>
+
+namespace hangar {
+
+struct HypervisorEvent
+{
+    enum class Kind
+    {
+        StateChanged,       // uuid + state: a lifecycle event (started, stopped, paused, ..., whatever the cause)
+        Undefined,          // uuid: the domain definition was removed
+        ConnectionLost,     // the connection to the hypervisor dropped; the implementation reconnects itself
+        ConnectionRestored, // reconnected: the inventory should be reconciled
+    };
+    Kind kind = Kind::StateChanged;
+    std::string uuid;
+    DomainState state = DomainState::Stopped;
+};
+
+class HypervisorEvents
+{
+public:
+    virtual ~HypervisorEvents() = default;
+
+    // Registers the receiver of hypervisor events. The implementation calls it on the daemon's loop thread only,
+    // never on its own threads.
+    virtual void subscribe(std::function<void(const HypervisorEvent&)> sink) = 0;
+};
+
+} // namespace hangar
