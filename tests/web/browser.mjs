@@ -32,10 +32,13 @@ export class Session {
     }
 
     // A fresh browser context per user (own cookies), logged in through Cockpit's own login form, then on the
-    // package's index.html outside the shell's frame, so the test sees the page's DOM directly.
-    async login(user, route = "") {
+    // package's index.html outside the shell's frame, so the test sees the page's DOM directly. initScript (a
+    // function) runs in the page before its own scripts.
+    async login(user, route = "", initScript = null) {
         const context = await this.browser.newContext({ viewport: { width: 1280, height: 900 } });
         const page = await context.newPage();
+        if (initScript)
+            await page.addInitScript(initScript);
         page.setDefaultTimeout(TIMEOUT);
         page.on("pageerror", error => console.log(`[${user.name}] page error: ${error.message}`));
         await page.goto(`${this.harness.url}/`);

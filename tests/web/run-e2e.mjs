@@ -1,6 +1,7 @@
 // The page against a real libvirtd with QEMU and the e2e suite's tiny guest (tests/e2e/make-guest.sh): the serial
 // console in the browser shows the guest's boot marker and answers what is typed, the noVNC canvas shows a
-// non-blank screen, the graphs fill from the daemon's stats, and an upload from the browser becomes a ready image.
+// non-blank screen, sends typed keys and Ctrl-Alt-Del to QEMU and scales with the window, the graphs fill from
+// the daemon's stats, and an upload from the browser becomes a ready image.
 // Run through run-web-tests.sh --e2e (tests/e2e/run-hermetic.sh around tests/integration/polkit/run-hermetic.sh).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -80,13 +81,82 @@ describe("Hangar's Cockpit page on QEMU", { skip: problem || false }, () => {
         await page.context().close();
     });
 
+    test("the graphical console sends typed keys and Ctrl-Alt-Del to QEMU and scales its canvas with the window", async () => {
+        // Everything noVNC sends through the channel (fdChannel.js's ChannelSocket calls the tap when it is set).
+        const page = await session.login(USERS.guest1, "/graphics/tiny", () => {
+            window.hangarSent = [];
+            window.hangarTestSendTap = bytes => { for (const b of bytes) window.hangarSent.push(b) };
+        });
+        await page.waitForSelector("#hangar-vnc canvas, #console-message");
+        await expectNoMessage(page, "graphics");
+        await page.waitForFunction(() => document.querySelector("#hangar-vnc canvas")?.width >= 100, null, { timeout: 30000 });
+        // The key events among the bytes sent since `from`: QEMU's extended key event (255, 0, down u16, keysym u32,
+        // scancode u32), which noVNC uses when QEMU offers it, or RFB's KeyEvent (4, down u8, 0 0, keysym u32).
+        const keysSentSince = from => page.evaluate(start => {
+            const sent = window.hangarSent;
+            const u32 = i => ((sent[i] << 24) | (sent[i + 1] << 16) | (sent[i + 2] << 8) | sent[i + 3]) >>> 0;
+            const keys = [];
+            for (let i = start; i + 8 <= sent.length; i++) {
+                if (sent[i] === 255 && sent[i + 1] === 0 && sent[i + 2] === 0 && sent[i + 3] <= 1 && i + 12 <= sent.length) {
+                    keys.push(`${sent[i + 3] ? "down" : "up"} ${u32(i + 4).toString(16)}`);
+                    i += 11;
+                } else if (sent[i] === 4 && sent[i + 1] <= 1 && sent[i + 2] === 0 && sent[i + 3] === 0) {
+                    keys.push(`${sent[i + 1] ? "down" : "up"} ${u32(i + 4).toString(16)}`);
+                    i += 7;
+                }
+            }
+            return keys;
+        }, from);
+        const sentSoFar = () => page.evaluate(() => window.hangarSent.length);
+
+        // 1. Keyboard: the tiny guest reads its serial line only (nothing reads tty1 and the kernel writes to ttyS0),
+        // so typing changes nothing on its screen: the proof is the key events on the wire to QEMU.
+        await page.click("#hangar-vnc canvas"); // noVNC takes the keyboard focus on a click
+        let mark = await sentSoFar();
+        await page.keyboard.type("hz7");
+        const typed = ["68", "7a", "37"].flatMap(k => [`down ${k}`, `up ${k}`]);
+        await waitFor("h, z, 7 sent as key presses and releases", async () =>
+            JSON.stringify(await keysSentSince(mark)) === JSON.stringify(typed));
+        await shot(page, "e2e-04-graphics-typed");
+
+        // 2. Ctrl-Alt-Del: Control_L, Alt_L, Delete pressed, then released in reverse order. (The guest's kernel then
+        // signals its init, a shell that does not handle it: the tiny guest does not reboot.)
+        mark = await sentSoFar();
+        await page.click("#graphics-cad");
+        const cad = ["down ffe3", "down ffe9", "down ffff", "up ffff", "up ffe9", "up ffe3"];
+        await waitFor("Ctrl-Alt-Del sent", async () => JSON.stringify(await keysSentSince(mark)) === JSON.stringify(cad));
+        await shot(page, "e2e-05-graphics-ctrl-alt-del");
+
+        // 3. Resize: noVNC scales the guest's screen to the console's box, which follows the window.
+        const canvasBox = () => page.evaluate(() => {
+            const canvas = document.querySelector("#hangar-vnc canvas").getBoundingClientRect();
+            const box = document.querySelector("#hangar-vnc").getBoundingClientRect();
+            return { width: canvas.width, height: canvas.height, boxWidth: box.width, boxHeight: box.height };
+        });
+        // Scaled to fit: as wide or as high as the box (within a pixel), never larger.
+        const fits = b => b.width <= b.boxWidth + 1 && b.height <= b.boxHeight + 1 &&
+            (Math.abs(b.width - b.boxWidth) <= 1 || Math.abs(b.height - b.boxHeight) <= 1);
+        await waitFor("the canvas fits the 1280x900 window", async () => fits(await canvasBox()));
+        const large = await canvasBox();
+        await page.setViewportSize({ width: 700, height: 500 });
+        await waitFor("the canvas shrinks to the 700x500 window", async () => {
+            const b = await canvasBox();
+            return fits(b) && b.width < large.width - 50;
+        });
+        const small = await canvasBox();
+        await shot(page, "e2e-06-graphics-resized");
+        console.log(`canvas ${large.width.toFixed(0)}x${large.height.toFixed(0)} in 1280x900, ` +
+                    `${small.width.toFixed(0)}x${small.height.toFixed(0)} in 700x500`);
+        await page.context().close();
+    });
+
     test("the details page draws CPU and memory graphs from the daemon's stats", async () => {
         const page = await session.login(USERS.guest1, "/vm/tiny");
         await page.waitForSelector('#hangar-details[data-state="running"]');
         // (A flat line has no height: attached, not "visible".)
         await page.waitForSelector("#graph-cpu polyline", { state: "attached", timeout: 20000 });
         await page.waitForSelector("#graph-memory polyline", { state: "attached", timeout: 20000 });
-        await shot(page, "e2e-04-details-graphs");
+        await shot(page, "e2e-07-details-graphs");
         await page.context().close();
     });
 
@@ -102,11 +172,11 @@ describe("Hangar's Cockpit page on QEMU", { skip: problem || false }, () => {
         await page.fill("#upload-description", "uploaded in the e2e web test");
         await page.click("#upload-start");
         await page.waitForSelector("#upload-progress");
-        await shot(page, "e2e-05-upload-progress");
+        await shot(page, "e2e-08-upload-progress");
         await page.waitForSelector("#upload-done", { timeout: 120000 });
         await page.waitForSelector('#hangar-images tr[data-image="from-browser"] >> text=ready');
         console.log(`300 MiB uploaded and imported in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-        await shot(page, "e2e-06-upload-done");
+        await shot(page, "e2e-09-upload-done");
 
         // Cancel during the copy: nothing is left, neither the spooled file nor an image.
         await page.fill("#upload-name", "cancelled-upload");

@@ -48,7 +48,11 @@ export class ChannelSocket {
     }
 
     send(data) {
-        this.channel.send(data instanceof ArrayBuffer ? new Uint8Array(data) : data);
+        const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+        // The browser tests' view of what noVNC sends (tests/web/run-e2e.mjs installs it; never set otherwise): the
+        // tiny test guest reads no keyboard, so key delivery is proven on the wire.
+        window.hangarTestSendTap?.(bytes);
+        this.channel.send(bytes);
     }
 
     close() {
