@@ -63,6 +63,8 @@ public:
                  AuditLog& audit, JobManager& jobs, QuotaManager& quotas, std::uint64_t maxImportBytes);
 
     void setObserver(ImageObserver* observer) { m_observer = observer; }
+    // [Images] max_import_gib again after a configuration reload (SIGHUP): for imports that start from now on.
+    void setMaxImportBytes(std::uint64_t bytes) { m_maxImportBytes = bytes; }
 
     // The images that are ready, after start-up recovery (core/Reconciler).
     void load(std::vector<ImageRecord> images);
