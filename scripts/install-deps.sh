@@ -9,6 +9,8 @@ set -euo pipefail
 readonly PACKAGES=(
     # build
     cmake g++ make pkg-config git ca-certificates
+    # compiler cache: the sanitizer build of scripts/test.sh is a second build tree (g++ brings libasan and libubsan)
+    ccache
     # libraries (headers) and code generators
     libsdbus-c++-dev libsdbus-c++-bin libsystemd-dev libvirt-dev libxml2-dev libsqlite3-dev
     libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libinih-dev
@@ -23,8 +25,8 @@ readonly PACKAGES=(
     libvirt-daemon-driver-qemu qemu-system-x86 linux-image-amd64 busybox-static cpio iproute2 xorriso
 )
 # Commands the build and the tests call directly. Checked after installing, whichever package provides them.
-readonly COMMANDS=(cmake g++ make pkg-config git sdbus-c++-xml2cpp busctl gdbus dbus-daemon pkcheck virsh xmllint
-    sqlite3 python3 qemu-system-x86_64 cpio gzip unshare ip)
+readonly COMMANDS=(cmake g++ make pkg-config git ccache sdbus-c++-xml2cpp busctl gdbus dbus-daemon pkcheck virsh xmllint
+    sqlite3 python3 qemu-system-x86_64 cpio gzip unshare ip systemd-analyze)
 # Files the end-to-end suite uses by path (sbin is not on a non-root PATH; the kernel is found by its glob).
 readonly FILES=(/usr/sbin/libvirtd /bin/busybox)
 
