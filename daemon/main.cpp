@@ -38,7 +38,7 @@ int main(int argc, char** argv)
     }
     setupLogging(config.logLevel);
     try {
-        return runDaemon(config, HANGAR_VERSION);
+        return runDaemon(config, HANGAR_VERSION, [configPath, overrides] { return loadConfig(configPath, overrides); });
     } catch (const std::exception& e) {
         spdlog::critical("{}", e.what());
         return 1;

@@ -9,6 +9,8 @@ set -euo pipefail
 readonly PACKAGES=(
     # build
     cmake g++ make pkg-config git ca-certificates
+    # compiler cache: the sanitizer build of scripts/test.sh is a second build tree (g++ brings libasan and libubsan)
+    ccache
     # libraries (headers) and code generators
     libsdbus-c++-dev libsdbus-c++-bin libsystemd-dev libvirt-dev libxml2-dev libsqlite3-dev
     libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libinih-dev
@@ -30,8 +32,9 @@ readonly PACKAGES=(
     nodejs cockpit-ws cockpit-bridge cockpit-system chromium
 )
 # Commands the build and the tests call directly. Checked after installing, whichever package provides them.
-readonly COMMANDS=(cmake g++ make pkg-config git sdbus-c++-xml2cpp busctl gdbus dbus-daemon pkcheck virsh xmllint
-    sqlite3 python3 qemu-system-x86_64 cpio gzip unshare ip Xvfb dbus-run-session import node npm chromium)
+readonly COMMANDS=(cmake g++ make pkg-config git ccache sdbus-c++-xml2cpp busctl gdbus dbus-daemon pkcheck virsh
+    xmllint sqlite3 python3 qemu-system-x86_64 cpio gzip unshare ip systemd-analyze Xvfb dbus-run-session import node
+    npm chromium)
 # Files the end-to-end, GTK and web suites use by path (sbin and libexec are not on PATH; the kernel is found by its
 # glob).
 readonly FILES=(/usr/sbin/libvirtd /bin/busybox /usr/libexec/at-spi-bus-launcher /usr/bin/python3

@@ -35,6 +35,8 @@ public:
                  AuditLog& audit, JobManager& jobs, QuotaManager& quotas, std::uint64_t maxImportBytes);
 
     void setObserver(ImageObserver* observer) { m_ctx.catalogue.setObserver(observer); }
+    // [Images] max_import_gib again after a configuration reload (SIGHUP): for imports that start from now on.
+    void setMaxImportBytes(std::uint64_t bytes) { m_ctx.maxImportBytes = bytes; }
 
     // The images that are ready, after start-up recovery (core/Reconciler).
     void load(std::vector<ImageRecord> images);

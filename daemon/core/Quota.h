@@ -80,6 +80,8 @@ public:
 
     // What uid uses: their VMs (usageOf) plus the disk their images take (the provider set here, GiB).
     QuotaUsage usage(std::uint32_t uid) const;
+    // The [Quota] defaults, again after a configuration reload (SIGHUP): they apply from the next check on.
+    void setDefaults(QuotaLimits defaults) { m_defaults = std::move(defaults); }
     void setImageUsage(std::function<std::uint64_t(std::uint32_t uid)> diskGiB) { m_imageDiskGiB = std::move(diskGiB); }
 
 private:

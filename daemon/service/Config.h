@@ -26,6 +26,8 @@ struct Config
     std::string storagePool = "hangar"; // [Storage] pool: the libvirt storage pool of images and VM disks
     std::string storagePoolPath;        // [Storage] pool_path; empty in the file means <stateDir>/pool
     std::uint64_t maxImportGiB = 256;   // [Images] max_import_gib: the largest file ImportImage accepts
+
+    bool operator==(const Config&) const = default;
 };
 
 // What the command line gave; unset fields leave the file's (or the default) value.
@@ -41,7 +43,8 @@ struct ConfigOverrides
 // The authorizer the configuration asks for, with the empty default resolved.
 std::string effectiveAuthorizer(const Config& config);
 
-// Throws std::runtime_error naming the file and line for a malformed file or an invalid value.
+// Throws std::runtime_error naming the file and line for a malformed file or an invalid value. Also what SIGHUP
+// calls to read the file again (service/Reloader.h).
 Config loadConfig(const std::string& path, const ConfigOverrides& overrides);
 
 } // namespace hangar::service

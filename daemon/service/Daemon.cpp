@@ -16,6 +16,7 @@
 #include "service/BootDir.h"
 #include "service/Logging.h"
 #include "service/Loop.h"
+#include "service/Reloader.h"
 #include "store/SqliteStore.h"
 #include "virt/LibvirtHypervisor.h"
 #include "virt/LibvirtStatsSource.h"
@@ -29,6 +30,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
+#include <time.h>
 
 namespace hangar::service {
 namespace {
@@ -55,9 +57,38 @@ void ensureStateDir(const std::string& dir)
         throw std::runtime_error("cannot set the mode of " + dir + ": " + std::strerror(errno));
 }
 
+unsigned long long monotonicUsec()
+{
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<unsigned long long>(ts.tv_sec) * 1000000ULL + static_cast<unsigned long long>(ts.tv_nsec) / 1000;
+}
+
+// What SIGHUP may change while running. A new setting is one line here: live (with what applies it) or restartOnly.
+void registerSettings(ConfigReloader& reloader, QuotaManager& quotas, ImageManager& images)
+{
+    reloader.live("[Daemon] log_level", &Config::logLevel, [](const std::string& level) { setLogLevel(level); });
+    reloader.live("[Quota] defaults", &Config::quotaDefaults,
+                  [&quotas](const QuotaLimits& limits) { quotas.setDefaults(limits); });
+    reloader.live("[Images] max_import_gib", &Config::maxImportGiB,
+                  [&images](const std::uint64_t& gib) { images.setMaxImportBytes(gib * kGiB); });
+    // Each of these is wired into an object built once at start (the connection, the libvirt connections and
+    // pool, the database, the worker threads, the sampler's timer): a change waits for the next start.
+    reloader.restartOnly("[Daemon] bus", &Config::bus);
+    reloader.restartOnly("[Daemon] hypervisor", &Config::hypervisor);
+    reloader.restartOnly("[Daemon] state_dir", &Config::stateDir);
+    reloader.restartOnly("[Daemon] authorizer", &Config::authorizer);
+    reloader.restartOnly("[Daemon] workers", &Config::workers);
+    reloader.restartOnly("[Daemon] stats_interval_sec", &Config::statsIntervalSec);
+    reloader.restartOnly("[Daemon] domain_type", &Config::domainType);
+    reloader.restartOnly("[Guest] boot_dir", &Config::bootDir);
+    reloader.restartOnly("[Storage] pool", &Config::storagePool);
+    reloader.restartOnly("[Storage] pool_path", &Config::storagePoolPath);
+}
+
 } // namespace
 
-int runDaemon(const Config& config, const std::string& version)
+int runDaemon(const Config& config, const std::string& version, std::function<Config()> loadConfig)
 {
     ensureStateDir(config.stateDir);
     prepareBootDir(config.bootDir, config.hypervisor.rfind("test:", 0) != 0);
@@ -103,8 +134,17 @@ int runDaemon(const Config& config, const std::string& version)
         reconciler.handleHypervisorEvent(event);
     });
 
+    ConfigReloader reloader(config, std::move(loadConfig));
+    registerSettings(reloader, quotas, images);
+
     std::unique_ptr<bus::ManagerObject> managerObject;
     int exitCode = 0;
+    bool ready = false;
+    auto notifyReady = [&] {
+        const auto counts = inventory.counts();
+        sd_notifyf(0, "READY=1\nSTATUS=Serving %u VMs (%u running) on %s", counts.vms, counts.running,
+                   config.hypervisor.c_str());
+    };
 
     auto shutdown = [&] {
         spdlog::info("stopping");
@@ -113,7 +153,15 @@ int runDaemon(const Config& config, const std::string& version)
     };
     loop.onSignal(SIGTERM, shutdown);
     loop.onSignal(SIGINT, shutdown);
-    loop.onSignal(SIGHUP, [] { spdlog::info("SIGHUP: nothing to reload yet; configuration is read at start"); });
+    // systemd (Type=notify-reload, 253+) wants RELOADING=1 with the time of the request, then READY=1 once done.
+    // Before the first READY=1 the start-up's own READY=1 ends the reload.
+    loop.onSignal(SIGHUP, [&] {
+        spdlog::info("SIGHUP: reloading the configuration");
+        sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=Reloading the configuration", monotonicUsec());
+        reloader.reload();
+        if (ready)
+            notifyReady();
+    });
     loop.enableWatchdog();
 
     sd_notify(0, "STATUS=Reconciling the inventory with the hypervisor");
@@ -142,8 +190,8 @@ int runDaemon(const Config& config, const std::string& version)
                      bus::kBusName, config.bus, counts.vms, counts.running, config.hypervisor, report.rolledBack,
                      report.finished, report.redefined, report.adopted, report.unavailable, images.all().size(),
                      report.imagesRecovered, report.orphanVolumes, config.storagePool, report.retrying);
-        sd_notifyf(0, "READY=1\nSTATUS=Serving %u VMs (%u running) on %s", counts.vms, counts.running,
-                   config.hypervisor.c_str());
+        ready = true;
+        notifyReady();
     });
 
     stats.start();

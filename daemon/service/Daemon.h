@@ -5,11 +5,13 @@
 
 #include "service/Config.h"
 
+#include <functional>
 #include <string>
 
 namespace hangar::service {
 
-// Runs until SIGTERM/SIGINT; returns the process exit code.
-int runDaemon(const Config& config, const std::string& version);
+// Runs until SIGTERM/SIGINT; returns the process exit code. loadConfig reads the configuration again on SIGHUP
+// (throwing when it does not load), as main() read it at start.
+int runDaemon(const Config& config, const std::string& version, std::function<Config()> loadConfig);
 
 } // namespace hangar::service

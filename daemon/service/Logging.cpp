@@ -50,6 +50,11 @@ void setupLogging(const std::string& level)
     spdlog::set_default_logger(logger);
 }
 
+void setLogLevel(const std::string& level)
+{
+    spdlog::default_logger()->set_level(spdlog::level::from_str(level));
+}
+
 void JournalEventSink::eventAppended(const EventRecord& e)
 {
     const std::string vm = e.vmName.empty() ? std::string("-") : e.vmName;

@@ -12,6 +12,8 @@ namespace hangar::service {
 // True when stderr is the journal stream systemd gave us.
 bool stderrIsJournal();
 void setupLogging(const std::string& level);
+// The level again after a configuration reload; level is one Config accepts.
+void setLogLevel(const std::string& level);
 
 class JournalEventSink final : public EventSink
 {

@@ -33,13 +33,18 @@ public:
     // configText, when given, is written to a file next to the state directory and passed as --config.
     Hangard(const std::string& busAddress, const std::string& stateDir, const std::string& logPath,
             const std::vector<std::string>& extraArgs = {}, const std::string& configText = {});
+    // Stops it if it still runs, and fails the running test when it did not exit 0 on that SIGTERM (or exited
+    // non-zero before, SIGKILL aside), or when its log has a sanitizer report (ASan, LSan, UBSan: the ASan build of
+    // the suites runs hangard with halt_on_error).
     ~Hangard();
-    // SIGTERM and wait; returns the exit status.
+    // SIGTERM and wait; returns the exit status (the caller checks it; the log is still checked at the end).
     int stop();
     Child& process() { return *m_process; }
 
 private:
     std::unique_ptr<Child> m_process;
+    std::string m_logPath;
+    bool m_stoppedByTest = false;
 };
 
 std::string hangardPath();

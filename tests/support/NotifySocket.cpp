@@ -33,6 +33,12 @@ NotifySocket::~NotifySocket()
 
 bool NotifySocket::waitReady(std::chrono::milliseconds deadline, const std::function<bool()>& alive)
 {
+    return waitFor("READY=1", deadline, alive);
+}
+
+bool NotifySocket::waitFor(const std::string& line, std::chrono::milliseconds deadline,
+                           const std::function<bool()>& alive)
+{
     const auto end = std::chrono::steady_clock::now() + deadline;
     while (std::chrono::steady_clock::now() < end && alive()) {
         pollfd p{m_fd, POLLIN, 0};
@@ -40,7 +46,11 @@ bool NotifySocket::waitReady(std::chrono::milliseconds deadline, const std::func
             continue;
         std::array<char, 4096> buf{};
         const ssize_t n = recv(m_fd, buf.data(), buf.size() - 1, 0);
-        if (n > 0 && std::string(buf.data(), static_cast<std::size_t>(n)).find("READY=1") != std::string::npos)
+        if (n <= 0)
+            continue;
+        // A message is newline-separated lines: match a whole line, so READY=1 is not found in "NOTREADY=1".
+        const std::string message = "\n" + std::string(buf.data(), static_cast<std::size_t>(n)) + "\n";
+        if (message.find("\n" + line + "\n") != std::string::npos)
             return true;
     }
     return false;

@@ -20,6 +20,8 @@ public:
     const std::string& path() const { return m_path; }
     // True once READY=1 arrived; false when the deadline passed or alive() turned false first.
     bool waitReady(std::chrono::milliseconds deadline, const std::function<bool()>& alive);
+    // The same for any line ("RELOADING=1", "WATCHDOG=1"); messages before the one with it are consumed.
+    bool waitFor(const std::string& line, std::chrono::milliseconds deadline, const std::function<bool()>& alive);
 
 private:
     std::string m_path;
