@@ -8,7 +8,9 @@
 #include <iostream>
 #include <spdlog/spdlog.h>
 
-int main(int argc, char** argv)
+namespace {
+
+int run(int argc, char** argv)
 {
     using namespace hangar::service;
     CLI::App app{"hangard — the Hangar VM manager daemon: a VM inventory on D-Bus, run by libvirt"};
@@ -43,4 +45,20 @@ int main(int argc, char** argv)
         spdlog::critical("{}", e.what());
         return 1;
     }
+}
+
+} // namespace
+
+// Whatever escapes run() (CLI11's own errors are handled inside it) ends the program with a message, not
+// std::terminate.
+int main(int argc, char** argv)
+{
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {
+        std::cerr << argv[0] << ": " << e.what() << '\n';
+    } catch (...) {
+        std::cerr << argv[0] << ": unexpected error\n";
+    }
+    return 1;
 }

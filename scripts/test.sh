@@ -7,7 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 scripts/install-deps.sh
 
-# ccache (scripts/install-deps.sh) makes the second build tree below, and any rebuild, cheap.
+# ccache (scripts/install-deps.sh) makes any rebuild cheap.
 launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 cmake -S . -B build -DHANGAR_WERROR=ON -DHANGAR_BUILD_BENCH=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}"
 cmake --build build -j"$(nproc)"
@@ -15,21 +15,12 @@ cmake --build build -j"$(nproc)"
 # Unit and integration tests (GoogleTest, the real dbus-daemon and polkitd, libvirt's test driver).
 ctest --test-dir build --output-on-failure --timeout 300
 
+# Style (STYLE.md): clang-format on every C++ file; any difference fails the run. (clang-tidy runs with
+# `scripts/check-style.sh build`; it is not yet clean on the whole tree.)
+scripts/check-style.sh --format-only
+
 # The unit file: `systemd-analyze verify` passes and `security --offline` rates it at most 2.0.
 systemd/check-unit.sh build
-
-# The same unit and integration suites built with AddressSanitizer and UndefinedBehaviorSanitizer (-O1, debug info),
-# hangard and hangarctl included: 0 reports allowed (tests/sanitizers/README.md). Only the targets the suites run
-# are built. install_layout needs the whole tree and tests nothing the sanitizers would see.
-cmake -S . -B build-asan -DHANGAR_SANITIZE=ON -DHANGAR_WERROR=ON -DHANGAR_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug \
-    -DCMAKE_CXX_FLAGS_DEBUG="-g -O1" "${launcher[@]}"
-cmake --build build-asan -j"$(nproc)" --target hangard hangarctl hangar_unit_tests hangar_integration_tests
-(
-    # shellcheck source=tests/sanitizers/env.sh
-    . tests/sanitizers/env.sh
-    ctest --test-dir build-asan -L 'unit|integration' -E 'install_layout|polkit_authorization|_NOT_BUILT$' \
-        --output-on-failure --timeout 300
-)
 
 # End-to-end stage (tests/e2e/README.md): hangard against a libvirtd the suite starts itself, QEMU (TCG without KVM)
 # booting a tiny guest built from Debian's kernel and busybox. Needs root; everything runs in throw-away

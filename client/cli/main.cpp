@@ -327,7 +327,9 @@ ExitCode dispatch(const CLI::App& app, const Subcommands& s, CommandLine& line)
 
 } // namespace
 
-int main(int argc, char** argv)
+namespace {
+
+int run(int argc, char** argv)
 {
     CLI::App app{"hangarctl — control the VMs of hangard (org.hangar.Hangar1)"};
     app.set_version_flag("--version", "hangarctl " HANGAR_VERSION);
@@ -373,4 +375,20 @@ int main(int argc, char** argv)
         printError(e.what());
         return toInt(ExitCode::Failed);
     }
+}
+
+} // namespace
+
+// Whatever escapes run() (CLI11's own errors are handled inside it) ends the program with a message, not
+// std::terminate.
+int main(int argc, char** argv)
+{
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {
+        std::cerr << argv[0] << ": " << e.what() << '\n';
+    } catch (...) {
+        std::cerr << argv[0] << ": unexpected error\n";
+    }
+    return 1;
 }

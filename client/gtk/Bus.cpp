@@ -42,7 +42,7 @@ BusError Bus::toBusError(const Glib::Error& error)
 }
 
 void Bus::call(const std::string& path, const char* interface, const char* method,
-               const Glib::VariantContainerBase& args, Reply onReply, Failure onFailure)
+               const Glib::VariantContainerBase& args, const Reply& onReply, const Failure& onFailure)
 {
     auto connection = m_connection;
     m_connection->call(
@@ -61,7 +61,7 @@ void Bus::call(const std::string& path, const char* interface, const char* metho
 }
 
 void Bus::callWithFd(const std::string& path, const char* interface, const char* method,
-                     const Glib::VariantContainerBase& args, int fd, Reply onReply, Failure onFailure)
+                     const Glib::VariantContainerBase& args, int fd, const Reply& onReply, const Failure& onFailure)
 {
     auto fds = Gio::UnixFDList::create();
     fds->append(fd); // duplicates
@@ -83,7 +83,7 @@ void Bus::callWithFd(const std::string& path, const char* interface, const char*
 }
 
 void Bus::callForFd(const std::string& path, const char* interface, const char* method,
-                    const Glib::VariantContainerBase& args, FdReply onReply, Failure onFailure)
+                    const Glib::VariantContainerBase& args, const FdReply& onReply, const Failure& onFailure)
 {
     auto connection = m_connection;
     m_connection->call(
@@ -115,7 +115,7 @@ void Bus::callForFd(const std::string& path, const char* interface, const char* 
         Glib::RefPtr<Gio::UnixFDList>(), kService, kNoTimeout, Gio::DBus::CALL_FLAGS_ALLOW_INTERACTIVE_AUTHORIZATION);
 }
 
-Glib::VariantBase options(std::map<Glib::ustring, Glib::VariantBase> entries)
+Glib::VariantBase options(const std::map<Glib::ustring, Glib::VariantBase>& entries)
 {
     GVariantBuilder builder;
     g_variant_builder_init(&builder, G_VARIANT_TYPE_VARDICT);

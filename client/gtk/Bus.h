@@ -41,13 +41,13 @@ public:
     // A state-changing call: may take as long as the user needs to answer the desktop's polkit agent, so it has no
     // timeout and allows interactive authorization (auth.no_user_interaction is never passed from the GUI).
     void call(const std::string& path, const char* interface, const char* method,
-              const Glib::VariantContainerBase& args, Reply onReply, Failure onFailure);
+              const Glib::VariantContainerBase& args, const Reply& onReply, const Failure& onFailure);
     // The same, passing one fd (as handle 0 in args) to the daemon; the fd is duplicated, the caller keeps its own.
     void callWithFd(const std::string& path, const char* interface, const char* method,
-                    const Glib::VariantContainerBase& args, int fd, Reply onReply, Failure onFailure);
+                    const Glib::VariantContainerBase& args, int fd, const Reply& onReply, const Failure& onFailure);
     // The same, for methods that return one fd (OpenConsole, OpenGraphics). The callback owns the fd.
     void callForFd(const std::string& path, const char* interface, const char* method,
-                   const Glib::VariantContainerBase& args, FdReply onReply, Failure onFailure);
+                   const Glib::VariantContainerBase& args, const FdReply& onReply, const Failure& onFailure);
 
     static BusError toBusError(const Glib::Error& error);
 
@@ -57,7 +57,7 @@ private:
 };
 
 // An a{sv} argument built from (key, value) pairs; an empty one for the options most methods take.
-Glib::VariantBase options(std::map<Glib::ustring, Glib::VariantBase> entries = {});
+Glib::VariantBase options(const std::map<Glib::ustring, Glib::VariantBase>& entries = {});
 // A method's arguments as one tuple.
 Glib::VariantContainerBase args(const std::vector<Glib::VariantBase>& values);
 inline Glib::VariantBase str(const std::string& s)

@@ -21,8 +21,8 @@ Inventory::Inventory(Bus& bus) : m_bus(bus)
     m_subscriptions.push_back(connection->signal_subscribe(handler, kService, kJobInterface, "Completed"));
     m_watch = Gio::DBus::watch_name(
         connection, kService,
-        [this](const Glib::RefPtr<Gio::DBus::Connection>&, Glib::ustring, const Glib::ustring&) { reload(); },
-        [this](const Glib::RefPtr<Gio::DBus::Connection>&, Glib::ustring) {
+        [this](const Glib::RefPtr<Gio::DBus::Connection>&, const Glib::ustring&, const Glib::ustring&) { reload(); },
+        [this](const Glib::RefPtr<Gio::DBus::Connection>&, const Glib::ustring&) {
             m_present = false; // first, so that what is removed now is known to be gone with the daemon
             clear();
             signalDaemon.emit(false, "hangard is not running on " + m_bus.description());

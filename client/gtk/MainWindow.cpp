@@ -188,7 +188,7 @@ void MainWindow::updateRow(const std::string& path)
     auto it = m_rows.find(path);
     Gtk::TreeIter iter = it != m_rows.end() ? it->second : m_store->append();
     m_rows[path] = iter;
-    auto row = *iter;
+    const auto& row = *iter;
     const std::string state = m_inventory.string(path, kVmInterface, "State");
     row[m_columns.path] = path;
     row[m_columns.name] = m_inventory.string(path, kVmInterface, "Name");
@@ -306,7 +306,8 @@ bool MainWindow::sampleStats()
                 if (!hasCpu && !hasMemory)
                     continue;
                 figured.insert(path);
-                const double vcpus = std::max<guint64>(1, m_inventory.number(path, kVmInterface, "VCPUs"));
+                const auto vcpus =
+                    static_cast<double>(std::max<guint64>(1, m_inventory.number(path, kVmInterface, "VCPUs")));
                 m_activity[path].add(cpu / (100.0 * vcpus),
                                      hasMemory ? static_cast<double>(used) / static_cast<double>(available) : 0);
                 if (m_rows.count(path))

@@ -68,7 +68,7 @@ private:
     void vmCall(const char* method, const Glib::VariantContainerBase& args, const std::string& what);
     void keepDialog(std::unique_ptr<Gtk::Dialog> dialog);
     void askText(const std::string& title, const std::string& prompt, const std::string& initial,
-                 std::function<void(const std::string&)> onOk);
+                 const std::function<void(const std::string&)>& onOk);
 
     Bus& m_bus;
     Inventory& m_inventory;

@@ -17,7 +17,7 @@ void MainWindow::keepDialog(std::unique_ptr<Gtk::Dialog> dialog)
 }
 
 void MainWindow::askText(const std::string& title, const std::string& prompt, const std::string& initial,
-                         std::function<void(const std::string&)> onOk)
+                         const std::function<void(const std::string&)>& onOk)
 {
     auto dialog = std::make_unique<Gtk::Dialog>(title, *this, true);
     dialog->get_accessible()->set_name(title);

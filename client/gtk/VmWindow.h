@@ -10,7 +10,7 @@
 #include <gtkmm.h>
 #include <string>
 
-typedef struct _VteTerminal VteTerminal;
+typedef struct _VteTerminal VteTerminal; // NOLINT(bugprone-reserved-identifier): VTE's own C type
 
 namespace hangar::gtk {
 

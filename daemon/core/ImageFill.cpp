@@ -37,7 +37,7 @@ Job newJob(const Caller& caller, std::string operation, bool cancelable, std::ve
 
 } // namespace
 
-void ImageFill::importImage(const Caller& caller, ImportRequest request, Done<std::uint64_t> done)
+void ImageFill::importImage(const Caller& caller, ImportRequest request, const Done<std::uint64_t>& done)
 {
     // Until the name is known to be valid, the trail quotes it as given.
     const ImageTicketPtr ticket = ImageRunner::open(caller, "image-import", quoteForMessage(request.name), done);
@@ -104,7 +104,7 @@ void ImageFill::importImage(const Caller& caller, ImportRequest request, Done<st
 }
 
 void ImageFill::publish(const Caller& caller, const std::string& vmUuid, const std::string& imageName,
-                        std::string description, Done<std::uint64_t> done)
+                        std::string description, const Done<std::uint64_t>& done)
 {
     const Ticket vm = OperationRunner::open(caller, vmUuid, VmOperation::Publish, done);
     if (!m_ctx.vmRunner.findOrLose(vm))
@@ -193,7 +193,7 @@ void ImageFill::start(const ImageTicketPtr& ticket, ImageRecord record, Job job,
                 throw;
             }
         },
-        [this, ticket, id, vm](Outcome<VolumeInfo> outcome) { settle(ticket, id, vm, outcome); });
+        [this, ticket, id, vm](const Outcome<VolumeInfo>& outcome) { settle(ticket, id, vm, outcome); });
     done(started.id);
 }
 

@@ -27,9 +27,9 @@ class ImageFill
 public:
     explicit ImageFill(ImageContext& context) : m_ctx(context) {}
 
-    void importImage(const Caller& caller, ImportRequest request, Done<std::uint64_t> done);
+    void importImage(const Caller& caller, ImportRequest request, const Done<std::uint64_t>& done);
     void publish(const Caller& caller, const std::string& vmUuid, const std::string& imageName, std::string description,
-                 Done<std::uint64_t> done);
+                 const Done<std::uint64_t>& done);
 
 private:
     using Work = std::function<VolumeInfo(Storage&, const ProgressFn&)>;

@@ -28,7 +28,7 @@ void ImageRemoval::requireRemovable(const Image& image) const
     }
 }
 
-void ImageRemoval::remove(const Caller& caller, const std::string& id, Done<> done)
+void ImageRemoval::remove(const Caller& caller, const std::string& id, const Done<>& done)
 {
     const Image* found = m_ctx.catalogue.find(id);
     if (!found)
@@ -54,7 +54,7 @@ void ImageRemoval::remove(const Caller& caller, const std::string& id, Done<> do
                     storage.remove(volume);
                     return std::monostate{};
                 },
-                [this, ticket, id, done](Outcome<std::monostate> outcome) {
+                [this, ticket, id, done](const Outcome<std::monostate>& outcome) {
                     Image* image = m_ctx.catalogue.find(id);
                     if (!image)
                         return done(Error(ErrorCode::NotFound, "the image disappeared meanwhile"));

@@ -14,7 +14,7 @@ class ImageRemoval
 public:
     explicit ImageRemoval(ImageContext& context) : m_ctx(context) {}
 
-    void remove(const Caller& caller, const std::string& id, Done<> done);
+    void remove(const Caller& caller, const std::string& id, const Done<>& done);
 
 private:
     // The guard: throws Busy while the image is being filled or deleted, or while VMs are made from it.

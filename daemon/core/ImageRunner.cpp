@@ -4,7 +4,7 @@
 
 namespace hangar {
 
-void ImageRunner::authorize(const ImageTicketPtr& ticket, AuthDetails details, std::function<void()> next,
+void ImageRunner::authorize(const ImageTicketPtr& ticket, const AuthDetails& details, std::function<void()> next,
                             std::function<bool()> present, const char* lost)
 {
     LoopThread::assertOnLoop("ImageRunner::authorize");

@@ -36,7 +36,7 @@ public:
 
     // Asks for manage-images with details. When answered, present (if given) says whether the image still exists:
     // if not, the ticket completes with NotFound(lost), unaudited; a denial is the failure path; else next runs.
-    void authorize(const ImageTicketPtr& ticket, AuthDetails details, std::function<void()> next,
+    void authorize(const ImageTicketPtr& ticket, const AuthDetails& details, std::function<void()> next,
                    std::function<bool()> present = {}, const char* lost = "");
     // The failure path: records the failure in the image's trail and replies with the error.
     void fail(const ImageTicketPtr& ticket, const Error& error);

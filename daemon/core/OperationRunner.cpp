@@ -34,7 +34,7 @@ void OperationRunner::authorize(const Ticket& ticket, std::function<void(Vm&)> n
                   std::move(next));
 }
 
-void OperationRunner::authorizeAction(const Ticket& ticket, Action action, AuthDetails details,
+void OperationRunner::authorizeAction(const Ticket& ticket, Action action, const AuthDetails& details,
                                       std::function<void()> next)
 {
     LoopThread::assertOnLoop("OperationRunner::authorizeAction");
@@ -46,7 +46,7 @@ void OperationRunner::authorizeAction(const Ticket& ticket, Action action, AuthD
                        });
 }
 
-void OperationRunner::authorizeOnVm(const Ticket& ticket, Action action, AuthDetails details,
+void OperationRunner::authorizeOnVm(const Ticket& ticket, Action action, const AuthDetails& details,
                                     std::function<void(Vm&)> next)
 {
     LoopThread::assertOnLoop("OperationRunner::authorizeOnVm");
@@ -64,14 +64,15 @@ void OperationRunner::authorizeOnVm(const Ticket& ticket, Action action, AuthDet
 void OperationRunner::withQuota(const Ticket& ticket, std::function<void(Vm&, const QuotaLimits&)> next,
                                 const char* lost)
 {
-    m_quotas.limitsFor(ticket->caller, [this, ticket, next = std::move(next), lost](Outcome<EffectiveQuota> quota) {
-        Vm* vm = findOrLose(ticket, lost);
-        if (!vm)
-            return;
-        if (!quota.ok())
-            return fail(ticket, quota.error());
-        next(*vm, quota.value().limits);
-    });
+    m_quotas.limitsFor(ticket->caller,
+                       [this, ticket, next = std::move(next), lost](const Outcome<EffectiveQuota>& quota) {
+                           Vm* vm = findOrLose(ticket, lost);
+                           if (!vm)
+                               return;
+                           if (!quota.ok())
+                               return fail(ticket, quota.error());
+                           next(*vm, quota.value().limits);
+                       });
 }
 
 bool OperationRunner::guard(const Ticket& ticket, Vm& vm, Guard level, const std::function<void(const Vm&)>& check)

@@ -92,9 +92,9 @@ public:
     // VM's name and the verb. next runs with the VM found again; a denial is the failure path.
     void authorize(const Ticket& ticket, std::function<void(Vm&)> next);
     // Any other action with the given details; next runs after an allowance (whatever became of the VM).
-    void authorizeAction(const Ticket& ticket, Action action, AuthDetails details, std::function<void()> next);
+    void authorizeAction(const Ticket& ticket, Action action, const AuthDetails& details, std::function<void()> next);
     // authorizeAction, then next with the VM found again.
-    void authorizeOnVm(const Ticket& ticket, Action action, AuthDetails details, std::function<void(Vm&)> next);
+    void authorizeOnVm(const Ticket& ticket, Action action, const AuthDetails& details, std::function<void(Vm&)> next);
     // The caller's effective quota; next runs with the VM found again (else NotFound(lost)) and the limits.
     void withQuota(const Ticket& ticket, std::function<void(Vm&, const QuotaLimits&)> next,
                    const char* lost = "the VM was deleted meanwhile");

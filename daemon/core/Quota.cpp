@@ -85,10 +85,10 @@ void checkStart(const QuotaLimits& limits, const QuotaUsage& usage)
 
 QuotaManager::QuotaManager(Inventory& inventory, Store& store, Authorizer& authorizer, AuditLog& audit,
                            QuotaLimits defaults)
-    : m_inventory(inventory), m_store(store), m_authorizer(authorizer), m_audit(audit), m_defaults(std::move(defaults))
+    : m_inventory(inventory), m_store(store), m_authorizer(authorizer), m_audit(audit), m_defaults(defaults)
 {}
 
-void QuotaManager::effectiveFor(const Caller& caller, Done<EffectiveQuota> done)
+void QuotaManager::effectiveFor(const Caller& caller, const Done<EffectiveQuota>& done)
 {
     try {
         if (auto own = m_store.quota(caller.uid))
@@ -98,7 +98,7 @@ void QuotaManager::effectiveFor(const Caller& caller, Done<EffectiveQuota> done)
     }
     // Administrators are those polkit lets manage everyone's VMs; never prompt just to learn that.
     m_authorizer.check(quiet(caller), Action::ManageAllVms, {{"verb", "quota"}},
-                       [this, done](std::optional<Error> denied) {
+                       [this, done](const std::optional<Error>& denied) {
                            if (!denied)
                                return done(EffectiveQuota{QuotaLimits{}, QuotaSource::Unlimited});
                            done(EffectiveQuota{m_defaults, QuotaSource::Default});
@@ -119,13 +119,13 @@ void QuotaManager::limitsFor(const Caller& caller, Done<EffectiveQuota> done)
     effectiveFor(caller, std::move(done));
 }
 
-void QuotaManager::get(const Caller& caller, std::uint32_t uid, Done<QuotaReport> done)
+void QuotaManager::get(const Caller& caller, std::uint32_t uid, const Done<QuotaReport>& done)
 {
     auto report = [this, uid, done](EffectiveQuota effective) {
         done(QuotaReport{effective.limits, usage(uid), effective.source});
     };
     if (uid == caller.uid) {
-        return effectiveFor(caller, [report, done](Outcome<EffectiveQuota> o) {
+        return effectiveFor(caller, [report, done](const Outcome<EffectiveQuota>& o) {
             if (!o.ok())
                 return done(o.error());
             report(o.value());
@@ -147,7 +147,7 @@ void QuotaManager::get(const Caller& caller, std::uint32_t uid, Done<QuotaReport
                        });
 }
 
-void QuotaManager::set(const Caller& caller, std::uint32_t uid, const QuotaChange& change, Done<> done)
+void QuotaManager::set(const Caller& caller, std::uint32_t uid, const QuotaChange& change, const Done<>& done)
 {
     static const std::set<std::string> names{"max_vms", "max_running", "max_vcpus", "max_memory_mib", "max_disk_gib"};
     for (const auto& name : change.unset)

@@ -69,19 +69,19 @@ public:
     QuotaManager(Inventory& inventory, Store& store, Authorizer& authorizer, AuditLog& audit, QuotaLimits defaults);
 
     // The limits that apply to what caller does to their own VMs, and where they come from.
-    void effectiveFor(const Caller& caller, Done<EffectiveQuota> done);
+    void effectiveFor(const Caller& caller, const Done<EffectiveQuota>& done);
     // The same for enforcing them: when neither the caller nor the defaults have a limit, there is none to apply
     // whoever the caller is, so polkit is not asked whether they are an administrator (a round trip per Start).
     void limitsFor(const Caller& caller, Done<EffectiveQuota> done);
     // GetQuota: own quota for anyone; another user's needs manage-hosts.
-    void get(const Caller& caller, std::uint32_t uid, Done<QuotaReport> done);
+    void get(const Caller& caller, std::uint32_t uid, const Done<QuotaReport>& done);
     // SetQuota: needs manage-hosts.
-    void set(const Caller& caller, std::uint32_t uid, const QuotaChange& change, Done<> done);
+    void set(const Caller& caller, std::uint32_t uid, const QuotaChange& change, const Done<>& done);
 
     // What uid uses: their VMs (usageOf) plus the disk their images take (the provider set here, GiB).
     QuotaUsage usage(std::uint32_t uid) const;
     // The [Quota] defaults, again after a configuration reload (SIGHUP): they apply from the next check on.
-    void setDefaults(QuotaLimits defaults) { m_defaults = std::move(defaults); }
+    void setDefaults(const QuotaLimits& defaults) { m_defaults = defaults; }
     void setImageUsage(std::function<std::uint64_t(std::uint32_t uid)> diskGiB) { m_imageDiskGiB = std::move(diskGiB); }
 
 private:

@@ -7,7 +7,7 @@
 namespace hangar {
 
 void VmCreation::clone(const Caller& caller, const std::string& uuid, const std::string& newName,
-                       Done<std::string> done)
+                       const Done<std::string>& done)
 {
     const Ticket ticket = OperationRunner::open(caller, uuid, VmOperation::Clone, done);
     if (!m_ctx.runner.findOrLose(ticket))

@@ -59,7 +59,7 @@ VmRecord VmCreation::newRecord(const Caller& caller, const std::string& name, co
 }
 
 void VmCreation::create(const Caller& caller, const std::string& name, const VmSpecRequest& request,
-                        Done<std::string> done)
+                        const Done<std::string>& done)
 {
     // No VM yet: failures up to the new row are recorded by the name asked for.
     const Ticket ticket = OperationRunner::open(caller, {}, VmOperation::Create, done);
@@ -124,7 +124,8 @@ void VmCreation::create(const Caller& caller, const std::string& name, const VmS
 }
 
 void VmCreation::launch(const Caller& caller, VmOperation kind, const VmRecord& record,
-                        std::function<void(Storage&)> makeDisk, std::string detail, Done<std::string> done)
+                        std::function<void(Storage&)> makeDisk, const std::string& detail,
+                        const Done<std::string>& done)
 {
     const Ticket ticket = OperationRunner::open(caller, {}, kind, done);
     ticket->vmName = record.name;
@@ -160,7 +161,7 @@ void VmCreation::launch(const Caller& caller, VmOperation kind, const VmRecord& 
             }
             return std::monostate{};
         },
-        [this, ticket, detail](Vm& vm, Outcome<std::monostate> outcome) {
+        [this, ticket, detail](Vm& vm, const Outcome<std::monostate>& outcome) {
             settle(ticket, vm, outcome.ok() ? std::nullopt : std::optional<Error>(outcome.error()), detail);
         },
         Error(ErrorCode::BackendFailure, "the VM disappeared while it was being created"));

@@ -19,10 +19,12 @@ public:
     explicit VmCreation(VmContext& context) : m_ctx(context) {}
 
     // Done receives the new VM's UUID.
-    void create(const Caller& caller, const std::string& name, const VmSpecRequest& spec, Done<std::string> done);
+    void create(const Caller& caller, const std::string& name, const VmSpecRequest& spec,
+                const Done<std::string>& done);
     // A stopped VM's copy owned by caller (its disk: a new overlay of the same image plus a copy of the source's
     // changes). Needs manage-own/all-vms on the source and create-vm; counts against the caller's quota.
-    void clone(const Caller& caller, const std::string& uuid, const std::string& newName, Done<std::string> done);
+    void clone(const Caller& caller, const std::string& uuid, const std::string& newName,
+               const Done<std::string>& done);
 
 private:
     // A new record for caller: uuid, owner, creation time, host, phase Creating, its own disk volume.
@@ -30,7 +32,7 @@ private:
     // Reserves the new VM (row in phase Creating, Creating in the inventory, marked with kind) and makes its disk
     // and domain on a worker: makeDisk creates record.diskVolume. detail ends the audit line.
     void launch(const Caller& caller, VmOperation kind, const VmRecord& record, std::function<void(Storage&)> makeDisk,
-                std::string detail, Done<std::string> done);
+                const std::string& detail, const Done<std::string>& done);
     void settle(const Ticket& ticket, Vm& vm, const std::optional<Error>& failed, const std::string& detail);
 
     VmContext& m_ctx;

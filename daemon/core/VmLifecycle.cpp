@@ -82,7 +82,7 @@ void VmLifecycle::proceed(const Ticket& ticket, Vm& vm, const LifecycleOperation
             }
             return result;
         },
-        [this, ticket, op](Vm& vm, Outcome<DomainStepResult> outcome) {
+        [this, ticket, op](Vm& vm, const Outcome<DomainStepResult>& outcome) {
             const DomainStepResult& result = outcome.value(); // the step catches its own errors
             if (result.state) {
                 if (op.settle && !result.error)
@@ -161,7 +161,7 @@ void VmLifecycle::stopDeadlineReached(const std::string& uuid, std::uint32_t uid
             hv.destroy(uuid);
             return hv.state(uuid);
         },
-        [this, ticket, timeoutSec](Vm& vm, Outcome<DomainState> state) {
+        [this, ticket, timeoutSec](Vm& vm, const Outcome<DomainState>& state) {
             if (!state.ok())
                 throw state.error();
             m_tracker.applyDomainState(vm.record.uuid, state.value());

@@ -33,7 +33,7 @@ std::vector<const Vm*> VmReads::list(const Caller& caller, const ListFilter& fil
     return out;
 }
 
-void VmReads::events(const Caller& caller, const EventQuery& query, Done<std::vector<EventRecord>> done)
+void VmReads::events(const Caller& caller, const EventQuery& query, const Done<std::vector<EventRecord>>& done)
 {
     EventFilter filter;
     try {
@@ -61,7 +61,7 @@ void VmReads::events(const Caller& caller, const EventQuery& query, Done<std::ve
     Caller quiet = caller;
     quiet.allowInteraction = false; // reading never prompts; a non-administrator simply sees less
     m_ctx.authorizer.check(quiet, Action::ManageAllVms, {{"verb", "events"}},
-                           [this, caller, filter, done](std::optional<Error> denied) mutable {
+                           [this, caller, filter, done](const std::optional<Error>& denied) mutable {
                                if (denied)
                                    filter.visibleTo = caller.uid;
                                try {

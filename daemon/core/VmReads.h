@@ -34,7 +34,7 @@ public:
     const Vm& getByName(const std::string& name) const;
     std::vector<const Vm*> list(const Caller& caller, const ListFilter& filter) const;
     // Administrators (manage-all-vms, asked without interaction) read every event; others only their own.
-    void events(const Caller& caller, const EventQuery& query, Done<std::vector<EventRecord>> done);
+    void events(const Caller& caller, const EventQuery& query, const Done<std::vector<EventRecord>>& done);
 
 private:
     VmContext& m_ctx;

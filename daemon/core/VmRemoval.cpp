@@ -60,7 +60,7 @@ void VmRemoval::startRemoval(const Ticket& ticket, Vm& vm, DeleteOptions options
             }
             return result;
         },
-        [this, ticket, before](Vm& vm, Outcome<DomainStepResult> outcome) {
+        [this, ticket, before](Vm& vm, const Outcome<DomainStepResult>& outcome) {
             const DomainStepResult& result = outcome.value(); // the step catches its own errors
             if (result.error) {
                 m_ctx.inventory.setPhase(vm, VmPhase::Ready);
@@ -107,7 +107,7 @@ void VmRemoval::rename(const Caller& caller, const std::string& uuid, const std:
                 hv.updateMetadata(record);
                 return std::monostate{};
             },
-            [this, ticket, oldName](Vm& vm, Outcome<std::monostate> outcome) {
+            [this, ticket, oldName](Vm& vm, const Outcome<std::monostate>& outcome) {
                 if (!outcome.ok()) {
                     VmRecord reverted = vm.record;
                     reverted.name = oldName;

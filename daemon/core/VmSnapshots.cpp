@@ -88,7 +88,7 @@ void VmSnapshots::remove(const Caller& caller, const std::string& uuid, const st
     m_lifecycle.run(caller, uuid, std::move(op), std::move(done));
 }
 
-void VmSnapshots::list(const std::string& uuid, Done<std::vector<SnapshotInfo>> done)
+void VmSnapshots::list(const std::string& uuid, const Done<std::vector<SnapshotInfo>>& done)
 {
     if (!m_ctx.inventory.find(uuid))
         return done(Error(ErrorCode::NotFound, "no such VM"));

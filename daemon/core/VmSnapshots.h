@@ -21,7 +21,7 @@ public:
     void revert(const Caller& caller, const std::string& uuid, const std::string& name, Done<> done);
     void remove(const Caller& caller, const std::string& uuid, const std::string& name, Done<> done);
     // Needs no authorization.
-    void list(const std::string& uuid, Done<std::vector<SnapshotInfo>> done);
+    void list(const std::string& uuid, const Done<std::vector<SnapshotInfo>>& done);
 
 private:
     // A snapshot operation on the hypervisor, then the VM's Snapshots refreshed.

@@ -63,12 +63,10 @@ private:
     }
     template <typename T> static std::function<std::string(const Config&)> describe(T Config::*field)
     {
-        return [field](const Config& c) -> std::string {
-            if constexpr (std::is_same_v<T, std::string> || std::is_arithmetic_v<T>)
-                return fmt::format("'{}'", c.*field);
-            else
-                return {};
-        };
+        if constexpr (std::is_same_v<T, std::string> || std::is_arithmetic_v<T>)
+            return [field](const Config& c) -> std::string { return fmt::format("'{}'", c.*field); };
+        else
+            return [](const Config&) -> std::string { return {}; };
     }
 
     Config m_running;
