@@ -53,6 +53,10 @@ void ensureStateDir(const std::string& dir)
     // Nobody else may list it or read the database (every user's inventory and audit trail; the service user's
     // group, hangar, is also the group that grants guests their rights), but QEMU, running as its own user, must be
     // able to pass through to the storage pool and boot directory inside: 0711, and the database files 0600.
+    if (chmod(dir.c_str(), 0711) != 0 && errno == EROFS)
+        throw std::runtime_error("state directory " + dir +
+                                 " is on a read-only file system; hangard writes its database (hangar.db) and the "
+                                 "storage pool there: remount it read-write, or set StateDirectory elsewhere");
     if (chmod(dir.c_str(), 0711) != 0 && errno != EPERM)
         throw std::runtime_error("cannot set the mode of " + dir + ": " + std::strerror(errno));
 }
@@ -95,6 +99,8 @@ int runDaemon(const Config& config, const std::string& version, std::function<Co
     Loop loop(config.workers);
     LoopThread::bind(); // this thread runs the loop: core is checked to be entered from it alone
     store::SqliteStore store(config.stateDir + "/hangar.db");
+    if (!store.migrationBackup().empty())
+        spdlog::info("store: schema migrated; the database as it was before is in {}", store.migrationBackup());
     for (const char* suffix : {"", "-wal", "-shm"}) // SQLite creates the last two like the first
         if (const std::string file = config.stateDir + "/hangar.db" + suffix;
             chmod(file.c_str(), 0600) != 0 && errno != ENOENT && errno != EPERM)

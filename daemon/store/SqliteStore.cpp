@@ -3,6 +3,7 @@
 #include "store/SqliteStore.h"
 
 #include "core/Error.h"
+#include "store/FileChecks.h"
 #include "store/Migrations.h"
 #include "store/SqliteSupport.h"
 
@@ -133,7 +134,9 @@ void SqliteStore::configure(bool inMemory)
     if (inMemory)
         return;
 
-    // Checked before switching to WAL, so that a file from a newer hangard is refused without being touched.
+    // Checked before switching to WAL, so that a file that is not ours, is damaged or comes from a newer hangard is
+    // refused without being touched.
+    checkDatabaseFile(db, m_path);
     {
         Query query(db, statement("PRAGMA user_version"));
         if (query.next("cannot read the schema version of " + m_path) && query.integer(0) > schemaVersion())
@@ -158,6 +161,18 @@ void SqliteStore::configure(bool inMemory)
 void SqliteStore::migrate()
 {
     sqlite3* db = m_db.get();
+    if (m_path != ":memory:") {
+        std::int64_t version = 0;
+        {
+            Query query(db, statement("PRAGMA user_version"));
+            if (query.next("cannot read the schema version of " + m_path))
+                version = query.integer(0);
+        }
+        // A database with data in it is copied before the first step changes it, so an admin can go back to the
+        // hangard that wrote it. (Another process migrating at the same moment only makes this copy older.)
+        if (version > 0 && version < schemaVersion())
+            m_backup = backupBeforeMigration(db, m_path, version);
+    }
     for (;;) {
         // The version is read inside the write transaction, so two processes opening a fresh file cannot both
         // apply the same step.
@@ -177,8 +192,9 @@ void SqliteStore::migrate()
         const std::string target = std::to_string(version + 1);
         exec(db, std::string(migrations()[static_cast<std::size_t>(version)]),
              "cannot migrate " + m_path + " to schema version " + target);
-        // PRAGMA takes no bound parameters; the value is our own integer, never user input.
+        // PRAGMA takes no bound parameters; the values are our own integers, never user input.
         exec(db, "PRAGMA user_version = " + target, "cannot record schema version " + target);
+        exec(db, "PRAGMA application_id = " + std::to_string(kApplicationId), "cannot mark " + m_path + " as Hangar's");
         transaction.commit();
     }
 }

@@ -1,8 +1,9 @@
 // The Store on SQLite: one database file (<state-dir>/hangar.db) in WAL mode, so readers never wait for the writer
 // and a crash loses at most the last transaction, never the file. The schema is versioned through
-// PRAGMA user_version and migrated forward on open; a file written by a newer hangard is refused rather than
-// guessed at. The path ":memory:" gives a private in-memory database for unit tests. Like every Store it is used
-// from the loop thread only, so it holds one connection and no locks.
+// PRAGMA user_version and migrated forward on open, after a backup copy; a file written by a newer hangard, another
+// program's database, or a damaged file is refused rather than guessed at (store/FileChecks.h). The path ":memory:"
+// gives a private in-memory database for unit tests. Like every Store it is used from the loop thread only, so it holds
+// one connection and no locks.
 #pragma once
 
 #include "core/Error.h"
@@ -30,6 +31,9 @@ public:
     SqliteStore(SqliteStore&&) = delete;
     SqliteStore& operator=(SqliteStore&&) = delete;
     ~SqliteStore() override;
+
+    // The copy taken before this open migrated an older schema ("<path>.v<N>.bak"), or "" when none was needed.
+    const std::string& migrationBackup() const { return m_backup; }
 
     std::vector<VmRecord> loadVms() override;
     void insertVm(const VmRecord& vm) override;
@@ -69,6 +73,7 @@ private:
     [[noreturn]] void throwImageClash(const ImageRecord& image, bool inserting);
 
     std::string m_path;
+    std::string m_backup;
     // Declared before the statements so that they are finalized before the connection closes.
     std::unique_ptr<sqlite3, ConnectionDeleter> m_db;
     std::unordered_map<std::string, std::unique_ptr<sqlite3_stmt, StatementDeleter>> m_statements;

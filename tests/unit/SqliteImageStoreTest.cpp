@@ -140,7 +140,9 @@ TEST(SqliteStoreTest, SqliteStore_DatabaseRefusesImageWithUnknownFormatOrPhase)
     }
 }
 
-// A row that slipped past the CHECKs (an admin's hand edit with ignore_check_constraints) is named, not guessed at.
+// A row that slipped past the CHECKs (an admin's hand edit with ignore_check_constraints) is caught when the file is
+// opened (quick_check checks CHECK constraints); and should one reach loadImages all the same, it is named there, not
+// guessed at.
 TEST(SqliteStoreTest, SqliteStore_ImageWithUnknownFormatOrPhaseInDatabaseIsBackendFailureNamingIt)
 {
     struct Corruption
@@ -156,16 +158,16 @@ TEST(SqliteStoreTest, SqliteStore_ImageWithUnknownFormatOrPhaseInDatabaseIsBacke
         SCOPED_TRACE(corruption.sql);
         TempDir dir;
         const auto path = dir.path() / "hangar.db";
+        SqliteStore store(path.string());
+        store.insertImage(makeImage(kImageA, "base"));
         {
-            SqliteStore store(path.string());
-            store.insertImage(makeImage(kImageA, "base"));
-        }
-        {
+            // Behind the open store's back, as an admin's sqlite3 shell would.
             const RawConnection raw = openRaw(path);
             execRaw(raw.get(), "PRAGMA ignore_check_constraints = ON; " + corruption.sql);
         }
-        SqliteStore store(path.string());
         expectError([&] { store.loadImages(); }, ErrorCode::BackendFailure, corruption.expected);
+        expectError([&] { SqliteStore reopened(path.string()); }, ErrorCode::BackendFailure,
+                    "is damaged (quick_check: CHECK constraint failed in images)");
     }
 }
 

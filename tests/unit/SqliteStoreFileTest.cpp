@@ -1,6 +1,7 @@
 // SqliteStore's database file: WAL mode, its mode bits, schemas newer than it knows, damaged files, and migrations
 // from every earlier schema version.
 #include "SqliteStoreTestSupport.h"
+#include "store/FileChecks.h"
 
 namespace hangar::store {
 namespace {
@@ -40,7 +41,8 @@ TEST(SqliteStoreTest, SqliteStore_RefusesNewerSchema)
     const auto path = dir.path() / "hangar.db";
     {
         const RawConnection raw = openRaw(path);
-        execRaw(raw.get(), "PRAGMA user_version = 999");
+        // A newer hangard marks its files as Hangar's, as this one does.
+        execRaw(raw.get(), "PRAGMA application_id = " + std::to_string(kApplicationId) + "; PRAGMA user_version = 999");
     }
     try {
         SqliteStore store(path.string());
