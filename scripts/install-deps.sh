@@ -19,6 +19,9 @@ readonly PACKAGES=(
     # run: libvirt, polkit, D-Bus and their command-line tools (busctl comes with systemd on Debian 12)
     libvirt-daemon libvirt-clients qemu-utils polkitd pkexec dbus-daemon dbus-bin libglib2.0-bin systemd
     libxml2-utils sqlite3
+    # a FUSE file whose reads hang: the stalled import source of tests/integration/StalledSourceTest.cpp and
+    # tests/e2e/StalledSourceE2eTest.cpp (stall-fs.py); fusermount unmounts it
+    python3-fusepy fuse3
     # end-to-end tests (tests/e2e/): libvirtd's QEMU driver, QEMU itself, and what the tiny guest is built from
     # (the distribution kernel in /boot, a static busybox packed into an initramfs with cpio); ip for the loopback
     # of the suite's network namespace
@@ -34,7 +37,7 @@ readonly PACKAGES=(
 # Commands the build and the tests call directly. Checked after installing, whichever package provides them.
 readonly COMMANDS=(cmake g++ make pkg-config git ccache sdbus-c++-xml2cpp busctl gdbus dbus-daemon pkcheck virsh
     xmllint sqlite3 python3 qemu-system-x86_64 cpio gzip unshare ip systemd-analyze Xvfb dbus-run-session import node
-    npm chromium)
+    npm chromium fusermount)
 # Files the end-to-end, GTK and web suites use by path (sbin and libexec are not on PATH; the kernel is found by its
 # glob).
 readonly FILES=(/usr/sbin/libvirtd /bin/busybox /usr/libexec/at-spi-bus-launcher /usr/bin/python3

@@ -15,6 +15,7 @@
 #include "core/Storage.h"
 #include "core/Store.h"
 
+#include <chrono>
 #include <cstdint>
 
 namespace hangar {
@@ -30,6 +31,8 @@ struct ImageContext
     JobManager& jobs;
     QuotaManager& quotas;
     std::uint64_t maxImportBytes;
+    // A caller's file that gives no data for this long fails its import (core/CopyWatch).
+    std::chrono::seconds stallTimeout{60};
     ImageCatalogue catalogue;
     ImageRunner runner;
     OperationRunner vmRunner;

@@ -1,5 +1,6 @@
 #include "core/ImageFill.h"
 
+#include "core/CopyWatch.h"
 #include "core/ImageProbe.h"
 #include "core/Uuid.h"
 #include "core/Validation.h"
@@ -21,6 +22,22 @@ ImageRecord newImage(const Caller& caller, const std::string& name, ImageFormat 
     record.volume = imageVolumeName(record.id, format);
     record.phase = ImagePhase::Importing;
     return record;
+}
+
+// runOnWorker on the long-I/O pool; returns the work's id, for a CopyWatch to abandon it by.
+template <typename R>
+Executor::LongWorkId runLong(Executor& executor, std::function<R()> work, std::function<void(Outcome<R>)> then)
+{
+    auto result = std::make_shared<std::optional<Outcome<R>>>();
+    return executor.submitLong(
+        [work = std::move(work), result] {
+            try {
+                result->emplace(work());
+            } catch (const std::exception& e) {
+                result->emplace(asError(e));
+            }
+        },
+        [then = std::move(then), result] { then(std::move(**result)); });
 }
 
 Job newJob(const Caller& caller, std::string operation, bool cancelable, std::vector<JobTarget> objects)
@@ -53,10 +70,14 @@ void ImageFill::importImage(const Caller& caller, ImportRequest request, const D
     ticket->imageName = request.name;
     const std::string name = request.name;
     m_ctx.runner.authorize(ticket, {{"image", name}, {"verb", "import"}}, [this, ticket, request, done] {
-        // Reading the caller's file may block (a slow disk, a network file system): probe on a worker.
-        runOnWorker<ProbedImage>(
+        // Reading the caller's file may block (a slow disk, a network file system), or never return (a stalled
+        // FUSE file): probe on the long-I/O pool, watched, so the caller gets an answer whatever the file does.
+        auto watch = std::make_shared<std::shared_ptr<CopyWatch>>();
+        const auto probe = runLong<ProbedImage>(
             m_ctx.executor, [fd = request.fd, max = m_ctx.maxImportBytes] { return probeImage(fd->get(), max); },
-            [this, ticket, request, done](Outcome<ProbedImage> probed) {
+            [this, ticket, request, done, watch](Outcome<ProbedImage> probed) {
+                if (!(*watch)->finished())
+                    return; // given up on already: the caller has had the error
                 const bool usable = m_ctx.runner.attempt(ticket, [&] {
                     if (!probed.ok())
                         throw probed.error();
@@ -100,6 +121,8 @@ void ImageFill::importImage(const Caller& caller, ImportRequest request, const D
                     start(ticket, std::move(record), std::move(job), std::move(work), nullptr, done);
                 });
             });
+        *watch = CopyWatch::start(m_ctx.executor, probe, nullptr, m_ctx.stallTimeout, "reading the file",
+                                  [this, ticket](const Error& error) { m_ctx.runner.fail(ticket, error); });
     });
 }
 
@@ -173,7 +196,8 @@ void ImageFill::start(const ImageTicketPtr& ticket, ImageRecord record, Job job,
     // The caller's answer is the job (below); from here the job carries the outcome, and the trail records it.
     ticket->reject = [](const Error&) {};
 
-    runOnWorker<VolumeInfo>(
+    auto watch = std::make_shared<std::shared_ptr<CopyWatch>>();
+    const auto copy = runLong<VolumeInfo>(
         m_ctx.executor,
         [&storage = m_ctx.storage, work = std::move(work), shared = started.shared, volume] {
             const ProgressFn progress = [shared](std::uint64_t bytesDone) {
@@ -193,7 +217,20 @@ void ImageFill::start(const ImageTicketPtr& ticket, ImageRecord record, Job job,
                 throw;
             }
         },
-        [this, ticket, id, vm](const Outcome<VolumeInfo>& outcome) { settle(ticket, id, vm, outcome); });
+        [this, ticket, id, vm, watch](const Outcome<VolumeInfo>& outcome) {
+            if (*watch && !(*watch)->finished())
+                return; // given up on already: settled with the watch's error
+            settle(ticket, id, vm, outcome);
+        });
+    // An import reads the caller's file, which may stall; publish's copy is libvirtd's own, from our pool, and
+    // reports no progress to watch.
+    if (started.cancelable)
+        *watch = CopyWatch::start(m_ctx.executor, copy, started.shared, m_ctx.stallTimeout, "copying the file",
+                                  [this, ticket, id, vm, shared = started.shared](const Error& error) {
+                                      // Should the read ever return, the copy stops there and discards its volume.
+                                      shared->cancelRequested = true;
+                                      settle(ticket, id, vm, error);
+                                  });
     done(started.id);
 }
 

@@ -37,6 +37,7 @@ public:
     void setObserver(ImageObserver* observer) { m_ctx.catalogue.setObserver(observer); }
     // [Images] max_import_gib again after a configuration reload (SIGHUP): for imports that start from now on.
     void setMaxImportBytes(std::uint64_t bytes) { m_ctx.maxImportBytes = bytes; }
+    void setStallTimeout(std::chrono::seconds timeout) { m_ctx.stallTimeout = timeout; }
 
     // The images that are ready, after start-up recovery (core/Reconciler).
     void load(std::vector<ImageRecord> images);

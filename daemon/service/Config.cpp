@@ -42,6 +42,10 @@ void validate(const Config& c)
             fmt::format("pool must be 1..64 characters of letters, digits, '-', '_' and '.', got '{}'", c.storagePool));
     if (c.maxImportGiB < 1)
         throw std::runtime_error("max_import_gib must be at least 1");
+    if (c.copyWorkers < 1 || c.copyWorkers > 16)
+        throw std::runtime_error(fmt::format("copy_workers must be 1..16, got {}", c.copyWorkers));
+    if (c.stallTimeoutSec < 1)
+        throw std::runtime_error("stall_timeout_sec must be 1..86400, got 0");
 }
 
 struct ParseState
@@ -53,19 +57,33 @@ struct ParseState
 int onEntry(void* user, const char* section, const char* name, const char* value)
 {
     auto* state = static_cast<ParseState*>(user);
-    static const std::set<std::string> known{"Daemon.bus",         "Daemon.hypervisor",    "Daemon.state_dir",
-                                             "Daemon.log_level",   "Daemon.workers",       "Daemon.stats_interval_sec",
-                                             "Daemon.authorizer",  "Quota.max_vms",        "Quota.max_running",
-                                             "Quota.max_vcpus",    "Quota.max_memory_mib", "Quota.max_disk_gib",
-                                             "Daemon.domain_type", "Guest.boot_dir",       "Storage.pool",
-                                             "Storage.pool_path",  "Images.max_import_gib"};
+    static const std::set<std::string> known{"Daemon.bus",
+                                             "Daemon.hypervisor",
+                                             "Daemon.state_dir",
+                                             "Daemon.log_level",
+                                             "Daemon.workers",
+                                             "Daemon.stats_interval_sec",
+                                             "Daemon.authorizer",
+                                             "Quota.max_vms",
+                                             "Quota.max_running",
+                                             "Quota.max_vcpus",
+                                             "Quota.max_memory_mib",
+                                             "Quota.max_disk_gib",
+                                             "Daemon.domain_type",
+                                             "Guest.boot_dir",
+                                             "Storage.pool",
+                                             "Storage.pool_path",
+                                             "Images.max_import_gib",
+                                             "Images.copy_workers",
+                                             "Images.stall_timeout_sec"};
     const std::string key = std::string(section) + "." + name;
     if (known.count(key) == 0) {
-        state->error = fmt::format("unknown key '{}' in section [{}]; known: [Daemon] bus, hypervisor, state_dir, "
-                                   "log_level, workers, authorizer, stats_interval_sec, domain_type; [Guest] boot_dir; "
-                                   "[Storage] pool, pool_path; [Images] max_import_gib; "
-                                   "[Quota] max_vms, max_running, max_vcpus, max_memory_mib, max_disk_gib",
-                                   name, section);
+        state->error =
+            fmt::format("unknown key '{}' in section [{}]; known: [Daemon] bus, hypervisor, state_dir, "
+                        "log_level, workers, authorizer, stats_interval_sec, domain_type; [Guest] boot_dir; "
+                        "[Storage] pool, pool_path; [Images] max_import_gib, copy_workers, stall_timeout_sec; "
+                        "[Quota] max_vms, max_running, max_vcpus, max_memory_mib, max_disk_gib",
+                        name, section);
         return 0;
     }
     state->values[key] = value;
@@ -120,6 +138,10 @@ void applyFile(const std::string& path, Config& c)
     }
     if (auto gib = number("Images.max_import_gib", 1U << 20U))
         c.maxImportGiB = *gib;
+    if (auto copies = number("Images.copy_workers", 16))
+        c.copyWorkers = static_cast<unsigned>(*copies);
+    if (auto stall = number("Images.stall_timeout_sec", 86400))
+        c.stallTimeoutSec = static_cast<unsigned>(*stall);
     c.quotaDefaults.maxVms = u32(number("Quota.max_vms", UINT32_MAX));
     c.quotaDefaults.maxRunning = u32(number("Quota.max_running", UINT32_MAX));
     c.quotaDefaults.maxVcpus = u32(number("Quota.max_vcpus", UINT32_MAX));

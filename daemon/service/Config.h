@@ -26,6 +26,8 @@ struct Config
     std::string storagePool = "hangar"; // [Storage] pool: the libvirt storage pool of images and VM disks
     std::string storagePoolPath;        // [Storage] pool_path; empty in the file means <stateDir>/pool
     std::uint64_t maxImportGiB = 256;   // [Images] max_import_gib: the largest file ImportImage accepts
+    unsigned copyWorkers = 2;           // [Images] copy_workers: image copies at once; more queue
+    unsigned stallTimeoutSec = 60;      // [Images] stall_timeout_sec: a source silent this long fails its import
 
     bool operator==(const Config&) const = default;
 };

@@ -24,6 +24,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <sdbus-c++/sdbus-c++.h>
@@ -76,6 +77,8 @@ void registerSettings(ConfigReloader& reloader, QuotaManager& quotas, ImageManag
                   [&quotas](const QuotaLimits& limits) { quotas.setDefaults(limits); });
     reloader.live("[Images] max_import_gib", &Config::maxImportGiB,
                   [&images](const std::uint64_t& gib) { images.setMaxImportBytes(gib * kGiB); });
+    reloader.live("[Images] stall_timeout_sec", &Config::stallTimeoutSec,
+                  [&images](const unsigned& sec) { images.setStallTimeout(std::chrono::seconds(sec)); });
     // Each of these is wired into an object built once at start (the connection, the libvirt connections and
     // pool, the database, the worker threads, the sampler's timer): a change waits for the next start.
     reloader.restartOnly("[Daemon] bus", &Config::bus);
@@ -83,6 +86,7 @@ void registerSettings(ConfigReloader& reloader, QuotaManager& quotas, ImageManag
     reloader.restartOnly("[Daemon] state_dir", &Config::stateDir);
     reloader.restartOnly("[Daemon] authorizer", &Config::authorizer);
     reloader.restartOnly("[Daemon] workers", &Config::workers);
+    reloader.restartOnly("[Images] copy_workers", &Config::copyWorkers);
     reloader.restartOnly("[Daemon] stats_interval_sec", &Config::statsIntervalSec);
     reloader.restartOnly("[Daemon] domain_type", &Config::domainType);
     reloader.restartOnly("[Guest] boot_dir", &Config::bootDir);
@@ -96,7 +100,7 @@ int runDaemon(const Config& config, const std::string& version, std::function<Co
 {
     ensureStateDir(config.stateDir);
     prepareBootDir(config.bootDir, config.hypervisor.rfind("test:", 0) != 0);
-    Loop loop(config.workers);
+    Loop loop(config.workers, config.copyWorkers);
     LoopThread::bind(); // this thread runs the loop: core is checked to be entered from it alone
     store::SqliteStore store(config.stateDir + "/hangar.db");
     if (!store.migrationBackup().empty())
@@ -132,6 +136,7 @@ int runDaemon(const Config& config, const std::string& version, std::function<Co
     StatsSampler stats(inventory, statsSource, loop, std::chrono::seconds(config.statsIntervalSec));
     JobManager jobs(loop, *authorizer);
     ImageManager images(inventory, store, storage, *authorizer, loop, audit, jobs, quotas, config.maxImportGiB * kGiB);
+    images.setStallTimeout(std::chrono::seconds(config.stallTimeoutSec));
     VmManager manager(inventory, store, hypervisor, storage, images, *authorizer, loop, audit, quotas, "local",
                       BootDirectory(config.bootDir));
     Reconciler reconciler(inventory, store, hypervisor, storage, images, loop, audit);
@@ -216,6 +221,23 @@ int runDaemon(const Config& config, const std::string& version, std::function<Co
     jobs.setObserver(nullptr);
     managerObject.reset();
     jobs.cancelAll(); // an upload in progress would hold up the workers' end for as long as it has bytes left
+    // Copies get a moment to see the cancel. One stuck in a read that never returns (a stalled FUSE or network file)
+    // is left behind; it may still use the storage and the caller's fd, so the destructors of those must not run:
+    // end the process here. Everything committed is in the WAL; the bus and libvirtd see the connections close.
+    if (const std::size_t stuck = loop.stopLongWork(std::chrono::seconds(5)); stuck > 0) {
+        // Such a read sleeps uninterruptibly: the kernel keeps this process (and every fd it has) until the read
+        // returns, whatever signal comes. Give back what a new hangard needs first: the bus name and the database.
+        spdlog::warn("{} image {} stuck in reads of a file that does not answer; releasing the bus name and the "
+                     "database and exiting without waiting for them (the process ends when the read returns)",
+                     stuck, stuck == 1 ? "copy is" : "copies are");
+        try {
+            connection->releaseName(bus::kBusName);
+        } catch (const sdbus::Error&) {
+        }
+        store.close();
+        spdlog::default_logger()->flush();
+        std::_Exit(exitCode);
+    }
     loop.stopWorkers();
     try {
         connection->releaseName(bus::kBusName);

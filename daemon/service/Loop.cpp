@@ -71,7 +71,7 @@ struct Loop::BusAttachment
     }
 };
 
-Loop::Loop(unsigned workers)
+Loop::Loop(unsigned workers, unsigned longWorkers)
 {
     sigset_t mask;
     sigemptyset(&mask);
@@ -91,10 +91,12 @@ Loop::Loop(unsigned workers)
 
     for (unsigned i = 0; i < workers; ++i)
         m_workers.emplace_back([this] { workerMain(); });
+    m_long = std::make_unique<LongWorkPool>(longWorkers, [this](std::function<void()> done) { post(std::move(done)); });
 }
 
 Loop::~Loop()
 {
+    stopLongWork(std::chrono::milliseconds(0));
     stopWorkers();
     m_bus.reset();
     m_timers.clear();
@@ -141,6 +143,21 @@ void Loop::submit(std::function<void()> work, std::function<void()> done)
         m_work.emplace_back(std::move(work), std::move(done));
     }
     m_workCv.notify_one();
+}
+
+Executor::LongWorkId Loop::submitLong(std::function<void()> work, std::function<void()> done)
+{
+    return m_long->submit(std::move(work), std::move(done));
+}
+
+void Loop::abandon(LongWorkId id)
+{
+    m_long->abandon(id);
+}
+
+std::size_t Loop::stopLongWork(std::chrono::milliseconds grace)
+{
+    return m_long->stop(grace);
 }
 
 void Loop::workerMain()

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "core/Executor.h"
+#include "service/LongWorkPool.h"
 
 #include <condition_variable>
 #include <deque>
@@ -27,7 +28,8 @@ class Loop final : public Executor
 public:
     // Blocks SIGTERM, SIGINT and SIGHUP in the calling thread, so every thread started later (workers, libvirt's
     // event thread) inherits the mask and only the loop receives them.
-    explicit Loop(unsigned workers);
+    // workers: threads for short blocking calls (libvirt); longWorkers: the bounded pool for long I/O.
+    Loop(unsigned workers, unsigned longWorkers);
     ~Loop() override;
     Loop(const Loop&) = delete;
     Loop& operator=(const Loop&) = delete;
@@ -36,6 +38,8 @@ public:
     void post(std::function<void()> fn);
 
     void submit(std::function<void()> work, std::function<void()> done) override;
+    LongWorkId submitLong(std::function<void()> work, std::function<void()> done) override;
+    void abandon(LongWorkId id) override;
     TimerId schedule(std::chrono::microseconds delay, std::function<void()> fn) override;
     void cancel(TimerId id) override;
     std::int64_t nowUsec() const override;
@@ -51,6 +55,9 @@ public:
     // Joins the workers after letting running work finish; queued work that has not started is dropped. Call
     // before destroying what work items reference (the hypervisor).
     void stopWorkers();
+    // Stops the long-I/O pool: queued work dropped, running work given up to grace to return. Returns how many
+    // threads were left stuck in work that did not return (see service/LongWorkPool.h).
+    std::size_t stopLongWork(std::chrono::milliseconds grace);
 
 private:
     struct SourceUnref
@@ -89,6 +96,8 @@ private:
     std::deque<std::pair<std::function<void()>, std::function<void()>>> m_work;
     bool m_stopping = false;
     std::vector<std::thread> m_workers;
+    // Made in the constructor's body, after the signal mask: its threads must inherit it.
+    std::unique_ptr<LongWorkPool> m_long;
 };
 
 } // namespace hangar::service

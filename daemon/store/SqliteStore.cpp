@@ -125,6 +125,12 @@ SqliteStore::SqliteStore(const std::string& path) : m_path(path)
 
 SqliteStore::~SqliteStore() = default;
 
+void SqliteStore::close()
+{
+    m_statements.clear();
+    m_db.reset();
+}
+
 void SqliteStore::configure(bool inMemory)
 {
     sqlite3* db = m_db.get();

@@ -32,6 +32,10 @@ public:
     SqliteStore& operator=(SqliteStore&&) = delete;
     ~SqliteStore() override;
 
+    // Finalizes the statements and closes the connection at once; nothing may use the store afterwards. For an
+    // exit that skips destructors (service/Daemon.cpp, a copy stuck in a read).
+    void close();
+
     // The copy taken before this open migrated an older schema ("<path>.v<N>.bak"), or "" when none was needed.
     const std::string& migrationBackup() const { return m_backup; }
 

@@ -28,6 +28,9 @@ World::World()
     m_hangardConfig = "# hangard.conf of Hangar's end-to-end suite\n"
                       "[Daemon]\n"
                       "stats_interval_sec = 1\n"
+                      "[Images]\n"
+                      "stall_timeout_sec = 5\n"
+                      "copy_workers = 1\n"
                       "[Guest]\n"
                       "boot_dir = " +
                       bootDir + "\n";

@@ -11,6 +11,7 @@
 #include <deque>
 #include <gtest/gtest.h>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -25,6 +26,31 @@ public:
     {
         m_queue.emplace_back(std::move(work), std::move(done));
     }
+    // Long work shares the one queue (the fake has no threads); an abandoned item's work and completion become
+    // no-ops wherever it is, as the real pool never runs a queued abandoned item nor the completion of a running one.
+    LongWorkId submitLong(std::function<void()> work, std::function<void()> done) override
+    {
+        const LongWorkId id = m_nextLong++;
+        auto abandoned = std::make_shared<bool>(false);
+        m_abandoned[id] = abandoned;
+        m_queue.emplace_back(
+            [work = std::move(work), abandoned] {
+                if (!*abandoned)
+                    work();
+            },
+            [done = std::move(done), abandoned] {
+                if (!*abandoned)
+                    done();
+            });
+        return id;
+    }
+    void abandon(LongWorkId id) override
+    {
+        if (auto it = m_abandoned.find(id); it != m_abandoned.end())
+            *it->second = true;
+        ++abandonedCount;
+    }
+    std::size_t abandonedCount = 0;
     TimerId schedule(std::chrono::microseconds delay, std::function<void()> fn) override
     {
         const TimerId id = m_next++;
@@ -85,6 +111,8 @@ private:
     std::map<TimerId, std::pair<std::chrono::microseconds, std::function<void()>>> m_timers;
     std::chrono::microseconds m_nowMono{0};
     TimerId m_next = 1;
+    LongWorkId m_nextLong = 1;
+    std::map<LongWorkId, std::shared_ptr<bool>> m_abandoned;
 };
 
 class FakeAuthorizer final : public Authorizer
