@@ -14,6 +14,8 @@ readonly PACKAGES=(
     # libraries (headers) and code generators
     libsdbus-c++-dev libsdbus-c++-bin libsystemd-dev libvirt-dev libxml2-dev libsqlite3-dev
     libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libinih-dev
+    # cloud-init seed ISOs (daemon/provision/); the tests read them back with xorriso (below)
+    libisofs-dev
     # tests
     libgtest-dev libgmock-dev python3
     # run: libvirt, polkit, D-Bus and their command-line tools (busctl comes with systemd on Debian 12)

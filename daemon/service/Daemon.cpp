@@ -13,6 +13,7 @@
 #include "core/Reconciler.h"
 #include "core/Stats.h"
 #include "core/VmManager.h"
+#include "provision/IsoSeedBuilder.h"
 #include "service/BootDir.h"
 #include "service/Logging.h"
 #include "service/Loop.h"
@@ -128,6 +129,8 @@ int runDaemon(const Config& config, const std::string& version, std::function<Co
     ImageManager images(inventory, store, storage, *authorizer, loop, audit, jobs, quotas, config.maxImportGiB * kGiB);
     VmManager manager(inventory, store, hypervisor, storage, images, *authorizer, loop, audit, quotas, "local",
                       BootDirectory(config.bootDir));
+    const provision::IsoSeedBuilder seeds;
+    manager.setSeedBuilder(seeds);
     Reconciler reconciler(inventory, store, hypervisor, storage, images, loop, audit);
     hypervisor.subscribe([&](const HypervisorEvent& event) {
         manager.handleHypervisorEvent(event);
