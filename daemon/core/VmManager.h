@@ -129,7 +129,7 @@ public:
     }
 
     // Keys and password hashes included: the owner's (manage-own-vms) and administrators' (manage-all-vms) only.
-    void provisioning(const Caller& caller, const std::string& uuid, Done<Provisioning> done)
+    void provisioning(const Caller& caller, const std::string& uuid, const Done<Provisioning>& done)
     {
         m_reads.provisioning(caller, uuid, done);
     }
