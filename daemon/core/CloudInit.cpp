@@ -6,22 +6,22 @@ namespace hangar {
 namespace {
 
 // Appends one "key: value" line at indent.
-void line(std::string& out, int indent, std::string_view key, const std::string& value)
+void line(std::string& out, std::size_t indent, std::string_view key, const std::string& value)
 {
-    out.append(static_cast<std::size_t>(indent), ' ');
+    out.append(indent, ' ');
     out += key;
     out += ": ";
     out += value;
     out += '\n';
 }
 
-void list(std::string& out, int indent, std::string_view key, const std::vector<std::string>& items)
+void list(std::string& out, std::size_t indent, std::string_view key, const std::vector<std::string>& items)
 {
-    out.append(static_cast<std::size_t>(indent), ' ');
+    out.append(indent, ' ');
     out += key;
     out += ":\n";
     for (const auto& item : items) {
-        out.append(static_cast<std::size_t>(indent + 2), ' ');
+        out.append(indent + 2, ' ');
         out += "- " + yamlQuote(item) + '\n';
     }
 }

@@ -63,10 +63,10 @@ struct ProvisioningLimits
     static constexpr std::size_t kMaxCommands = 32;
     static constexpr std::size_t kMaxCommandBytes = 4096;
     static constexpr std::size_t kMaxFiles = 16;
-    static constexpr std::size_t kMaxFileBytes = 16 * 1024;
+    static constexpr std::size_t kMaxFileBytes = std::size_t{16} * 1024;
     static constexpr std::size_t kMaxPathBytes = 1024;
     static constexpr std::size_t kMaxHostnameBytes = 253;
-    static constexpr std::size_t kMaxUserDataBytes = 64 * 1024; // the rendered #cloud-config
+    static constexpr std::size_t kMaxUserDataBytes = std::size_t{64} * 1024; // the rendered #cloud-config
 };
 
 // Throws Error(InvalidArgument) naming the first field that is wrong ("users[1].ssh_authorized_keys[0]: ...") and

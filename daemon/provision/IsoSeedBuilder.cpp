@@ -3,8 +3,8 @@
 #include "core/Error.h"
 
 #define LIBISOFS_WITHOUT_LIBBURN
+#include <algorithm>
 #include <cstdlib>
-#include <cstring>
 #include <libisofs.h>
 #include <memory>
 #include <string>
@@ -14,7 +14,7 @@ namespace {
 
 constexpr int kSectorBytes = 2048;
 // A seed is a few KiB; anything near this is a bug upstream, not an image to keep reading.
-constexpr std::size_t kMaxImageBytes = 64U * 1024 * 1024;
+constexpr std::size_t kMaxImageBytes = std::size_t{64} * 1024 * 1024;
 
 struct ImageUnref
 {
@@ -29,7 +29,7 @@ struct SourceFree
     void operator()(burn_source* source) const noexcept
     {
         source->free_data(source);
-        std::free(source); // NOLINT(cppcoreguidelines-no-malloc): libisofs allocates it with malloc
+        std::free(source); // NOLINT: libisofs allocates it with malloc
     }
 };
 
@@ -44,11 +44,11 @@ void addFile(IsoImage* image, const SeedFile& file)
     auto* buffer = static_cast<unsigned char*>(std::malloc(file.content.size() + 1)); // NOLINT
     if (!buffer)
         throw Error(ErrorCode::BackendFailure, "cannot build the seed ISO: out of memory");
-    std::memcpy(buffer, file.content.data(), file.content.size());
+    std::copy_n(file.content.data(), file.content.size(), buffer);
     IsoStream* stream = nullptr;
     int rc = iso_memory_stream_new(buffer, file.content.size(), &stream);
     if (rc < 0) {
-        std::free(buffer); // NOLINT(cppcoreguidelines-no-malloc)
+        std::free(buffer); // NOLINT: the stream did not take it
         throw failure("a stream for " + file.name, rc);
     }
     IsoFile* node = nullptr;
