@@ -14,6 +14,8 @@ readonly PACKAGES=(
     # libraries (headers) and code generators
     libsdbus-c++-dev libsdbus-c++-bin libsystemd-dev libvirt-dev libxml2-dev libsqlite3-dev
     libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libinih-dev
+    # cloud-init seed ISOs (daemon/provision/); the tests read them back with xorriso (below)
+    libisofs-dev
     # tests
     libgtest-dev libgmock-dev python3
     # run: libvirt, polkit, D-Bus and their command-line tools (busctl comes with systemd on Debian 12)
@@ -22,6 +24,8 @@ readonly PACKAGES=(
     # a FUSE file whose reads hang: the stalled import source of tests/integration/StalledSourceTest.cpp and
     # tests/e2e/StalledSourceE2eTest.cpp (stall-fs.py); fusermount unmounts it
     python3-fusepy fuse3
+    # PyYAML: the provisioning unit tests read the user-data hangard renders back with a real YAML parser
+    python3-yaml
     # end-to-end tests (tests/e2e/): libvirtd's QEMU driver, QEMU itself, and what the tiny guest is built from
     # (the distribution kernel in /boot, a static busybox packed into an initramfs with cpio); ip for the loopback
     # of the suite's network namespace

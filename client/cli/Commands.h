@@ -83,6 +83,27 @@ struct ListOptions
     std::string state;
 };
 
+// The create options that become CreateVM's cloud-init keys (client/cli/ProvisioningCommands.cpp).
+struct ProvisioningOptions
+{
+    std::optional<std::string> hostname;
+    std::vector<std::string> users;          // NAME or NAME:sudo
+    std::vector<std::string> sshKeys;        // [NAME=]FILE: every key in FILE, for NAME or else the last --user
+    std::vector<std::string> passwordHashes; // [NAME=]HASH, likewise
+    std::vector<std::string> packages;
+    std::vector<std::string> runcmd;
+    std::vector<std::string> writeFiles; // GUESTPATH=LOCALFILE
+    // For each --ssh-key and --password-hash, how many --user options came before it on the command line.
+    std::vector<std::size_t> keyUsersBefore;
+    std::vector<std::size_t> hashUsersBefore;
+};
+
+struct ProvisionedUserOption
+{
+    std::string name;
+    bool sudo = false;
+};
+
 struct CreateOptions
 {
     std::string name;
@@ -94,6 +115,7 @@ struct CreateOptions
     std::optional<std::string> initrd;
     std::optional<std::string> cmdline;
     std::optional<std::string> image; // the name of an image to make the VM from
+    ProvisioningOptions provisioning;
 };
 
 // The commands that take a list of names and call one VM method each, apart from stop.
@@ -157,6 +179,12 @@ ExitCode runStats(Context& context, const std::vector<std::string>& names);
 ExitCode runTop(Context& context, const TopOptions& options);
 ExitCode runStatus(Context& context, const std::string& name);
 ExitCode runCreate(Context& context, const CreateOptions& options);
+// "alice", "bob:sudo"; UsageError for another suffix.
+std::vector<ProvisionedUserOption> parseUserOptions(const std::vector<std::string>& users);
+// Adds the cloud-init keys to a CreateVM spec, reading the key and --write-file files; UsageError when one cannot
+// be read or an option is malformed.
+void addProvisioning(const ProvisioningOptions& options, Options& spec);
+ExitCode runProvisioning(Context& context, const std::string& name);
 ExitCode runAction(Context& context, Action action, const std::vector<std::string>& names,
                    const ActionOptions& options);
 ExitCode runStop(Context& context, const std::vector<std::string>& names, const StopOptions& options);

@@ -229,6 +229,7 @@ ExitCode runCreate(Context& context, const CreateOptions& options)
         spec["cmdline"] = sdbus::Variant(*options.cmdline);
     if (options.image)
         spec["image"] = sdbus::Variant(*options.image);
+    addProvisioning(options.provisioning, spec);
 
     sdbus::ObjectPath path;
     try {

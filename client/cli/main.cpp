@@ -41,6 +41,7 @@ struct CommandLine
     GlobalOptions global;
     ListOptions list;
     std::string statusName;
+    std::string provisioningName;
     CreateOptions create;
     std::vector<std::string> names;
     ActionOptions action;
@@ -65,6 +66,7 @@ struct Subcommands
     CLI::App* list;
     CLI::App* status;
     CLI::App* create;
+    CLI::App* provisioning;
     CLI::App* start;
     CLI::App* stop;
     CLI::App* restart;
@@ -217,6 +219,28 @@ Subcommands defineCommands(CLI::App& app, CommandLine& line)
                          "with --kernel: the kernel command line, e.g. \"console=ttyS0\"");
     s.create->add_option("--image", line.create.image,
                          "make the VM from this image (see image list); --disk then defaults to the image's size");
+    ProvisioningOptions& p = line.create.provisioning;
+    s.create->add_option("--hostname", p.hostname, "cloud-init: the guest's host name (default: the VM's name)");
+    s.create->add_option("--user", p.users, "cloud-init: create user NAME, with passwordless sudo as NAME:sudo")
+        ->allow_extra_args(false);
+    s.create
+        ->add_option("--ssh-key", p.sshKeys,
+                     "cloud-init: [NAME=]FILE, the public keys in FILE for user NAME (default: the --user before it)")
+        ->allow_extra_args(false);
+    s.create
+        ->add_option("--password-hash", p.passwordHashes,
+                     "cloud-init: [NAME=]HASH, a crypt(3) hash such as `mkpasswd -m yescrypt` prints")
+        ->allow_extra_args(false);
+    s.create->add_option("--package", p.packages, "cloud-init: install this package at first boot")
+        ->delimiter(',')
+        ->allow_extra_args(false);
+    s.create->add_option("--runcmd", p.runcmd, "cloud-init: run this shell command at first boot")
+        ->allow_extra_args(false);
+    s.create->add_option("--write-file", p.writeFiles, "cloud-init: GUESTPATH=LOCALFILE, write LOCALFILE's content")
+        ->allow_extra_args(false);
+
+    s.provisioning = app.add_subcommand("provisioning", "Show what a VM was provisioned with (owner and admins)");
+    s.provisioning->add_option("NAME", line.provisioningName, "VM name")->required();
 
     s.start = addNamesCommand(app, "start", "Start VMs", line);
     s.stop = addNamesCommand(app, "stop", "Stop VMs: ask the guest to power off, or pull the plug with --force", line);
@@ -271,8 +295,22 @@ ExitCode dispatch(const CLI::App& app, const Subcommands& s, CommandLine& line)
         return runList(context, line.list);
     if (app.got_subcommand(s.status))
         return runStatus(context, line.statusName);
-    if (app.got_subcommand(s.create))
+    if (app.got_subcommand(s.create)) {
+        // Which --user each --ssh-key and --password-hash follows: CLI11 keeps the order options came in.
+        ProvisioningOptions& p = line.create.provisioning;
+        std::size_t users = 0;
+        for (const CLI::Option* option : s.create->parse_order()) {
+            if (option->get_name() == "--user")
+                ++users;
+            else if (option->get_name() == "--ssh-key")
+                p.keyUsersBefore.push_back(users);
+            else if (option->get_name() == "--password-hash")
+                p.hashUsersBefore.push_back(users);
+        }
         return runCreate(context, line.create);
+    }
+    if (app.got_subcommand(s.provisioning))
+        return runProvisioning(context, line.provisioningName);
     if (app.got_subcommand(s.start))
         return runAction(context, Action::Start, line.names, line.action);
     if (app.got_subcommand(s.stop))

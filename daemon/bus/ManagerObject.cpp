@@ -1,6 +1,7 @@
 #include "bus/ManagerObject.h"
 
 #include "bus/BusSupport.h"
+#include "bus/ProvisioningDict.h"
 #include "bus/ReplyBoundary.h"
 #include "core/Validation.h"
 
@@ -145,6 +146,7 @@ void ManagerObject::CreateVM(sdbus::Result<sdbus::ObjectPath>&& result, std::str
         request.initrd = reader.take<std::string>("initrd");
         request.cmdline = reader.take<std::string>("cmdline");
         request.image = reader.take<std::string>("image");
+        request.provisioning = takeProvisioning(reader);
         reader.finish();
         m_manager.create(caller, name, request, reply.done<std::string>([](const std::string& uuid) {
             return sdbus::ObjectPath(vmPath(uuid));

@@ -1,5 +1,6 @@
 #include "bus/VmObject.h"
 
+#include "bus/ProvisioningDict.h"
 #include "bus/ReplyBoundary.h"
 
 namespace hangar::bus {
@@ -293,6 +294,23 @@ std::string VmObject::Image()
         const hangar::Image* image = id.empty() ? nullptr : m_images.find(id);
         return image ? image->record.name : std::string{};
     });
+}
+
+void VmObject::GetProvisioning(sdbus::Result<std::map<std::string, sdbus::Variant>>&& result)
+{
+    asyncMethod(std::move(result), m_calls, [&](const Reply<std::map<std::string, sdbus::Variant>>& reply) {
+        m_manager.provisioning(currentCaller(getObject()), m_uuid, reply.done<Provisioning>(provisioningDict));
+    });
+}
+
+std::vector<std::string> VmObject::ProvisionedUsers()
+{
+    return property([&] { return vm().record.provisioning.userNames(); });
+}
+
+std::vector<std::string> VmObject::ProvisionedPackages()
+{
+    return property([&] { return vm().record.provisioning.packages; });
 }
 
 std::vector<std::string> VmObject::Snapshots()

@@ -74,6 +74,9 @@ private:
     std::string Image() override;
     std::vector<std::string> Snapshots() override;
     std::map<std::string, sdbus::Variant> GetStats() override;
+    void GetProvisioning(sdbus::Result<std::map<std::string, sdbus::Variant>>&& result) override;
+    std::vector<std::string> ProvisionedUsers() override;
+    std::vector<std::string> ProvisionedPackages() override;
 
     // The VM as core has it, or as it was at retirement; NotFound only if core lost it without retiring us.
     const Vm& vm() const;

@@ -114,6 +114,7 @@ void Reconciler::reconcile(std::vector<VmRecord> pending, std::vector<ImageRecor
             if (!vm->operation && vm->state != VmState::Creating && vm->state != VmState::Deleting)
                 plan->ready.push_back(vm->record);
             plan->knownVolumes.insert(vm->record.diskVolume);
+            plan->knownVolumes.insert(vm->record.seedVolume);
         }
         for (const Image* image : m_images.all()) {
             plan->knownVolumes.insert(image->record.volume);
@@ -147,6 +148,7 @@ void Reconciler::reconcile(std::vector<VmRecord> pending, std::vector<ImageRecor
                 for (const auto& record : plan->pending) {
                     plan->vmsUnrecovered.emplace_back(record, e.what());
                     plan->knownVolumes.insert(record.diskVolume);
+                    plan->knownVolumes.insert(record.seedVolume);
                 }
                 return;
             }
@@ -163,10 +165,12 @@ void Reconciler::reconcile(std::vector<VmRecord> pending, std::vector<ImageRecor
                         hv.undefine(record.uuid);
                     }
                     removeVolume(storage, record.diskVolume);
+                    removeVolume(storage, record.seedVolume);
                     (record.phase == VmPhase::Creating ? plan->rolledBack : plan->finished).push_back(record);
                 } catch (const std::exception& e) {
                     plan->vmsUnrecovered.emplace_back(record, e.what());
                     plan->knownVolumes.insert(record.diskVolume);
+                    plan->knownVolumes.insert(record.seedVolume);
                 }
                 byUuid.erase(record.uuid);
             }
@@ -196,6 +200,7 @@ void Reconciler::reconcile(std::vector<VmRecord> pending, std::vector<ImageRecor
                 if (info->record) {
                     plan->foreign.push_back(*info);
                     plan->knownVolumes.insert(info->record->diskVolume);
+                    plan->knownVolumes.insert(info->record->seedVolume);
                 }
             // Only at start-up, when nothing is in flight: a volume with Hangar's naming that no record claims was
             // left by a crash between a volume's creation and its row's removal.

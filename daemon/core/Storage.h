@@ -50,6 +50,11 @@ public:
     virtual VolumeInfo upload(const std::string& name, ImageFormat format, int fd, std::uint64_t size,
                               const ProgressFn& progress) = 0;
 
+    // A new raw volume holding bytes, built in memory (a cloud-init seed ISO of a few KiB). On a driver that cannot
+    // upload into a volume (libvirt's test driver, which keeps no volume contents at all) the volume gets the bytes'
+    // size and no content. On any other failure the volume is deleted again.
+    virtual VolumeInfo writeRaw(const std::string& name, const std::string& bytes) = 0;
+
     // A qcow2 volume backed by `backing` (read-only base, referenced by the new volume's header), of at least
     // the backing's virtual size (capacityBytes 0 = the same size). Constant time, whatever the backing's size.
     virtual VolumeInfo createOverlay(const std::string& name, const std::string& backing,

@@ -2,6 +2,8 @@
 // calling. No behaviour beyond conversions; shared by core, store, virt and bus.
 #pragma once
 
+#include "core/Provisioning.h"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -67,9 +69,11 @@ struct VmRecord
     std::string host;               // label of the host it lives on ("local" for the daemon's own hypervisor)
     VmPhase phase = VmPhase::Creating;
     // Storage (core/Storage.h), all volume names in the daemon's pool; empty = none.
-    std::string image;       // id of the image it was made from (ImageRecord::id)
-    std::string diskVolume;  // its own disk: a qcow2 overlay of the image, or a blank qcow2 ("vm-<uuid>.qcow2")
-    std::string cdromVolume; // an ISO attached as a CD-ROM and booted first (VMs made from an ISO image)
+    std::string image;         // id of the image it was made from (ImageRecord::id)
+    std::string diskVolume;    // its own disk: a qcow2 overlay of the image, or a blank qcow2 ("vm-<uuid>.qcow2")
+    std::string cdromVolume;   // an ISO attached as a CD-ROM and booted first (VMs made from an ISO image)
+    std::string seedVolume;    // the cloud-init seed ISO, a second CD-ROM ("vm-<uuid>-seed.iso"); "" = no seed
+    Provisioning provisioning; // what the seed holds (core/Provisioning.h); kept in the store, not in libvirt
 
     bool operator==(const VmRecord&) const = default;
 };

@@ -40,6 +40,7 @@ struct VmSpecRequest
     std::optional<std::string> initrd;
     std::optional<std::string> cmdline;
     std::optional<std::string> image; // an image's name; resolved by VmManager, not by validateSpec
+    Provisioning provisioning;        // the cloud-init seed's content; empty = no seed (core/Provisioning.h)
 };
 
 // A short, printable rendering of untrusted text for error messages.

@@ -37,6 +37,9 @@ void VmCreation::clone(const Caller& caller, const std::string& uuid, const std:
                 VmRecord record = newRecord(ticket->caller, newName, source.record.spec);
                 record.image = source.record.image;
                 record.cdromVolume = source.record.cdromVolume;
+                // The same provisioning in a seed of its own: its instance-id (the new UUID) makes cloud-init run
+                // again in the copy.
+                addSeed(record, source.record.provisioning);
                 auto copy = [target = record.diskVolume, from = source.record.diskVolume](Storage& storage) {
                     storage.cloneOverlay(target, from, [](std::uint64_t) { return true; });
                 };

@@ -12,6 +12,7 @@
 #include "core/Inventory.h"
 #include "core/OperationRunner.h"
 #include "core/Quota.h"
+#include "core/SeedBuilder.h"
 #include "core/Storage.h"
 #include "core/Store.h"
 
@@ -33,6 +34,8 @@ struct VmContext
     std::string hostLabel;
     BootDirectory bootDir;
     OperationRunner runner;
+    // Makes cloud-init seed ISOs (set by the service); without one, provisioning is NotSupported.
+    const SeedBuilder* seeds = nullptr;
 };
 
 } // namespace hangar

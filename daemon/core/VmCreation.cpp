@@ -1,9 +1,11 @@
 #include "core/VmCreation.h"
 
+#include "core/CloudInit.h"
 #include "core/Uuid.h"
 
 #include <algorithm>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace hangar {
 namespace {
@@ -36,7 +38,55 @@ std::uint64_t diskGiBFor(const Image& image, const std::optional<std::uint64_t>&
     return *requested;
 }
 
+// Writes the VM's seed ISO into its volume: instance-id is the VM's UUID, so a clone (a new UUID) is provisioned
+// again by cloud-init. On a worker.
+void writeSeed(const SeedBuilder& seeds, Storage& storage, const VmRecord& record)
+{
+    storage.writeRaw(record.seedVolume,
+                     seeds.buildIso(kSeedVolumeLabel, seedFiles(record.provisioning, record.uuid, record.name)));
+}
+
+void removeQuietly(Storage& storage, const std::string& volume)
+{
+    if (volume.empty())
+        return;
+    try {
+        storage.remove(volume);
+    } catch (const std::exception&) { // recovery at the next start removes it
+    }
+}
+
+// ", with a cloud-init seed (users a, b; packages p, q)": names only, never keys, hashes, commands or contents.
+std::string seedDetail(const Provisioning& p)
+{
+    if (p.empty())
+        return "";
+    std::string detail = ", with a cloud-init seed";
+    std::vector<std::string> parts;
+    if (!p.users.empty())
+        parts.push_back(fmt::format("users {}", fmt::join(p.userNames(), ", ")));
+    if (!p.packages.empty())
+        parts.push_back(fmt::format("packages {}", fmt::join(p.packages, ", ")));
+    if (!parts.empty())
+        detail += fmt::format(" ({})", fmt::join(parts, "; "));
+    return detail;
+}
+
 } // namespace
+
+void VmCreation::requireSeeds(const Provisioning& provisioning) const
+{
+    validateProvisioning(provisioning);
+    if (!provisioning.empty() && !m_ctx.seeds)
+        throw Error(ErrorCode::NotSupported, "this hangard cannot write cloud-init seeds");
+}
+
+void VmCreation::addSeed(VmRecord& record, const Provisioning& provisioning)
+{
+    record.provisioning = provisioning;
+    if (!provisioning.empty())
+        record.seedVolume = seedVolumeName(record.uuid);
+}
 
 void requireFreeVmName(const Inventory& inventory, const std::string& name)
 {
@@ -69,6 +119,7 @@ void VmCreation::create(const Caller& caller, const std::string& name, const VmS
     const bool valid = m_ctx.runner.attempt(ticket, [&] {
         validateName(name);
         spec = validateSpec(request);
+        requireSeeds(request.provisioning);
         if (request.image) {
             const Image& image = m_ctx.images.getByName(*request.image);
             requireUsable(image);
@@ -88,6 +139,7 @@ void VmCreation::create(const Caller& caller, const std::string& name, const VmS
             // From here to the reservation nothing yields to the loop: the quota check and the new row that
             // counts against it are one step, so parallel creates cannot overshoot.
             VmRecord record = newRecord(caller, name, spec);
+            addSeed(record, request.provisioning);
             std::function<void(Storage&)> makeDisk;
             std::string detail;
             const bool allowed = m_ctx.runner.attempt(ticket, [&] {
@@ -118,7 +170,8 @@ void VmCreation::create(const Caller& caller, const std::string& name, const VmS
                 }
             });
             if (allowed)
-                launch(caller, VmOperation::Create, record, std::move(makeDisk), detail, done);
+                launch(caller, VmOperation::Create, record, std::move(makeDisk),
+                       detail + seedDetail(record.provisioning), done);
         });
     });
 }
@@ -141,7 +194,8 @@ void VmCreation::launch(const Caller& caller, VmOperation kind, const VmRecord& 
 
     m_ctx.runner.step<std::monostate>(
         ticket,
-        [&hv = m_ctx.hypervisor, &storage = m_ctx.storage, record, makeDisk = std::move(makeDisk)] {
+        [&hv = m_ctx.hypervisor, &storage = m_ctx.storage, seeds = m_ctx.seeds, record,
+         makeDisk = std::move(makeDisk)] {
             try {
                 makeDisk(storage);
             } catch (const Error& e) {
@@ -151,12 +205,16 @@ void VmCreation::launch(const Caller& caller, VmOperation kind, const VmRecord& 
                 throw Error(ErrorCode::BackendFailure, e.what());
             }
             try {
+                // The seed's name is in the Creating row already: a crash from here on removes it at the next start.
+                if (!record.seedVolume.empty()) {
+                    if (!seeds)
+                        throw Error(ErrorCode::NotSupported, "this hangard cannot write cloud-init seeds");
+                    writeSeed(*seeds, storage, record);
+                }
                 hv.define(record);
             } catch (const std::exception&) {
-                try {
-                    storage.remove(record.diskVolume);
-                } catch (const std::exception&) { // recovery at the next start removes it
-                }
+                removeQuietly(storage, record.seedVolume);
+                removeQuietly(storage, record.diskVolume);
                 throw;
             }
             return std::monostate{};
@@ -178,10 +236,12 @@ void VmCreation::settle(const Ticket& ticket, Vm& vm, const std::optional<Error>
             error = e;
             // The domain exists but the record cannot say so: take it back out rather than orphan it.
             m_ctx.executor.submit(
-                [&hv = m_ctx.hypervisor, &storage = m_ctx.storage, uuid = vm.record.uuid, disk = vm.record.diskVolume] {
+                [&hv = m_ctx.hypervisor, &storage = m_ctx.storage, uuid = vm.record.uuid, disk = vm.record.diskVolume,
+                 seed = vm.record.seedVolume] {
                     try {
                         hv.undefine(uuid);
                         storage.remove(disk);
+                        removeQuietly(storage, seed);
                     } catch (const std::exception&) { // recovery at the next start removes them
                     }
                 },

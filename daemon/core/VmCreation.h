@@ -29,6 +29,10 @@ public:
 private:
     // A new record for caller: uuid, owner, creation time, host, phase Creating, its own disk volume.
     VmRecord newRecord(const Caller& caller, const std::string& name, const VmSpec& spec) const;
+    // validateProvisioning, and NotSupported for a seed this hangard cannot write.
+    void requireSeeds(const Provisioning& provisioning) const;
+    // The provisioning and, unless it is empty, the seed volume's name ("vm-<uuid>-seed.iso").
+    static void addSeed(VmRecord& record, const Provisioning& provisioning);
     // Reserves the new VM (row in phase Creating, Creating in the inventory, marked with kind) and makes its disk
     // and domain on a worker: makeDisk creates record.diskVolume. detail ends the audit line.
     void launch(const Caller& caller, VmOperation kind, const VmRecord& record, std::function<void(Storage&)> makeDisk,

@@ -128,6 +128,13 @@ public:
         m_reads.events(caller, query, std::move(done));
     }
 
+    // Keys and password hashes included: the owner's (manage-own-vms) and administrators' (manage-all-vms) only.
+    void provisioning(const Caller& caller, const std::string& uuid, const Done<Provisioning>& done)
+    {
+        m_reads.provisioning(caller, uuid, done);
+    }
+    // What writes cloud-init seed ISOs; until it is set, a spec with provisioning is NotSupported.
+    void setSeedBuilder(const SeedBuilder& seeds) { m_ctx.seeds = &seeds; }
     // A change reported by the hypervisor, whatever caused it (StateChanged and Undefined; connection events
     // belong to the Reconciler). Recorded in the audit log as the daemon's (uid 0).
     void handleHypervisorEvent(const HypervisorEvent& event) { m_tracker.handleHypervisorEvent(event); }

@@ -72,4 +72,24 @@ void VmReads::events(const Caller& caller, const EventQuery& query, const Done<s
                            });
 }
 
+void VmReads::provisioning(const Caller& caller, const std::string& uuid, const Done<Provisioning>& done)
+{
+    const Vm* vm = m_ctx.inventory.find(uuid);
+    if (!vm)
+        return done(Error(ErrorCode::NotFound, "no such VM"));
+    const Action action = vm->record.owner == caller.uid ? Action::ManageOwnVms : Action::ManageAllVms;
+    m_ctx.authorizer.check(
+        caller, action, {{"vm", vm->record.name}, {"verb", "provisioning"}},
+        [this, caller, uuid, done](const std::optional<Error>& denied) {
+            const Vm* vm = m_ctx.inventory.find(uuid);
+            if (!vm)
+                return done(Error(ErrorCode::NotFound, "the VM was deleted while authorization was pending"));
+            if (denied) {
+                m_ctx.audit.failure(caller.uid, &vm->record, "provisioning", *denied);
+                return done(*denied);
+            }
+            done(vm->record.provisioning);
+        });
+}
+
 } // namespace hangar

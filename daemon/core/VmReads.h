@@ -1,4 +1,5 @@
-// VmReads: the read side of VM management, which changes nothing: lookup by name, listing, the audit log.
+// VmReads: the read side of VM management, which changes nothing: lookup by name, listing, the audit log, a VM's
+// provisioning.
 // Loop thread only.
 #pragma once
 
@@ -35,6 +36,9 @@ public:
     std::vector<const Vm*> list(const Caller& caller, const ListFilter& filter) const;
     // Administrators (manage-all-vms, asked without interaction) read every event; others only their own.
     void events(const Caller& caller, const EventQuery& query, const Done<std::vector<EventRecord>>& done);
+    // The VM's provisioning (keys and password hashes included): manage-own-vms for its owner, manage-all-vms for
+    // anyone else (verb "provisioning"), like the console. A denial is audited; a read is not.
+    void provisioning(const Caller& caller, const std::string& uuid, const Done<Provisioning>& done);
 
 private:
     VmContext& m_ctx;

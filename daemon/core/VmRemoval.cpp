@@ -37,7 +37,7 @@ void VmRemoval::startRemoval(const Ticket& ticket, Vm& vm, DeleteOptions options
     m_ctx.runner.step<DomainStepResult>(
         ticket,
         [&hv = m_ctx.hypervisor, &storage = m_ctx.storage, uuid = vm.record.uuid, disk = vm.record.diskVolume,
-         force = options.force] {
+         seed = vm.record.seedVolume, force = options.force] {
             DomainStepResult result;
             try {
                 if (force && hv.state(uuid) != DomainState::Stopped)
@@ -46,6 +46,8 @@ void VmRemoval::startRemoval(const Ticket& ticket, Vm& vm, DeleteOptions options
                 // whose disk is gone but whose undefine failed is tried again the same way.
                 if (!disk.empty())
                     storage.remove(disk);
+                if (!seed.empty())
+                    storage.remove(seed);
                 hv.undefine(uuid);
             } catch (const Error& e) {
                 if (e.code() != ErrorCode::NotFound) { // a domain already gone is what we wanted

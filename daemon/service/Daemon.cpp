@@ -13,6 +13,7 @@
 #include "core/Reconciler.h"
 #include "core/Stats.h"
 #include "core/VmManager.h"
+#include "provision/IsoSeedBuilder.h"
 #include "service/BootDir.h"
 #include "service/Logging.h"
 #include "service/Loop.h"
@@ -139,6 +140,8 @@ int runDaemon(const Config& config, const std::string& version, std::function<Co
     images.setStallTimeout(std::chrono::seconds(config.stallTimeoutSec));
     VmManager manager(inventory, store, hypervisor, storage, images, *authorizer, loop, audit, quotas, "local",
                       BootDirectory(config.bootDir));
+    const provision::IsoSeedBuilder seeds;
+    manager.setSeedBuilder(seeds);
     Reconciler reconciler(inventory, store, hypervisor, storage, images, loop, audit);
     hypervisor.subscribe([&](const HypervisorEvent& event) {
         manager.handleHypervisorEvent(event);

@@ -80,6 +80,15 @@ constexpr std::array kMigrations{
         ALTER TABLE vms ADD COLUMN disk_volume TEXT NOT NULL DEFAULT '';
         ALTER TABLE vms ADD COLUMN cdrom_volume TEXT NOT NULL DEFAULT '';
     )sql"},
+    // v5: a VM's cloud-init provisioning (JSON: it is read and written only whole) and its seed volume; one row per VM
+    // that has a seed, gone with the VM's row.
+    std::string_view{R"sql(
+        CREATE TABLE provisioning (
+            uuid        TEXT PRIMARY KEY NOT NULL REFERENCES vms(uuid) ON DELETE CASCADE,
+            seed_volume TEXT NOT NULL,
+            data        TEXT NOT NULL
+        );
+    )sql"},
 };
 
 } // namespace

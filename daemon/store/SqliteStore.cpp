@@ -233,12 +233,15 @@ std::vector<VmRecord> SqliteStore::loadVms()
     std::vector<VmRecord> vms;
     while (query.next("cannot load VMs"))
         vms.push_back(readVm(query));
+    loadProvisioning(vms);
     return vms;
 }
 
 void SqliteStore::insertVm(const VmRecord& vm)
 {
     int rc = SQLITE_OK;
+    // The VM and its provisioning are one row each, written together.
+    Transaction transaction(m_db.get());
     {
         Query query(m_db.get(), statement("INSERT INTO vms (" + std::string(kVmColumns) +
                                           ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
@@ -248,8 +251,11 @@ void SqliteStore::insertVm(const VmRecord& vm)
         if (rc != SQLITE_DONE && !isUniqueViolation(rc))
             throw backendFailure(m_db.get(), "cannot insert VM '" + vm.name + "'");
     }
-    if (rc == SQLITE_DONE)
+    if (rc == SQLITE_DONE) {
+        insertProvisioning(vm);
+        transaction.commit();
         return;
+    }
     // Asking again is simpler and sturdier than parsing which column SQLite's message names.
     if (uuidExists(vm.uuid))
         throw Error(ErrorCode::AlreadyExists, "a VM with UUID " + vm.uuid + " already exists");

@@ -70,6 +70,9 @@ private:
     void configure(bool inMemory);
     void migrate();
     bool uuidExists(const std::string& uuid);
+    // The provisioning table (SqliteStoreProvisioning.cpp): written with the VM's row, read into the loaded VMs.
+    void insertProvisioning(const VmRecord& vm);
+    void loadProvisioning(std::vector<VmRecord>& vms);
     // The error for a write of a VM named `name` that hit the unique name: AlreadyExists, or Busy while the row
     // holding it is one a crash left half-done.
     Error nameTaken(const std::string& name);

@@ -33,7 +33,8 @@ void validateStorage(const VmRecord& vm)
     if (!vm.image.empty() && !looksLikeUuid(vm.image))
         throw Error(ErrorCode::InvalidArgument,
                     "image must be an image id (a lower-case UUID), got " + quoteForMessage(vm.image));
-    for (const auto& [field, name] : {std::pair{"disk volume", &vm.diskVolume}, {"cdrom volume", &vm.cdromVolume}})
+    for (const auto& [field, name] :
+         {std::pair{"disk volume", &vm.diskVolume}, {"cdrom volume", &vm.cdromVolume}, {"seed volume", &vm.seedVolume}})
         if (!name->empty() && !isVolumeName(*name))
             throw Error(ErrorCode::InvalidArgument,
                         std::string(field) + " must be a volume name of 1 to " + std::to_string(kMaxVolumeNameLength) +
@@ -94,6 +95,7 @@ void writeMetadata(xml::Writer& w, const VmRecord& vm, bool bound)
     optional("image", vm.image);
     optional("disk-volume", vm.diskVolume);
     optional("cdrom-volume", vm.cdromVolume);
+    optional("seed-volume", vm.seedVolume);
     w.end();
 }
 
@@ -119,8 +121,10 @@ void writeOs(xml::Writer& w, const VmSpec& spec, const std::string& bootDir)
 }
 
 // One volume of the pool as a disk. bootOrder 0 = not in the boot order.
-void writeVolumeDisk(xml::Writer& w, const std::string& pool, const std::string& volume, bool cdrom, int bootOrder)
+void writeVolumeDisk(xml::Writer& w, const std::string& pool, const std::string& volume, std::string_view target,
+                     int bootOrder)
 {
+    const bool cdrom = target != kDiskTarget;
     w.start("disk");
     w.attribute("type", "volume");
     w.attribute("device", cdrom ? "cdrom" : "disk");
@@ -133,7 +137,7 @@ void writeVolumeDisk(xml::Writer& w, const std::string& pool, const std::string&
     w.attribute("volume", volume);
     w.end();
     w.start("target");
-    w.attribute("dev", std::string(cdrom ? kCdromTarget : kDiskTarget));
+    w.attribute("dev", std::string(target));
     w.attribute("bus", cdrom ? "ide" : "virtio");
     w.end();
     if (cdrom)
@@ -150,7 +154,7 @@ void writeVolumeDisk(xml::Writer& w, const std::string& pool, const std::string&
 // (a cloud-init seed) never becomes a boot device. A directly booted kernel needs none.
 void writeDisks(xml::Writer& w, const VmRecord& vm, const std::string& pool)
 {
-    if (vm.diskVolume.empty() && vm.cdromVolume.empty())
+    if (vm.diskVolume.empty() && vm.cdromVolume.empty() && vm.seedVolume.empty())
         return;
     if (pool.empty())
         throw Error(ErrorCode::InvalidArgument,
@@ -159,9 +163,11 @@ void writeDisks(xml::Writer& w, const VmRecord& vm, const std::string& pool)
     const bool ordered = vm.spec.kernel.empty();
     int order = 0;
     if (!vm.cdromVolume.empty())
-        writeVolumeDisk(w, pool, vm.cdromVolume, true, ordered ? ++order : 0);
+        writeVolumeDisk(w, pool, vm.cdromVolume, kCdromTarget, ordered ? ++order : 0);
     if (!vm.diskVolume.empty())
-        writeVolumeDisk(w, pool, vm.diskVolume, false, ordered ? ++order : 0);
+        writeVolumeDisk(w, pool, vm.diskVolume, kDiskTarget, ordered ? ++order : 0);
+    if (!vm.seedVolume.empty())
+        writeVolumeDisk(w, pool, vm.seedVolume, kSeedTarget, 0);
 }
 
 void writeDevices(xml::Writer& w, const VmRecord& vm, const DomainXmlOptions& opts)
@@ -299,7 +305,7 @@ std::optional<VmRecord> parseMetadataXml(const std::string& text, const std::str
         return std::nullopt;
 
     std::optional<std::string> name, owner, created, vcpus, memory, disk, description, kernel, initrd, cmdline, image,
-        diskVolume, cdromVolume;
+        diskVolume, cdromVolume, seedVolume;
     for (xmlNodePtr child = root->children; child; child = child->next) {
         if (child->type != XML_ELEMENT_NODE || !isOurs(child))
             continue; // later versions may add fields; unknown ones are not an error
@@ -320,6 +326,7 @@ std::optional<VmRecord> parseMetadataXml(const std::string& text, const std::str
                      : field == "image"        ? &image
                      : field == "disk-volume"  ? &diskVolume
                      : field == "cdrom-volume" ? &cdromVolume
+                     : field == "seed-volume"  ? &seedVolume
                                                : nullptr;
         if (!slot)
             continue;
@@ -352,6 +359,7 @@ std::optional<VmRecord> parseMetadataXml(const std::string& text, const std::str
     vm.image = image.value_or("");
     vm.diskVolume = diskVolume.value_or("");
     vm.cdromVolume = cdromVolume.value_or("");
+    vm.seedVolume = seedVolume.value_or("");
     // Anyone who can edit the domain can edit this block; a kernel "../../etc/shadow" adopted into the inventory
     // would be defined again from it one day. Such a block is unreadable, not trusted.
     try {

@@ -28,6 +28,8 @@ inline constexpr std::string_view kGraphicsListen = "127.0.0.1";
 // so libvirt picks QEMU's default for x86_64, i440fx ("pc"), whose only CD-ROM-capable built-in bus is IDE.
 inline constexpr std::string_view kDiskTarget = "vda";
 inline constexpr std::string_view kCdromTarget = "hdc";
+// The cloud-init seed (a second CD-ROM, never booted): the secondary slave of the same IDE bus.
+inline constexpr std::string_view kSeedTarget = "hdd";
 
 // Where the guest's network interface goes.
 enum class GuestNetwork
@@ -48,7 +50,8 @@ struct DomainXmlOptions
 std::string domainName(const std::string& uuid);
 
 // The full <domain> definition of vm, to pass to virDomainDefineXML: the Hangar metadata block; vm.diskVolume as a
-// qcow2 virtio disk (kDiskTarget) and vm.cdromVolume as a read-only raw CD-ROM (kCdromTarget), both <disk
+// qcow2 virtio disk (kDiskTarget), vm.cdromVolume as a read-only raw CD-ROM (kCdromTarget) and vm.seedVolume as
+// another, not in the boot order (kSeedTarget), all <disk
 // type='volume'> in opts.storagePool; direct kernel boot from opts.bootDir when the spec names a kernel, else a boot
 // order of CD-ROM first, then disk; <cpu mode="host-model"> for kvm; a virtio network interface (opts.network); a
 // serial console; VNC graphics on 127.0.0.1 with a port libvirt picks, shared by every client.

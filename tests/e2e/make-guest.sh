@@ -13,7 +13,10 @@
 #                        - prints "HANGAR-E2E-GUEST-UP <n>" on /dev/ttyS0 once a second, forever (so a console
 #                          opened at any time sees the marker: a pty serial drops what nobody reads); the first
 #                          one only once the power button is being watched, so a guest that showed the marker
-#                          obeys a power-off request.
+#                          obeys a power-off request;
+#                        - when a CD-ROM labelled "cidata" (Hangar's cloud-init seed) is attached: mounts it and
+#                          prints its meta-data and user-data on ttyS0, each line as "HANGAR-E2E-SEED <file>: <line>",
+#                          then "HANGAR-E2E-SEED-END", every 2 seconds (like the marker: a console may open late).
 # Boot it with the kernel command line "console=ttyS0" (add "quiet" to keep the serial line short).
 #
 # Usage: make-guest.sh OUTDIR       Needs: linux-image-amd64, busybox-static, cpio, gzip (scripts/install-deps.sh).
@@ -54,6 +57,23 @@ for mod in kernel/drivers/input/evdev.ko kernel/drivers/acpi/button.ko; do
     fi
 done
 
+# ---- the cloud-init seed (issue 13): the IDE CD-ROM and ISO 9660 drivers, loaded in this order by the block in
+# /init below (a directory of their own: the loop above loads only /lib/modules/*.ko).
+mkdir -p "$root/lib/modules/seed"
+seedmods=(kernel/drivers/scsi/scsi_common.ko kernel/drivers/scsi/scsi_mod.ko kernel/drivers/ata/libata.ko
+    kernel/drivers/ata/ata_piix.ko kernel/drivers/cdrom/cdrom.ko kernel/drivers/scsi/sr_mod.ko kernel/fs/isofs/isofs.ko)
+i=0
+for mod in "${seedmods[@]}"; do
+    i=$((i + 1))
+    target="$root/lib/modules/seed/$i-$(basename "$mod")"
+    if [[ -f $moddir/$mod ]]; then
+        cp "$moddir/$mod" "$target"
+    elif [[ -f $moddir/$mod.xz ]]; then
+        xz -dc "$moddir/$mod.xz" >"$target"
+    fi
+done
+# ---- end of the seed's part
+
 cat >"$root/init" <<'EOF'
 #!/bin/sh
 # PID 1 of Hangar's end-to-end test guest. Never exits (the kernel would panic).
@@ -89,6 +109,32 @@ watch_power_button() {
     echo "HANGAR-E2E-GUEST-NO-POWER-BUTTON" >/dev/ttyS0
 }
 watch_power_button &
+
+# ---- the cloud-init seed (issue 13): find the CD-ROM labelled cidata (the volume id at byte 40 of sector 16),
+# mount it and keep printing what it holds. Guests without a seed print nothing.
+report_seed() {
+    for m in /lib/modules/seed/*.ko; do [ -e "$m" ] && insmod "$m" 2>/dev/null; done
+    n=0
+    while [ $n -lt 100 ]; do
+        for d in /dev/sr*; do
+            [ -b "$d" ] || continue
+            label=$(dd if="$d" bs=2048 skip=16 count=1 2>/dev/null | dd bs=1 skip=40 count=6 2>/dev/null)
+            [ "$label" = cidata ] || continue
+            mkdir -p /seed
+            mount -t iso9660 -o ro "$d" /seed 2>/dev/null || mount -t iso9660 -o ro,nojoliet "$d" /seed || return
+            while :; do
+                for f in meta-data user-data; do
+                    while IFS= read -r line; do echo "HANGAR-E2E-SEED $f: $line"; done <"/seed/$f"
+                done >/dev/ttyS0
+                echo "HANGAR-E2E-SEED-END" >/dev/ttyS0
+                sleep 2
+            done
+        done
+        n=$((n + 1))
+        sleep 0.1
+    done
+}
+report_seed &
 
 # Echo every line typed on the serial console (proves the console carries input too).
 ( while read -r line; do echo "HANGAR-E2E-ECHO $line"; done ) </dev/ttyS0 >/dev/ttyS0 2>&1 &

@@ -165,6 +165,25 @@ VolumeInfo FakeStorage::createBlank(const std::string& name, std::uint64_t capac
     return m_volumes[name] = VolumeInfo{name, ImageFormat::Qcow2, capacityBytes, 0, ""};
 }
 
+VolumeInfo FakeStorage::writeRaw(const std::string& name, const std::string& bytes)
+{
+    const std::lock_guard lock(m_mutex);
+    enter("writeRaw");
+    requireVolumeName(name);
+    if (bytes.empty())
+        throw invalid("a volume written from memory needs at least 1 byte");
+    requireAbsent(name);
+    m_contents[name] = bytes;
+    return m_volumes[name] = VolumeInfo{name, ImageFormat::Raw, bytes.size(), bytes.size(), ""};
+}
+
+std::string FakeStorage::contents(const std::string& name) const
+{
+    const std::lock_guard lock(m_mutex);
+    auto it = m_contents.find(name);
+    return it == m_contents.end() ? "" : it->second;
+}
+
 VolumeInfo FakeStorage::cloneOverlay(const std::string& name, const std::string& source, const ProgressFn& progress)
 {
     VolumeInfo copy;
@@ -218,6 +237,7 @@ void FakeStorage::remove(const std::string& name)
     enter("remove");
     requireVolumeName(name);
     m_volumes.erase(name);
+    m_contents.erase(name);
 }
 
 std::optional<VolumeInfo> FakeStorage::find(const std::string& name)

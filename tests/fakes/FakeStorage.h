@@ -27,6 +27,9 @@ public:
     // capacity: a qcow2 image's virtual size from its header, else size; allocation: size.
     VolumeInfo upload(const std::string& name, ImageFormat format, int fd, std::uint64_t size,
                       const ProgressFn& progress) override;
+    VolumeInfo writeRaw(const std::string& name, const std::string& bytes) override;
+    // What writeRaw wrote into name ("" when nothing was).
+    std::string contents(const std::string& name) const;
     VolumeInfo createOverlay(const std::string& name, const std::string& backing, std::uint64_t capacityBytes) override;
     VolumeInfo createBlank(const std::string& name, std::uint64_t capacityBytes) override;
     // Progress: 0, then the source's allocation.
@@ -73,6 +76,7 @@ private:
     mutable std::mutex m_mutex;
     std::condition_variable m_holdChanged;
     std::map<std::string, VolumeInfo> m_volumes;
+    std::map<std::string, std::string> m_contents;           // of the volumes writeRaw made
     std::map<std::string, std::pair<Error, int>> m_failures; // error, calls left to fail
     std::map<std::string, int> m_calls;
     std::set<std::string> m_held;

@@ -251,4 +251,35 @@ describe("Hangar's Cockpit page", { skip: problem || false }, () => {
         await page.locator('#hangar-images tr[data-image="uploaded"]').waitFor({ state: "detached" });
         await page.context().close();
     });
+    test("a guest creates a VM with a user, an SSH key and packages, and its card and details show them", async () => {
+        const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJqwpr9K2Tqh2ylR2zXUpWFH3oR+3aFUJv/IHTVTCIcv alice@laptop";
+        const page = await login(USERS.guest1);
+        await page.waitForSelector("#hangar-create");
+        await page.fill("#create-name", "seeded");
+        await page.fill("#create-user", "alice");
+        await page.check("#create-sudo");
+        await page.fill("#create-ssh-keys", key);
+        await page.fill("#create-packages", "nginx, git");
+        await page.click("#create-submit");
+        await page.waitForSelector('.hangar-vm[data-vm="seeded"][data-state="stopped"]');
+        assert.match(await card(page, "seeded").textContent(), /users alice · packages nginx, git/);
+        await shot(page, "18-guest-provisioned");
+        // The daemon has the key (for the owner only); a bad key is refused naming the field.
+        const provisioning = JSON.parse(harness.hangarctl(USERS.guest1, ["provisioning", "seeded", "--json"]).stdout);
+        assert.deepEqual(provisioning.users[0].ssh_authorized_keys, [key]);
+        assert.equal(provisioning.users[0].sudo, true);
+        await page.fill("#create-name", "badkey");
+        await page.fill("#create-user", "bob");
+        await page.fill("#create-ssh-keys", "ssh-ed25519 not-a-key");
+        await page.click("#create-submit");
+        await page.waitForSelector("#create-error");
+        assert.match(await page.textContent("#create-error"), /users\[0\]\.ssh_authorized_keys\[0\]: not an OpenSSH public key/);
+        await card(page, "seeded").locator(".hangar-vm-name").click();
+        await page.waitForSelector('#hangar-details[data-vm="seeded"]');
+        const details = await page.textContent("#hangar-details");
+        assert.match(details, /Provisioned usersalice/);
+        assert.match(details, /Provisioned packagesnginx, git/);
+        await shot(page, "19-guest-provisioned-details");
+        await page.context().close();
+    });
 });

@@ -10,6 +10,7 @@ import { useInventory } from "./hooks.js";
 import { errorText, NO_INTERACTION, variant } from "./hangar.js";
 import { bytes } from "./format.js";
 import { VmCard } from "./VmCard.jsx";
+import { NO_PROVISIONING, ProvisioningFields, provisioningSpec } from "./ProvisioningFields.jsx";
 
 export function useQuota(uid, version) {
     const inv = useInventory();
@@ -75,6 +76,7 @@ function CreateForm() {
     const [vcpus, setVcpus] = useState("1");
     const [memory, setMemory] = useState("512");
     const [disk, setDisk] = useState("");
+    const [provisioning, setProvisioning] = useState(NO_PROVISIONING);
     const [error, setError] = useState(null);
     const [busy, setBusy] = useState(false);
 
@@ -85,6 +87,7 @@ function CreateForm() {
             spec.disk_gib = variant.t(disk);
         if (image)
             spec.image = variant.s(image);
+        Object.assign(spec, provisioningSpec(provisioning));
         setBusy(true);
         setError(null);
         inv.managerCall("CreateVM", [name, spec], "sa{sv}")
@@ -112,6 +115,7 @@ function CreateForm() {
                 <TextInput id="create-disk" type="number" min="1" value={disk} placeholder="image size or 10"
                            onChange={(e, v) => setDisk(v)} />
             </FormGroup>
+            <ProvisioningFields value={provisioning} onChange={setProvisioning} />
             {error && <Alert variant="danger" isInline title="Not created" id="create-error">{errorText(error)}</Alert>}
             <ActionGroup>
                 <Button type="submit" id="create-submit" isDisabled={!name || busy} isLoading={busy}>Create VM</Button>

@@ -7,6 +7,7 @@ import { useInventory } from "./hooks.js";
 import { errorText } from "./hangar.js";
 import { mib, stateColor } from "./format.js";
 import { ConfirmDialog, PromptDialog } from "./Dialogs.jsx";
+import { provisionedSummary } from "./ProvisioningFields.jsx";
 
 /* global cockpit */
 
@@ -106,6 +107,7 @@ export function VmCard({ vm, showOwner }) {
             <CardBody>
                 {vm.VCPUs} vCPU · {mib(vm.MemoryMiB)} · {vm.DiskGiB} GiB disk
                 {vm.Image ? <> · image {vm.Image}</> : null}
+                {provisionedSummary(vm) && <div className="hangar-provisioned">{provisionedSummary(vm)}</div>}
                 {showOwner && <> · owner {vm.Owner}</>}
                 {vm.Addresses?.length > 0 && <div>{vm.Addresses.join(", ")}</div>}
             </CardBody>

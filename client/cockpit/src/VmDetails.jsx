@@ -130,6 +130,8 @@ export function VmDetails({ name, onBack }) {
                         {field("Memory", mib(vm.MemoryMiB))}
                         {field("Disk", `${vm.DiskGiB} GiB`)}
                         {field("Image", vm.Image || "none")}
+                        {field("Provisioned users", (vm.ProvisionedUsers || []).join(", ") || "none")}
+                        {field("Provisioned packages", (vm.ProvisionedPackages || []).join(", ") || "none")}
                         {field("Addresses", (vm.Addresses || []).join(", ") || "none known")}
                         {field("Created", dateUsec(vm.CreatedAt))}
                         {field("Host", vm.Host)}
