@@ -81,7 +81,7 @@ Glib::VariantBase CreateDialog::spec() const
     const std::string imagePath = const_cast<Gtk::ComboBoxText&>(m_image).get_active_id();
     if (!imagePath.empty())
         entries["image"] = Glib::Variant<Glib::ustring>::create(m_inventory.string(imagePath, kImageInterface, "Name"));
-    return options(std::move(entries));
+    return options(entries);
 }
 
 } // namespace hangar::gtk

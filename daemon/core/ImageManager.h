@@ -45,21 +45,18 @@ public:
     // ImportImage: validates the name and the fd's content (core/ImageProbe.h), needs manage-images, counts the
     // file against the caller's disk quota, then uploads on a worker as a Job. Done receives the job id once the
     // upload has started.
-    void importImage(const Caller& caller, ImportRequest request, Done<std::uint64_t> done)
+    void importImage(const Caller& caller, ImportRequest request, const Done<std::uint64_t>& done)
     {
-        m_fill.importImage(caller, std::move(request), std::move(done));
+        m_fill.importImage(caller, std::move(request), done);
     }
     // VM.Publish: a flattened qcow2 copy of a stopped VM's disk as a new image, as a Job.
     void publish(const Caller& caller, const std::string& vmUuid, const std::string& imageName, std::string description,
-                 Done<std::uint64_t> done)
+                 const Done<std::uint64_t>& done)
     {
-        m_fill.publish(caller, vmUuid, imageName, std::move(description), std::move(done));
+        m_fill.publish(caller, vmUuid, imageName, std::move(description), done);
     }
     // Image.Delete: needs manage-images; Busy while a VM uses it (naming them) or while it is being filled.
-    void remove(const Caller& caller, const std::string& id, Done<> done)
-    {
-        m_removal.remove(caller, id, std::move(done));
-    }
+    void remove(const Caller& caller, const std::string& id, const Done<>& done) { m_removal.remove(caller, id, done); }
 
     const Image* find(const std::string& id) const { return m_ctx.catalogue.find(id); }
     const Image* findByName(const std::string& name) const { return m_ctx.catalogue.findByName(name); }

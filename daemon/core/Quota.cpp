@@ -105,7 +105,7 @@ void QuotaManager::effectiveFor(const Caller& caller, const Done<EffectiveQuota>
                        });
 }
 
-void QuotaManager::limitsFor(const Caller& caller, Done<EffectiveQuota> done)
+void QuotaManager::limitsFor(const Caller& caller, const Done<EffectiveQuota>& done)
 {
     if (m_defaults == QuotaLimits{}) {
         try {
@@ -116,7 +116,7 @@ void QuotaManager::limitsFor(const Caller& caller, Done<EffectiveQuota> done)
         }
         return done(EffectiveQuota{QuotaLimits{}, QuotaSource::Default});
     }
-    effectiveFor(caller, std::move(done));
+    effectiveFor(caller, done);
 }
 
 void QuotaManager::get(const Caller& caller, std::uint32_t uid, const Done<QuotaReport>& done)

@@ -72,7 +72,7 @@ public:
     void effectiveFor(const Caller& caller, const Done<EffectiveQuota>& done);
     // The same for enforcing them: when neither the caller nor the defaults have a limit, there is none to apply
     // whoever the caller is, so polkit is not asked whether they are an administrator (a round trip per Start).
-    void limitsFor(const Caller& caller, Done<EffectiveQuota> done);
+    void limitsFor(const Caller& caller, const Done<EffectiveQuota>& done);
     // GetQuota: own quota for anyone; another user's needs manage-hosts.
     void get(const Caller& caller, std::uint32_t uid, const Done<QuotaReport>& done);
     // SetQuota: needs manage-hosts.

@@ -41,9 +41,9 @@ public:
               BootDirectory bootDir = {});
 
     // Done receives the new VM's UUID.
-    void create(const Caller& caller, const std::string& name, const VmSpecRequest& spec, Done<std::string> done)
+    void create(const Caller& caller, const std::string& name, const VmSpecRequest& spec, const Done<std::string>& done)
     {
-        m_creation.create(caller, name, spec, std::move(done));
+        m_creation.create(caller, name, spec, done);
     }
     void start(const Caller& caller, const std::string& uuid, Done<> done)
     {
@@ -84,9 +84,9 @@ public:
     }
     // A stopped VM's copy owned by caller (its disk: a new overlay of the same image plus a copy of the source's
     // changes). Needs manage-own/all-vms on the source and create-vm; counts against the caller's quota.
-    void clone(const Caller& caller, const std::string& uuid, const std::string& newName, Done<std::string> done)
+    void clone(const Caller& caller, const std::string& uuid, const std::string& newName, const Done<std::string>& done)
     {
-        m_creation.clone(caller, uuid, newName, std::move(done));
+        m_creation.clone(caller, uuid, newName, done);
     }
     void createSnapshot(const Caller& caller, const std::string& uuid, const std::string& name,
                         const std::string& description, Done<> done)
@@ -102,9 +102,9 @@ public:
         m_snapshots.remove(caller, uuid, name, std::move(done));
     }
     // Needs no authorization.
-    void listSnapshots(const std::string& uuid, Done<std::vector<SnapshotInfo>> done)
+    void listSnapshots(const std::string& uuid, const Done<std::vector<SnapshotInfo>>& done)
     {
-        m_snapshots.list(uuid, std::move(done));
+        m_snapshots.list(uuid, done);
     }
     // A socket to the VM's serial console or VNC server (core/VmAccess.h).
     void openConsole(const Caller& caller, const std::string& uuid, bool force, Done<SharedFd> done)
@@ -123,9 +123,9 @@ public:
         return m_reads.list(caller, filter);
     }
     // Administrators (manage-all-vms, asked without interaction) read every event; others only their own.
-    void events(const Caller& caller, const EventQuery& query, Done<std::vector<EventRecord>> done)
+    void events(const Caller& caller, const EventQuery& query, const Done<std::vector<EventRecord>>& done)
     {
-        m_reads.events(caller, query, std::move(done));
+        m_reads.events(caller, query, done);
     }
 
     // Keys and password hashes included: the owner's (manage-own-vms) and administrators' (manage-all-vms) only.

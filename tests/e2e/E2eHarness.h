@@ -1,7 +1,7 @@
 // The end-to-end harness's pieces: a libvirtd started by hand (tests/support's PrivateLibvirtd: QEMU driver, private
 // sockets, no systemd, no virtlogd), the tiny guest built at test time (make-guest.sh), hangard against that libvirtd
 // with READY=1 awaited, and reading and writing a guest's console with deadlines. BusClient.h is the D-Bus client,
-// E2eWorld.h puts them together once per run (World) and is what the tests of E2eTest.cpp and ImageE2eTest.cpp start
+// E2eWorld.h puts them together once per run (World) and is what the tests of E2eTest.cpp and the image tests start
 // from (E2eFixture).
 //
 // Everything runs inside tests/e2e/run-hermetic.sh's namespaces (the binary re-executes itself there): libvirt's

@@ -2,10 +2,10 @@
 // (TCG when the host cannot do KVM), checked through Hangar's D-Bus API, hangarctl and virsh. See README.md.
 //
 // One world for the whole run (libvirtd, dbus-daemon, hangard, the guest files: E2eWorld.h's World, shared with
-// ImageE2eTest.cpp), built on first use; if it cannot be built every test fails with the reason. One shared running VM
-// serves the tests that only look at a running guest (state, console, graphics, stats); the tests that end a guest have
-// their own. Every wait has a deadline, and a watchdog ends the run after HANGAR_E2E_TIMEOUT_SEC (default 300) whatever
-// happens.
+// the image tests, ImageE2eFixture.h), built on first use; if it cannot be built every test fails with the reason. One
+// shared running VM serves the tests that only look at a running guest (state, console, graphics, stats); the tests
+// that end a guest have their own. Every wait has a deadline, and a watchdog ends the run after HANGAR_E2E_TIMEOUT_SEC
+// (default 300) whatever happens.
 #include "E2eWorld.h"
 
 #include <algorithm>

@@ -1,6 +1,6 @@
 // The world of an end-to-end run (the guest's files, a libvirtd, a private bus, hangard and a client), built once on
-// first use and shared by E2eTest.cpp and ImageE2eTest.cpp, and E2eFixture, what their tests start from: booting
-// guests, running hangarctl, finding the pool, and deleting what a test made whatever happened.
+// first use and shared by E2eTest.cpp and the image tests (ImageE2eFixture.h), and E2eFixture, what their tests start
+// from: booting guests, running hangarctl, finding the pool, and deleting what a test made whatever happened.
 #pragma once
 
 #include "BusClient.h"
@@ -16,7 +16,7 @@
 
 namespace hangar::e2e {
 
-// The whole world of a run, built on first use and shared by every test of E2eTest.cpp and ImageE2eTest.cpp:
+// The whole world of a run, built on first use and shared by every test of E2eTest.cpp and the image tests:
 // the guest's files, a libvirtd, a private bus, hangard (config: stats every second, [Guest] boot_dir, the storage
 // pool at its default place) and a client on that bus.
 struct World

@@ -4,6 +4,7 @@
 // frontend would hold them.
 #pragma once
 
+#include "BusError.h"
 #include "Clients.h"
 #include "Harness.h"
 
@@ -113,19 +114,6 @@ protected:
     std::string create(const std::string& name, Dict spec = {}) { return manager->CreateVM(name, spec); }
 
     std::size_t vmCount() { return manager->ListVMs({{"all", sdbus::Variant(true)}}).size(); }
-
-    // The D-Bus error name of what fn throws ("" when it does not), its message in *message.
-    template <typename Fn> static std::string errorOf(Fn&& fn, std::string* message = nullptr)
-    {
-        try {
-            fn();
-        } catch (const sdbus::Error& e) {
-            if (message)
-                *message = e.getMessage();
-            return e.getName();
-        }
-        return "";
-    }
 
     std::unique_ptr<sdbus::IConnection> connection;
     std::unique_ptr<ManagerClient> manager;

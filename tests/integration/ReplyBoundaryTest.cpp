@@ -3,11 +3,13 @@
 // client on its own connection checks that each call gets exactly one answer with the one mapped D-Bus error.
 #include "bus/ReplyBoundary.h"
 
+#include "BusError.h"
 #include "Harness.h"
 
 #include <gtest/gtest.h>
 #include <memory>
 #include <stdexcept>
+#include <utility>
 
 namespace hangar::it {
 namespace {
@@ -89,14 +91,11 @@ protected:
     }
 
     // The error name and message a call ends with, "" when it succeeds.
-    template <typename Fn> static std::string errorOf(Fn&& fn)
+    template <typename Fn> static std::string failureOf(Fn&& fn)
     {
-        try {
-            fn();
-        } catch (const sdbus::Error& e) {
-            return e.getName() + ": " + e.getMessage();
-        }
-        return "";
+        std::string message;
+        const std::string name = errorOf(std::forward<Fn>(fn), &message);
+        return name.empty() ? "" : name + ": " + message;
     }
 
     TempDir dir;
@@ -120,7 +119,7 @@ TEST_F(ReplyBoundaryTest, AsyncHandlerThrowingAfterHandingOnItsReply_AnswersOnce
         const std::string& kind = entry.first; // not a structured binding: clang 14 cannot capture one in a lambda
         const std::string& error = entry.second;
         EXPECT_EQ(
-            errorOf([&] { proxy->callMethod("ThrowAfterHandingOn").onInterface(kInterface).withArguments(kind); }),
+            failureOf([&] { proxy->callMethod("ThrowAfterHandingOn").onInterface(kInterface).withArguments(kind); }),
             error)
             << kind;
         bool answeredOnce = false;
@@ -131,20 +130,21 @@ TEST_F(ReplyBoundaryTest, AsyncHandlerThrowingAfterHandingOnItsReply_AnswersOnce
 
 TEST_F(ReplyBoundaryTest, AsyncHandlerThrowingAfterCoreAnswered_KeepsCoresAnswer)
 {
-    EXPECT_EQ(errorOf([&] { proxy->callMethod("AnswerThenThrow").onInterface(kInterface); }),
+    EXPECT_EQ(failureOf([&] { proxy->callMethod("AnswerThenThrow").onInterface(kInterface); }),
               "org.hangar.Hangar1.Error.NotFound: answered by core");
     // The server still answers: nothing unwound through sd-bus.
-    EXPECT_EQ(errorOf([&] { proxy->callMethod("AnswerThenThrow").onInterface(kInterface); }),
+    EXPECT_EQ(failureOf([&] { proxy->callMethod("AnswerThenThrow").onInterface(kInterface); }),
               "org.hangar.Hangar1.Error.NotFound: answered by core");
 }
 
 TEST_F(ReplyBoundaryTest, SyncMethodAndGetter_TurnEveryExceptionIntoOneDbusError)
 {
-    EXPECT_EQ(errorOf([&] { proxy->callMethod("Sync").onInterface(kInterface).withArguments(std::string("hangar")); }),
-              "org.hangar.Hangar1.Error.Busy: busy doing something else");
-    EXPECT_EQ(errorOf([&] { proxy->callMethod("Sync").onInterface(kInterface).withArguments(std::string("other")); }),
+    EXPECT_EQ(
+        failureOf([&] { proxy->callMethod("Sync").onInterface(kInterface).withArguments(std::string("hangar")); }),
+        "org.hangar.Hangar1.Error.Busy: busy doing something else");
+    EXPECT_EQ(failureOf([&] { proxy->callMethod("Sync").onInterface(kInterface).withArguments(std::string("other")); }),
               "org.hangar.Hangar1.Error.BackendFailure: unexpected failure of an unknown kind");
-    EXPECT_EQ(errorOf([&] { proxy->getProperty("Broken").onInterface(kInterface); }),
+    EXPECT_EQ(failureOf([&] { proxy->getProperty("Broken").onInterface(kInterface); }),
               "org.hangar.Hangar1.Error.BackendFailure: a library failed");
 }
 

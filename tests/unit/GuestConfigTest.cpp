@@ -10,7 +10,8 @@ namespace {
 
 using testing::TempDir;
 
-std::string errorOf(const std::string& path, const ConfigOverrides& overrides = {})
+// What loadConfig refuses the file with, "" when it loads.
+std::string loadError(const std::string& path, const ConfigOverrides& overrides = {})
 {
     try {
         loadConfig(path, overrides);
@@ -42,11 +43,11 @@ TEST(GuestConfig, File_SetsDomainTypeAndBootDir)
 TEST(GuestConfig, File_RefusesBadValues)
 {
     const TempDir dir;
-    EXPECT_NE(errorOf(dir.file("a.conf", "[Daemon]\ndomain_type = xen\n").string()).find("domain_type"),
+    EXPECT_NE(loadError(dir.file("a.conf", "[Daemon]\ndomain_type = xen\n").string()).find("domain_type"),
               std::string::npos);
-    EXPECT_NE(errorOf(dir.file("b.conf", "[Guest]\nboot_dir = relative/boot\n").string()).find("boot_dir"),
+    EXPECT_NE(loadError(dir.file("b.conf", "[Guest]\nboot_dir = relative/boot\n").string()).find("boot_dir"),
               std::string::npos);
-    EXPECT_NE(errorOf(dir.file("c.conf", "[Guest]\nkernel_dir = /x\n").string()).find("unknown key"),
+    EXPECT_NE(loadError(dir.file("c.conf", "[Guest]\nkernel_dir = /x\n").string()).find("unknown key"),
               std::string::npos);
 }
 
