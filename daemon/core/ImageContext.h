@@ -11,6 +11,7 @@
 #include "core/Inventory.h"
 #include "core/Jobs.h"
 #include "core/OperationRunner.h"
+#include "core/OsCatalog.h"
 #include "core/Quota.h"
 #include "core/Storage.h"
 #include "core/Store.h"
@@ -30,6 +31,7 @@ struct ImageContext
     JobManager& jobs;
     QuotaManager& quotas;
     std::uint64_t maxImportBytes;
+    OsCatalogGate osGate; // the OS catalogue, loaded off the loop
     ImageCatalogue catalogue;
     ImageRunner runner;
     OperationRunner vmRunner;

@@ -23,6 +23,20 @@ ImageRecord newImage(const Caller& caller, const std::string& name, ImageFormat 
     return record;
 }
 
+// The OS an option names: "" is none, anything else must be known to the catalogue (which it may load: on the
+// loop only once loaded).
+OsInfo chosenOs(const OsCatalog& catalog, const std::string& option)
+{
+    return option.empty() ? OsInfo{} : requireKnownOs(catalog, option, "os");
+}
+
+// What the worker found in the caller's file.
+struct ProbedMedium
+{
+    ProbedImage image;
+    OsInfo os; // as given (checked against the catalogue) or identified from an ISO; empty = none
+};
+
 Job newJob(const Caller& caller, std::string operation, bool cancelable, std::vector<JobTarget> objects)
 {
     Job job;
@@ -44,6 +58,8 @@ void ImageFill::importImage(const Caller& caller, ImportRequest request, const D
     const bool valid = m_ctx.runner.attempt(ticket, [&] {
         validateName(request.name);
         validateDescription(request.description);
+        if (request.os && !request.os->empty())
+            requireOsIdForm(*request.os, "os"); // whether the database knows it is asked on the worker
         m_ctx.catalogue.requireFreeName(request.name);
         if (!request.fd || !*request.fd)
             throw Error(ErrorCode::InvalidArgument, "no file descriptor was passed");
@@ -53,14 +69,24 @@ void ImageFill::importImage(const Caller& caller, ImportRequest request, const D
     ticket->imageName = request.name;
     const std::string name = request.name;
     m_ctx.runner.authorize(ticket, {{"image", name}, {"verb", "import"}}, [this, ticket, request, done] {
-        // Reading the caller's file may block (a slow disk, a network file system): probe on a worker.
-        runOnWorker<ProbedImage>(
-            m_ctx.executor, [fd = request.fd, max = m_ctx.maxImportBytes] { return probeImage(fd->get(), max); },
-            [this, ticket, request, done](Outcome<ProbedImage> probed) {
+        // Reading the caller's file may block (a slow disk, a network file system), and so may the OS database's
+        // first load: check the OS, probe the file and identify its OS on a worker.
+        runOnWorker<ProbedMedium>(
+            m_ctx.executor,
+            [fd = request.fd, max = m_ctx.maxImportBytes, os = request.os, &catalog = m_ctx.osGate.catalog()] {
+                ProbedMedium medium;
+                if (os)
+                    medium.os = chosenOs(catalog, *os); // before the file is read: a refusal reads nothing
+                medium.image = probeImage(fd->get(), max);
+                if (!os && medium.image.format == ImageFormat::Iso)
+                    medium.os = catalog.identify(fd->get()).value_or(OsInfo{});
+                return medium;
+            },
+            [this, ticket, request, done](Outcome<ProbedMedium> probed) {
                 const bool usable = m_ctx.runner.attempt(ticket, [&] {
                     if (!probed.ok())
                         throw probed.error();
-                    const ImageFormat format = probed.value().format;
+                    const ImageFormat format = probed.value().image.format;
                     if (request.expectedFormat && *request.expectedFormat != format)
                         throw Error(ErrorCode::InvalidArgument,
                                     fmt::format("the file's content is {}, not {} (the format is decided from the "
@@ -69,8 +95,9 @@ void ImageFill::importImage(const Caller& caller, ImportRequest request, const D
                 });
                 if (!usable)
                     return;
-                const ProbedImage image = probed.value();
-                m_ctx.quotas.limitsFor(ticket->caller, [this, ticket, request, image,
+                const ProbedImage image = probed.value().image;
+                const OsInfo os = probed.value().os;
+                m_ctx.quotas.limitsFor(ticket->caller, [this, ticket, request, image, os,
                                                         done](Outcome<EffectiveQuota> quota) {
                     // From the checks to the Importing row nothing yields to the loop: parallel imports cannot
                     // overshoot the quota or take the same name.
@@ -88,6 +115,8 @@ void ImageFill::importImage(const Caller& caller, ImportRequest request, const D
                     record.sizeBytes = image.fileBytes; // counted against the quota while it uploads
                     record.virtualSizeBytes = image.virtualBytes;
                     record.description = request.description;
+                    record.os = os.shortId;
+                    record.osName = os.name;
                     Job job =
                         newJob(ticket->caller, "import-image", true, {JobTarget{JobTarget::Kind::Image, record.id}});
                     job.totalBytes = image.fileBytes;
@@ -104,14 +133,29 @@ void ImageFill::importImage(const Caller& caller, ImportRequest request, const D
 }
 
 void ImageFill::publish(const Caller& caller, const std::string& vmUuid, const std::string& imageName,
-                        std::string description, const Done<std::uint64_t>& done)
+                        std::string description, std::optional<std::string> os, const Done<std::uint64_t>& done)
+{
+    if (!os || os->empty()) {
+        publishKnownOs(caller, vmUuid, imageName, std::move(description), std::move(os), done);
+        return;
+    }
+    // An OS named by the caller is looked up in the database, which the start-up may still be loading on a worker.
+    m_ctx.osGate.whenLoaded([=, this] { publishKnownOs(caller, vmUuid, imageName, description, os, done); });
+}
+
+void ImageFill::publishKnownOs(const Caller& caller, const std::string& vmUuid, const std::string& imageName,
+                               const std::string& description, const std::optional<std::string>& os,
+                               const Done<std::uint64_t>& done)
 {
     const Ticket vm = OperationRunner::open(caller, vmUuid, VmOperation::Publish, done);
     if (!m_ctx.vmRunner.findOrLose(vm))
         return;
+    OsInfo chosen;
     const bool valid = m_ctx.vmRunner.attempt(vm, [&] {
         validateName(imageName);
         validateDescription(description);
+        if (os)
+            chosen = chosenOs(m_ctx.osGate.catalog(), *os);
         m_ctx.catalogue.requireFreeName(imageName);
     });
     if (!valid)
@@ -142,6 +186,14 @@ void ImageFill::publish(const Caller& caller, const std::string& vmUuid, const s
             record.virtualSizeBytes = source.record.spec.diskGiB * kGiB;
             record.description =
                 description.empty() ? fmt::format("published from VM {}", source.record.name) : description;
+            // Made from an image, the VM runs that image's OS unless the caller says otherwise.
+            if (os) {
+                record.os = chosen.shortId;
+                record.osName = chosen.name;
+            } else if (const Image* base = m_ctx.catalogue.find(source.record.image)) {
+                record.os = base->record.os;
+                record.osName = base->record.osName;
+            }
             // libvirt copies the volume in one call that cannot be interrupted: not cancelable, no progress.
             Job job = newJob(vm->caller, "publish", false,
                              {JobTarget{JobTarget::Kind::Image, record.id}, JobTarget{JobTarget::Kind::Vm, vmUuid}});

@@ -27,6 +27,9 @@ public:
                const Done<std::string>& done);
 
 private:
+    // create() once the OS catalogue can be asked for the defaults of the image's OS.
+    void createKnownOs(const Caller& caller, const std::string& name, const VmSpecRequest& spec,
+                       const Done<std::string>& done);
     // A new record for caller: uuid, owner, creation time, host, phase Creating, its own disk volume.
     VmRecord newRecord(const Caller& caller, const std::string& name, const VmSpec& spec) const;
     // Reserves the new VM (row in phase Creating, Creating in the inventory, marked with kind) and makes its disk

@@ -13,6 +13,7 @@
 #include "core/Reconciler.h"
 #include "core/Stats.h"
 #include "core/VmManager.h"
+#include "osinfo/OsinfoCatalog.h"
 #include "service/BootDir.h"
 #include "service/Logging.h"
 #include "service/Loop.h"
@@ -92,6 +93,8 @@ int runDaemon(const Config& config, const std::string& version, std::function<Co
 {
     ensureStateDir(config.stateDir);
     prepareBootDir(config.bootDir, config.hypervisor.rfind("test:", 0) != 0);
+    // Before the loop: its workers may still be identifying an ISO while the loop winds down.
+    const osinfo::OsinfoCatalog osCatalog;
     Loop loop(config.workers);
     LoopThread::bind(); // this thread runs the loop: core is checked to be entered from it alone
     store::SqliteStore store(config.stateDir + "/hangar.db");
@@ -125,7 +128,9 @@ int runDaemon(const Config& config, const std::string& version, std::function<Co
     virt::LibvirtStatsSource statsSource(config.hypervisor);
     StatsSampler stats(inventory, statsSource, loop, std::chrono::seconds(config.statsIntervalSec));
     JobManager jobs(loop, *authorizer);
-    ImageManager images(inventory, store, storage, *authorizer, loop, audit, jobs, quotas, config.maxImportGiB * kGiB);
+    ImageManager images(inventory, store, storage, *authorizer, loop, audit, jobs, quotas, config.maxImportGiB * kGiB,
+                        osCatalog);
+    images.osCatalog().preload(); // read the OS database on a worker now, so the first request finds it loaded
     VmManager manager(inventory, store, hypervisor, storage, images, *authorizer, loop, audit, quotas, "local",
                       BootDirectory(config.bootDir));
     Reconciler reconciler(inventory, store, hypervisor, storage, images, loop, audit);

@@ -1,6 +1,7 @@
 // Images, jobs, VMs from images, clone, snapshots and publish in core, on the fake hypervisor and storage, the real
 // SQLite store in memory and the driven executor.
 #include "CoreFixture.h"
+#include "ImageFiles.h"
 #include "core/Reconciler.h"
 
 #include <fcntl.h>
@@ -9,48 +10,6 @@
 
 namespace hangar::testing {
 namespace {
-
-void putBe(std::vector<unsigned char>& b, std::size_t at, std::uint64_t v, std::size_t bytes)
-{
-    for (std::size_t i = 0; i < bytes; ++i)
-        b[at + i] = static_cast<unsigned char>(v >> (8 * (bytes - 1 - i)));
-}
-
-// A file with a consistent qcow2 v3 header of the given virtual size, or an ISO 9660 image, or raw bytes.
-SharedFd makeFile(const std::string& kind, std::uint64_t virtualSize = 3 * kGiB)
-{
-    char path[] = "/tmp/hangar-image-XXXXXX";
-    const int fd = ::mkstemp(path);
-    ::unlink(path);
-    std::vector<unsigned char> b;
-    std::uint64_t size = 0;
-    if (kind == "qcow2") {
-        b.assign(104, 0);
-        putBe(b, 0, 0x514649fb, 4);
-        putBe(b, 4, 3, 4);
-        putBe(b, 20, 16, 4);
-        putBe(b, 24, virtualSize, 8);
-        putBe(b, 36, 1, 4);
-        putBe(b, 40, 0x30000, 8);
-        putBe(b, 48, 0x10000, 8);
-        putBe(b, 56, 1, 4);
-        putBe(b, 100, 104, 4);
-        size = 0x40000;
-    } else if (kind == "iso") {
-        b.assign(17 * 2048, 0);
-        b[16 * 2048] = 1;
-        std::copy_n("CD001", 5, b.begin() + 16 * 2048 + 1);
-        b[16 * 2048 + 80] = 40; // 40 blocks of 2048
-        b[16 * 2048 + 129] = 0x08;
-        size = 40 * 2048;
-    } else {
-        b.assign(8192, 0x5a);
-        size = 8192;
-    }
-    EXPECT_EQ(::pwrite(fd, b.data(), b.size(), 0), static_cast<ssize_t>(b.size()));
-    EXPECT_EQ(::ftruncate(fd, static_cast<off_t>(size)), 0);
-    return std::make_shared<UniqueFd>(fd);
-}
 
 class ImageManagerTest : public CoreFixture<>
 {
@@ -401,7 +360,7 @@ TEST_F(ImageManagerTest, Publish_FlattensAStoppedVmsDiskIntoANewImage)
     const auto vm = createFrom("golden", "debian");
     ASSERT_TRUE(vm.ok());
     Capture<std::uint64_t> r;
-    images.publish(caller(kAlice), vm.outcome->value(), "golden-image", "", r.done());
+    images.publish(caller(kAlice), vm.outcome->value(), "golden-image", "", std::nullopt, r.done());
     ASSERT_TRUE(r.ok()) << r.message();
     const Image* pending = images.findByName("golden-image");
     ASSERT_NE(pending, nullptr);
@@ -422,12 +381,12 @@ TEST_F(ImageManagerTest, Publish_FlattensAStoppedVmsDiskIntoANewImage)
     EXPECT_TRUE(createFrom("from-golden", "golden-image").ok());
     ASSERT_TRUE(call([&](Done<> d) { manager.start(caller(kAlice), vm.outcome->value(), d); }).ok());
     Capture<std::uint64_t> busy;
-    images.publish(caller(kAlice), vm.outcome->value(), "again", "", busy.done());
+    images.publish(caller(kAlice), vm.outcome->value(), "again", "", std::nullopt, busy.done());
     executor.drain();
     EXPECT_EQ(busy.code(), ErrorCode::Busy);
     authorizer.denied[Action::ManageImages] = true;
     Capture<std::uint64_t> denied;
-    images.publish(caller(kAlice), vm.outcome->value(), "again", "", denied.done());
+    images.publish(caller(kAlice), vm.outcome->value(), "again", "", std::nullopt, denied.done());
     executor.drain();
     EXPECT_EQ(denied.code(), ErrorCode::PermissionDenied);
 }
