@@ -284,7 +284,7 @@ void VmObject::Publish(sdbus::Result<sdbus::ObjectPath>&& result, std::string im
         std::string description = reader.take<std::string>("description").value_or("");
         std::optional<std::string> os = reader.take<std::string>("os");
         reader.finish();
-        m_images.publish(caller, m_uuid, imageName, std::move(description), std::move(os),
+        m_images.publish(caller, m_uuid, imageName, description, os,
                          reply.done<std::uint64_t>([](std::uint64_t id) { return sdbus::ObjectPath(jobPath(id)); }));
     });
 }

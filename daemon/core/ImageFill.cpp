@@ -133,10 +133,11 @@ void ImageFill::importImage(const Caller& caller, ImportRequest request, const D
 }
 
 void ImageFill::publish(const Caller& caller, const std::string& vmUuid, const std::string& imageName,
-                        std::string description, std::optional<std::string> os, const Done<std::uint64_t>& done)
+                        const std::string& description, const std::optional<std::string>& os,
+                        const Done<std::uint64_t>& done)
 {
     if (!os || os->empty()) {
-        publishKnownOs(caller, vmUuid, imageName, std::move(description), std::move(os), done);
+        publishKnownOs(caller, vmUuid, imageName, description, os, done);
         return;
     }
     // An OS named by the caller is looked up in the database, which the start-up may still be loading on a worker.

@@ -30,8 +30,8 @@ public:
     explicit ImageFill(ImageContext& context) : m_ctx(context) {}
 
     void importImage(const Caller& caller, ImportRequest request, const Done<std::uint64_t>& done);
-    void publish(const Caller& caller, const std::string& vmUuid, const std::string& imageName, std::string description,
-                 std::optional<std::string> os, const Done<std::uint64_t>& done);
+    void publish(const Caller& caller, const std::string& vmUuid, const std::string& imageName,
+                 const std::string& description, const std::optional<std::string>& os, const Done<std::uint64_t>& done);
 
 private:
     using Work = std::function<VolumeInfo(Storage&, const ProgressFn&)>;

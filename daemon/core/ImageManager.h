@@ -53,10 +53,10 @@ public:
     }
     // VM.Publish: a flattened qcow2 copy of a stopped VM's disk as a new image, as a Job. Its OS is os (checked
     // against the OS catalogue), else that of the VM's image.
-    void publish(const Caller& caller, const std::string& vmUuid, const std::string& imageName, std::string description,
-                 std::optional<std::string> os, Done<std::uint64_t> done)
+    void publish(const Caller& caller, const std::string& vmUuid, const std::string& imageName,
+                 const std::string& description, const std::optional<std::string>& os, const Done<std::uint64_t>& done)
     {
-        m_fill.publish(caller, vmUuid, imageName, std::move(description), std::move(os), std::move(done));
+        m_fill.publish(caller, vmUuid, imageName, description, os, done);
     }
     // Image.Delete: needs manage-images; Busy while a VM uses it (naming them) or while it is being filled.
     void remove(const Caller& caller, const std::string& id, Done<> done)

@@ -25,9 +25,8 @@ OsResources resourcesOf(OsinfoResourcesList* list)
         auto* r = OSINFO_RESOURCES(osinfo_list_get_nth(OSINFO_LIST(list), i));
         const gchar* arch = osinfo_resources_get_architecture(r);
         const std::string_view a = arch ? arch : "";
-        if (a == "x86_64")
-            chosen = r;
-        else if (a == OSINFO_ARCHITECTURE_ALL && !chosen)
+        // x86_64's own figures win over those for every architecture, whichever comes first.
+        if (a == "x86_64" || (a == OSINFO_ARCHITECTURE_ALL && !chosen))
             chosen = r;
     }
     if (chosen) {
