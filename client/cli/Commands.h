@@ -217,6 +217,7 @@ struct ImageImportOptions
     std::string name;                       // --name
     std::optional<std::string> format;      // qcow2, raw or iso: what the caller expects
     std::optional<std::string> description; // free text
+    std::optional<std::string> os;          // libosinfo short id; "" = none; unset = hangard detects it from an ISO
 };
 
 struct PublishOptions
@@ -224,6 +225,7 @@ struct PublishOptions
     std::string vm;
     std::string image;
     std::optional<std::string> description;
+    std::optional<std::string> os; // unset = the OS of the VM's image
 };
 
 enum class SnapshotAction

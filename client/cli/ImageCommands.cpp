@@ -92,6 +92,8 @@ constexpr FieldView kImageFields[] = {
     {"Name", "Name"},
     {"State", "State"},
     {"Format", "Format"},
+    {"OSName", "OS"},
+    {"OS", "OS id"},
     {"VirtualSizeBytes", "Virtual size"},
     {"SizeBytes", "Size on disk"},
     {"Owner", "Owner"},
@@ -199,12 +201,13 @@ ExitCode runImageList(Context& context)
         std::cout << "No images." << std::endl;
         return ExitCode::Ok;
     }
-    Table table({"NAME", "FORMAT", "STATE", "VIRTUAL", "SIZE", "OWNER", "USED-BY"});
+    Table table({"NAME", "OS", "FORMAT", "STATE", "VIRTUAL", "SIZE", "OWNER", "USED-BY"});
     for (const auto& row : rows) {
         std::string state = "-";
         std::string virtualSize = formatBytes(row.get<2>());
         std::string size = formatBytes(row.get<3>());
         std::string used = "-";
+        std::string os = "-";
         // An image hangarctl has only the row of (published meanwhile, say) is shown without State and UsedBy.
         if (const Properties* properties = imageProperties(objects, row.get<5>())) {
             state = property<std::string>(*properties, "State", "s").value_or("-");
@@ -213,8 +216,10 @@ ExitCode runImageList(Context& context)
             if (properties->count("SizeBytes") != 0)
                 size = sizeText(*properties, "SizeBytes");
             used = std::to_string(usedBy(*properties).size());
+            os = property<std::string>(*properties, "OS", "s").value_or("");
+            os = os.empty() ? "-" : os;
         }
-        table.addRow({row.get<0>(), row.get<1>(), state, virtualSize, size, userName(row.get<4>()), used});
+        table.addRow({row.get<0>(), os, row.get<1>(), state, virtualSize, size, userName(row.get<4>()), used});
     }
     table.print(std::cout);
     std::cout.flush();

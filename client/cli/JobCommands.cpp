@@ -109,6 +109,8 @@ ExitCode runImageImport(Context& context, const ImageImportOptions& options)
         call["format"] = sdbus::Variant(*options.format);
     if (options.description)
         call["description"] = sdbus::Variant(*options.description);
+    if (options.os)
+        call["os"] = sdbus::Variant(*options.os);
 
     const std::string doing = "import image '" + options.name + "'";
     JobFollower follower(context, "Importing " + options.name, options.name);
@@ -127,6 +129,8 @@ ExitCode runPublish(Context& context, const PublishOptions& options)
     Options call = context.authOptions();
     if (options.description)
         call["description"] = sdbus::Variant(*options.description);
+    if (options.os)
+        call["os"] = sdbus::Variant(*options.os);
 
     const std::string doing = "publish VM '" + options.vm + "' as image '" + options.image + "'";
     std::unique_ptr<VmProxy> vm; // outlives the follower, so it goes only once the event loop has stopped

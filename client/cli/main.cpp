@@ -158,6 +158,9 @@ void defineImageCommands(CLI::App& app, Subcommands& s, CommandLine& line)
                      "refused)")
         ->check(CLI::IsMember({"qcow2", "raw", "iso"}));
     s.imageImport->add_option("--description", import.description, "free text, at most 1024 characters");
+    s.imageImport->add_option("--os", import.os,
+                              "the image's operating system as libosinfo's short id, e.g. debian11 (`osinfo-query "
+                              "os` lists what this host knows); \"\" for none. Default: detected from an ISO");
     s.imageList = s.image->add_subcommand("list", "List every image, with its state and how many VMs use it");
     s.imageShow = s.image->add_subcommand("show", "Show every property of an image, and the VMs that use it");
     s.imageShow->add_option("NAME", line.imageName, "image name")->required();
@@ -170,6 +173,9 @@ void defineImageCommands(CLI::App& app, Subcommands& s, CommandLine& line)
     s.publish->add_option("IMAGE", line.publish.image, "the new image's name")->required();
     s.publish->add_option("--description", line.publish.description,
                           "the image's description (default: \"published from VM <VM>\")");
+    s.publish->add_option("--os", line.publish.os,
+                          "the image's operating system as libosinfo's short id, e.g. debian11; \"\" for none "
+                          "(default: the OS of the VM's image)");
 }
 
 void defineSnapshotCommands(CLI::App& app, Subcommands& s, CommandLine& line)

@@ -29,9 +29,12 @@ CreateDialog::CreateDialog(Gtk::Window& parent, const Inventory& inventory)
         if (inventory.string(path, kImageInterface, "State") == "ready")
             images.emplace_back(inventory.string(path, kImageInterface, "Name"), path);
     std::sort(images.begin(), images.end());
-    for (const auto& [imageName, path] : images)
-        m_image.append(path, imageName + " (" + inventory.string(path, kImageInterface, "Format") + ", " +
+    for (const auto& [imageName, path] : images) {
+        const std::string os = inventory.string(path, kImageInterface, "OSName"); // "Debian 11", or "" for none
+        m_image.append(path, imageName + " (" + (os.empty() ? "" : os + ", ") +
+                                 inventory.string(path, kImageInterface, "Format") + ", " +
                                  formatBytes(inventory.number(path, kImageInterface, "VirtualSizeBytes")) + ")");
+    }
     m_image.set_active(0);
     m_image.signal_changed().connect(sigc::mem_fun(*this, &CreateDialog::onImageChanged));
     addRow(1, "_Image", m_image, "Image");

@@ -90,6 +90,15 @@ std::string ImageObject::Description()
     return property([&] { return record().description; });
 }
 
+std::string ImageObject::OS()
+{
+    return property([&] { return record().os; });
+}
+std::string ImageObject::OSName()
+{
+    return property([&] { return record().osName; });
+}
+
 std::vector<sdbus::ObjectPath> ImageObject::UsedBy()
 {
     return property([&] {

@@ -41,6 +41,8 @@ private:
     uint32_t Owner() override;
     uint64_t CreatedAt() override;
     std::string Description() override;
+    std::string OS() override;
+    std::string OSName() override;
     std::vector<sdbus::ObjectPath> UsedBy() override;
 
     // The image's record as core has it, or as it was at retirement.

@@ -297,6 +297,7 @@ void ManagerObject::ImportImage(sdbus::Result<sdbus::ObjectPath>&& result, std::
                             fmt::format("option 'format' must be qcow2, raw or iso; got {}", quoteForMessage(*format)));
         }
         request.description = reader.take<std::string>("description").value_or("");
+        request.os = reader.take<std::string>("os");
         reader.finish();
         // sdbus::UnixFd owns a duplicate of the received descriptor; core keeps its own for as long as the upload
         // runs.
@@ -322,6 +323,24 @@ ManagerObject::ListImages()
                               image->record.virtualSizeBytes, image->record.sizeBytes, image->record.owner,
                               sdbus::ObjectPath(imagePath(image->record.id)));
         return rows;
+    });
+}
+
+void ManagerObject::ListOperatingSystems(
+    sdbus::Result<std::vector<sdbus::Struct<std::string, std::string, std::string>>>&& result)
+{
+    using Rows = std::vector<sdbus::Struct<std::string, std::string, std::string>>;
+    asyncMethod(std::move(result), m_calls, [&](const Reply<Rows>& reply) {
+        // The database may still be loading on a worker (start-up): the reply waits for it, the loop does not.
+        OsCatalogGate& gate = m_images.osCatalog();
+        gate.whenLoaded([&gate, reply] {
+            reply.resultsOf([&] {
+                Rows rows;
+                for (const OsInfo& os : gate.catalog().all())
+                    rows.emplace_back(os.shortId, os.name, os.version);
+                return rows;
+            });
+        });
     });
 }
 

@@ -79,6 +79,8 @@ private:
     sdbus::ObjectPath GetImage(const std::string& name) override;
     std::vector<sdbus::Struct<std::string, std::string, uint64_t, uint64_t, uint32_t, sdbus::ObjectPath>>
     ListImages() override;
+    void ListOperatingSystems(
+        sdbus::Result<std::vector<sdbus::Struct<std::string, std::string, std::string>>>&& result) override;
     // A VM made from an image came or went: the image's UsedBy changed.
     void usedByChanged(const std::string& imageId);
     // Moves the object for key from live to retired and returns it with the closure its retire() runs once no call

@@ -280,9 +280,12 @@ void VmObject::Publish(sdbus::Result<sdbus::ObjectPath>&& result, std::string im
 {
     asyncMethod(std::move(result), m_calls, [&](const Reply<sdbus::ObjectPath>& reply) {
         Caller caller = currentCaller(getObject());
-        std::string description;
-        readOptions(options, caller, &description);
-        m_images.publish(caller, m_uuid, imageName, description,
+        OptionReader reader(options, "option");
+        reader.takeAuthOptions(caller);
+        std::string description = reader.take<std::string>("description").value_or("");
+        std::optional<std::string> os = reader.take<std::string>("os");
+        reader.finish();
+        m_images.publish(caller, m_uuid, imageName, description, os,
                          reply.done<std::uint64_t>([](std::uint64_t id) { return sdbus::ObjectPath(jobPath(id)); }));
     });
 }

@@ -11,6 +11,7 @@
 #include "core/Inventory.h"
 #include "core/Jobs.h"
 #include "core/OperationRunner.h"
+#include "core/OsCatalog.h"
 #include "core/Quota.h"
 #include "core/Storage.h"
 #include "core/Store.h"
@@ -33,6 +34,7 @@ struct ImageContext
     std::uint64_t maxImportBytes;
     // A caller's file that gives no data for this long fails its import (core/CopyWatch).
     std::chrono::seconds stallTimeout{60};
+    OsCatalogGate osGate; // the OS catalogue, loaded off the loop
     ImageCatalogue catalogue;
     ImageRunner runner;
     OperationRunner vmRunner;

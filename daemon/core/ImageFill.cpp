@@ -40,6 +40,20 @@ Executor::LongWorkId runLong(Executor& executor, std::function<R()> work, std::f
         [then = std::move(then), result] { then(std::move(**result)); });
 }
 
+// The OS an option names: "" is none, anything else must be known to the catalogue (which it may load: on the
+// loop only once loaded).
+OsInfo chosenOs(const OsCatalog& catalog, const std::string& option)
+{
+    return option.empty() ? OsInfo{} : requireKnownOs(catalog, option, "os");
+}
+
+// What the worker found in the caller's file.
+struct ProbedMedium
+{
+    ProbedImage image;
+    OsInfo os; // as given (checked against the catalogue) or identified from an ISO; empty = none
+};
+
 Job newJob(const Caller& caller, std::string operation, bool cancelable, std::vector<JobTarget> objects)
 {
     Job job;
@@ -61,6 +75,8 @@ void ImageFill::importImage(const Caller& caller, ImportRequest request, const D
     const bool valid = m_ctx.runner.attempt(ticket, [&] {
         validateName(request.name);
         validateDescription(request.description);
+        if (request.os && !request.os->empty())
+            requireOsIdForm(*request.os, "os"); // whether the database knows it is asked on the worker
         m_ctx.catalogue.requireFreeName(request.name);
         if (!request.fd || !*request.fd)
             throw Error(ErrorCode::InvalidArgument, "no file descriptor was passed");
@@ -70,18 +86,28 @@ void ImageFill::importImage(const Caller& caller, ImportRequest request, const D
     ticket->imageName = request.name;
     const std::string name = request.name;
     m_ctx.runner.authorize(ticket, {{"image", name}, {"verb", "import"}}, [this, ticket, request, done] {
-        // Reading the caller's file may block (a slow disk, a network file system), or never return (a stalled
-        // FUSE file): probe on the long-I/O pool, watched, so the caller gets an answer whatever the file does.
+        // Reading the caller's file may block (a slow disk, a network file system) or never return (a stalled FUSE
+        // file), and so may the OS database's first load: check the OS, probe the file and identify its OS on the
+        // long-I/O pool, watched, so the caller gets an answer whatever the file does.
         auto watch = std::make_shared<std::shared_ptr<CopyWatch>>();
-        const auto probe = runLong<ProbedImage>(
-            m_ctx.executor, [fd = request.fd, max = m_ctx.maxImportBytes] { return probeImage(fd->get(), max); },
-            [this, ticket, request, done, watch](Outcome<ProbedImage> probed) {
+        const auto probe = runLong<ProbedMedium>(
+            m_ctx.executor,
+            [fd = request.fd, max = m_ctx.maxImportBytes, os = request.os, &catalog = m_ctx.osGate.catalog()] {
+                ProbedMedium medium;
+                if (os)
+                    medium.os = chosenOs(catalog, *os); // before the file is read: a refusal reads nothing
+                medium.image = probeImage(fd->get(), max);
+                if (!os && medium.image.format == ImageFormat::Iso)
+                    medium.os = catalog.identify(fd->get()).value_or(OsInfo{});
+                return medium;
+            },
+            [this, ticket, request, done, watch](Outcome<ProbedMedium> probed) {
                 if (!(*watch)->finished())
                     return; // given up on already: the caller has had the error
                 const bool usable = m_ctx.runner.attempt(ticket, [&] {
                     if (!probed.ok())
                         throw probed.error();
-                    const ImageFormat format = probed.value().format;
+                    const ImageFormat format = probed.value().image.format;
                     if (request.expectedFormat && *request.expectedFormat != format)
                         throw Error(ErrorCode::InvalidArgument,
                                     fmt::format("the file's content is {}, not {} (the format is decided from the "
@@ -90,8 +116,9 @@ void ImageFill::importImage(const Caller& caller, ImportRequest request, const D
                 });
                 if (!usable)
                     return;
-                const ProbedImage image = probed.value();
-                m_ctx.quotas.limitsFor(ticket->caller, [this, ticket, request, image,
+                const ProbedImage image = probed.value().image;
+                const OsInfo os = probed.value().os;
+                m_ctx.quotas.limitsFor(ticket->caller, [this, ticket, request, image, os,
                                                         done](Outcome<EffectiveQuota> quota) {
                     // From the checks to the Importing row nothing yields to the loop: parallel imports cannot
                     // overshoot the quota or take the same name.
@@ -109,6 +136,8 @@ void ImageFill::importImage(const Caller& caller, ImportRequest request, const D
                     record.sizeBytes = image.fileBytes; // counted against the quota while it uploads
                     record.virtualSizeBytes = image.virtualBytes;
                     record.description = request.description;
+                    record.os = os.shortId;
+                    record.osName = os.name;
                     Job job =
                         newJob(ticket->caller, "import-image", true, {JobTarget{JobTarget::Kind::Image, record.id}});
                     job.totalBytes = image.fileBytes;
@@ -127,14 +156,30 @@ void ImageFill::importImage(const Caller& caller, ImportRequest request, const D
 }
 
 void ImageFill::publish(const Caller& caller, const std::string& vmUuid, const std::string& imageName,
-                        std::string description, const Done<std::uint64_t>& done)
+                        const std::string& description, const std::optional<std::string>& os,
+                        const Done<std::uint64_t>& done)
+{
+    if (!os || os->empty()) {
+        publishKnownOs(caller, vmUuid, imageName, description, os, done);
+        return;
+    }
+    // An OS named by the caller is looked up in the database, which the start-up may still be loading on a worker.
+    m_ctx.osGate.whenLoaded([=, this] { publishKnownOs(caller, vmUuid, imageName, description, os, done); });
+}
+
+void ImageFill::publishKnownOs(const Caller& caller, const std::string& vmUuid, const std::string& imageName,
+                               const std::string& description, const std::optional<std::string>& os,
+                               const Done<std::uint64_t>& done)
 {
     const Ticket vm = OperationRunner::open(caller, vmUuid, VmOperation::Publish, done);
     if (!m_ctx.vmRunner.findOrLose(vm))
         return;
+    OsInfo chosen;
     const bool valid = m_ctx.vmRunner.attempt(vm, [&] {
         validateName(imageName);
         validateDescription(description);
+        if (os)
+            chosen = chosenOs(m_ctx.osGate.catalog(), *os);
         m_ctx.catalogue.requireFreeName(imageName);
     });
     if (!valid)
@@ -165,6 +210,14 @@ void ImageFill::publish(const Caller& caller, const std::string& vmUuid, const s
             record.virtualSizeBytes = source.record.spec.diskGiB * kGiB;
             record.description =
                 description.empty() ? fmt::format("published from VM {}", source.record.name) : description;
+            // Made from an image, the VM runs that image's OS unless the caller says otherwise.
+            if (os) {
+                record.os = chosen.shortId;
+                record.osName = chosen.name;
+            } else if (const Image* base = m_ctx.catalogue.find(source.record.image)) {
+                record.os = base->record.os;
+                record.osName = base->record.osName;
+            }
             // libvirt copies the volume in one call that cannot be interrupted: not cancelable, no progress.
             Job job = newJob(vm->caller, "publish", false,
                              {JobTarget{JobTarget::Kind::Image, record.id}, JobTarget{JobTarget::Kind::Vm, vmUuid}});

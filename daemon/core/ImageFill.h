@@ -20,6 +20,8 @@ struct ImportRequest
     SharedFd fd;
     std::optional<ImageFormat> expectedFormat;
     std::string description;
+    // libosinfo's short id; "" = none (no detection either); unset = detected from an ISO, else none.
+    std::optional<std::string> os = std::nullopt;
 };
 
 class ImageFill
@@ -28,11 +30,16 @@ public:
     explicit ImageFill(ImageContext& context) : m_ctx(context) {}
 
     void importImage(const Caller& caller, ImportRequest request, const Done<std::uint64_t>& done);
-    void publish(const Caller& caller, const std::string& vmUuid, const std::string& imageName, std::string description,
-                 const Done<std::uint64_t>& done);
+    void publish(const Caller& caller, const std::string& vmUuid, const std::string& imageName,
+                 const std::string& description, const std::optional<std::string>& os, const Done<std::uint64_t>& done);
 
 private:
     using Work = std::function<VolumeInfo(Storage&, const ProgressFn&)>;
+
+    // publish() once the OS it names, if any, can be looked up.
+    void publishKnownOs(const Caller& caller, const std::string& vmUuid, const std::string& imageName,
+                        const std::string& description, const std::optional<std::string>& os,
+                        const Done<std::uint64_t>& done);
     // Adds the image row (phase Importing) and object, starts the job, replies with its id, runs work on a worker,
     // settles. vm: publish's ticket on the source VM, marked meanwhile (nullptr for an import).
     void start(const ImageTicketPtr& ticket, ImageRecord record, Job job, Work work, const Ticket& vm,

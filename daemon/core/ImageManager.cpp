@@ -4,7 +4,7 @@ namespace hangar {
 
 ImageManager::ImageManager(Inventory& inventory, Store& store, Storage& storage, Authorizer& authorizer,
                            Executor& executor, AuditLog& audit, JobManager& jobs, QuotaManager& quotas,
-                           std::uint64_t maxImportBytes)
+                           std::uint64_t maxImportBytes, const OsCatalog& osCatalog)
     : m_ctx{inventory,
             store,
             storage,
@@ -15,6 +15,7 @@ ImageManager::ImageManager(Inventory& inventory, Store& store, Storage& storage,
             quotas,
             maxImportBytes,
             std::chrono::seconds(60),
+            OsCatalogGate{osCatalog, executor},
             ImageCatalogue{},
             ImageRunner(authorizer, audit),
             OperationRunner(inventory, authorizer, executor, audit, quotas)},

@@ -16,6 +16,7 @@
 #include "core/ImageRemoval.h"
 #include "core/Inventory.h"
 #include "core/Jobs.h"
+#include "core/OsCatalog.h"
 #include "core/Outcome.h"
 #include "core/Quota.h"
 #include "core/Storage.h"
@@ -32,7 +33,8 @@ class ImageManager
 {
 public:
     ImageManager(Inventory& inventory, Store& store, Storage& storage, Authorizer& authorizer, Executor& executor,
-                 AuditLog& audit, JobManager& jobs, QuotaManager& quotas, std::uint64_t maxImportBytes);
+                 AuditLog& audit, JobManager& jobs, QuotaManager& quotas, std::uint64_t maxImportBytes,
+                 const OsCatalog& osCatalog = noOsCatalog());
 
     void setObserver(ImageObserver* observer) { m_ctx.catalogue.setObserver(observer); }
     // [Images] max_import_gib again after a configuration reload (SIGHUP): for imports that start from now on.
@@ -44,16 +46,18 @@ public:
 
     // ImportImage: validates the name and the fd's content (core/ImageProbe.h), needs manage-images, counts the
     // file against the caller's disk quota, then uploads on a worker as a Job. Done receives the job id once the
-    // upload has started.
+    // upload has started. The image's OS is request.os (checked against the OS catalogue), else for an ISO what
+    // the catalogue identifies on a worker, else "".
     void importImage(const Caller& caller, ImportRequest request, const Done<std::uint64_t>& done)
     {
         m_fill.importImage(caller, std::move(request), done);
     }
-    // VM.Publish: a flattened qcow2 copy of a stopped VM's disk as a new image, as a Job.
-    void publish(const Caller& caller, const std::string& vmUuid, const std::string& imageName, std::string description,
-                 const Done<std::uint64_t>& done)
+    // VM.Publish: a flattened qcow2 copy of a stopped VM's disk as a new image, as a Job. Its OS is os (checked
+    // against the OS catalogue), else that of the VM's image.
+    void publish(const Caller& caller, const std::string& vmUuid, const std::string& imageName,
+                 const std::string& description, const std::optional<std::string>& os, const Done<std::uint64_t>& done)
     {
-        m_fill.publish(caller, vmUuid, imageName, std::move(description), done);
+        m_fill.publish(caller, vmUuid, imageName, description, os, done);
     }
     // Image.Delete: needs manage-images; Busy while a VM uses it (naming them) or while it is being filled.
     void remove(const Caller& caller, const std::string& id, const Done<>& done) { m_removal.remove(caller, id, done); }
@@ -64,6 +68,9 @@ public:
     const Image& getByName(const std::string& name) const { return m_ctx.catalogue.getByName(name); }
     // Every image, ordered by name.
     std::vector<const Image*> all() const { return m_ctx.catalogue.all(); }
+    // What is known of operating systems (CreateVM's defaults, ListOperatingSystems), loaded off the loop: call
+    // its lookups in a whenLoaded() continuation.
+    OsCatalogGate& osCatalog() { return m_ctx.osGate; }
     // GiB (rounded up, per image) the images owned by uid take on the host, for the disk quota.
     std::uint64_t diskGiBOwnedBy(std::uint32_t uid) const { return m_ctx.catalogue.diskGiBOwnedBy(uid); }
 

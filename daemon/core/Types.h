@@ -121,6 +121,8 @@ struct ImageRecord
     std::string description;
     std::string volume; // volume name in the pool: "img-<id>.qcow2|raw|iso"
     ImagePhase phase = ImagePhase::Importing;
+    std::string os;     // libosinfo's short id of its operating system ("debian11"); "" = unknown (core/OsCatalog.h)
+    std::string osName; // libosinfo's name of it when it was given ("Debian 11"): kept, so reading it needs no database
 
     bool operator==(const ImageRecord&) const = default;
 };

@@ -22,15 +22,34 @@ void requireUsable(const Image& image)
                                                  imagePhaseName(image.record.phase)));
 }
 
+// What a VM of the image's OS needs (core/OsCatalog.h), for the figures the caller left out, within the ranges
+// validateSpec allows. Nothing for an image of unknown OS.
+OsResources osDefaults(ImageManager& images, const Image& image)
+{
+    const auto os = image.record.os.empty() ? std::nullopt : images.osCatalog().catalog().lookup(image.record.os);
+    if (!os)
+        return {};
+    OsResources r = defaultResources(*os);
+    if (r.vcpus)
+        r.vcpus = std::clamp(*r.vcpus, Limits::kMinVcpus, Limits::kMaxVcpus);
+    if (r.memoryMiB)
+        r.memoryMiB = std::clamp(*r.memoryMiB, Limits::kMinMemoryMiB, Limits::kMaxMemoryMiB);
+    if (r.diskGiB)
+        r.diskGiB = std::clamp(*r.diskGiB, Limits::kMinDiskGiB, Limits::kMaxDiskGiB);
+    return r;
+}
+
 // The disk size of a VM made from image: at least the image's virtual size (an overlay cannot be smaller than its
-// base), by default exactly that, rounded up to whole GiB. An ISO installs onto a blank disk of the requested size.
-std::uint64_t diskGiBFor(const Image& image, const std::optional<std::uint64_t>& requested, std::uint64_t fallback)
+// base), by default exactly that, rounded up to whole GiB, or what its OS needs when that is more. An ISO installs
+// onto a blank disk of the requested size, by default what its OS needs.
+std::uint64_t diskGiBFor(const Image& image, const std::optional<std::uint64_t>& requested,
+                         const std::optional<std::uint64_t>& forOs, std::uint64_t fallback)
 {
     if (image.record.format == ImageFormat::Iso)
-        return requested.value_or(fallback);
+        return requested.value_or(forOs.value_or(fallback));
     const std::uint64_t minimum = std::max<std::uint64_t>(1, gibRoundedUp(image.record.virtualSizeBytes));
     if (!requested)
-        return std::min(minimum, Limits::kMaxDiskGiB);
+        return std::min(std::max(minimum, forOs.value_or(0)), Limits::kMaxDiskGiB);
     if (*requested < minimum)
         throw Error(ErrorCode::InvalidArgument,
                     fmt::format("disk_gib {} is smaller than image '{}' ({} GiB); give at least {} or leave it out",
@@ -111,6 +130,17 @@ VmRecord VmCreation::newRecord(const Caller& caller, const std::string& name, co
 void VmCreation::create(const Caller& caller, const std::string& name, const VmSpecRequest& request,
                         const Done<std::string>& done)
 {
+    if (!request.image) {
+        createKnownOs(caller, name, request, done);
+        return;
+    }
+    // The defaults of the image's OS come from the OS database, which the start-up may still be loading on a worker.
+    m_ctx.images.osCatalog().whenLoaded([=, this] { createKnownOs(caller, name, request, done); });
+}
+
+void VmCreation::createKnownOs(const Caller& caller, const std::string& name, const VmSpecRequest& request,
+                               const Done<std::string>& done)
+{
     // No VM yet: failures up to the new row are recorded by the name asked for.
     const Ticket ticket = OperationRunner::open(caller, {}, VmOperation::Create, done);
     ticket->vmName = name;
@@ -124,7 +154,12 @@ void VmCreation::create(const Caller& caller, const std::string& name, const VmS
             const Image& image = m_ctx.images.getByName(*request.image);
             requireUsable(image);
             imageId = image.record.id;
-            spec.diskGiB = diskGiBFor(image, request.diskGiB, spec.diskGiB);
+            const OsResources forOs = osDefaults(m_ctx.images, image);
+            if (!request.vcpus && forOs.vcpus)
+                spec.vcpus = *forOs.vcpus;
+            if (!request.memoryMiB && forOs.memoryMiB)
+                spec.memoryMiB = *forOs.memoryMiB;
+            spec.diskGiB = diskGiBFor(image, request.diskGiB, forOs.diskGiB, spec.diskGiB);
         }
         requireFreeVmName(m_ctx.inventory, name);
     });

@@ -27,6 +27,9 @@ public:
                const Done<std::string>& done);
 
 private:
+    // create() once the OS catalogue can be asked for the defaults of the image's OS.
+    void createKnownOs(const Caller& caller, const std::string& name, const VmSpecRequest& spec,
+                       const Done<std::string>& done);
     // A new record for caller: uuid, owner, creation time, host, phase Creating, its own disk volume.
     VmRecord newRecord(const Caller& caller, const std::string& name, const VmSpec& spec) const;
     // validateProvisioning, and NotSupported for a seed this hangard cannot write.

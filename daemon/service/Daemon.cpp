@@ -14,6 +14,7 @@
 #include "core/Stats.h"
 #include "core/VmManager.h"
 #include "provision/IsoSeedBuilder.h"
+#include "osinfo/OsinfoCatalog.h"
 #include "service/BootDir.h"
 #include "service/Logging.h"
 #include "service/Loop.h"
@@ -101,6 +102,8 @@ int runDaemon(const Config& config, const std::string& version, std::function<Co
 {
     ensureStateDir(config.stateDir);
     prepareBootDir(config.bootDir, config.hypervisor.rfind("test:", 0) != 0);
+    // Before the loop: its workers may still be identifying an ISO while the loop winds down.
+    const osinfo::OsinfoCatalog osCatalog;
     Loop loop(config.workers, config.copyWorkers);
     LoopThread::bind(); // this thread runs the loop: core is checked to be entered from it alone
     store::SqliteStore store(config.stateDir + "/hangar.db");
@@ -136,7 +139,9 @@ int runDaemon(const Config& config, const std::string& version, std::function<Co
     virt::LibvirtStatsSource statsSource(config.hypervisor);
     StatsSampler stats(inventory, statsSource, loop, std::chrono::seconds(config.statsIntervalSec));
     JobManager jobs(loop, *authorizer);
-    ImageManager images(inventory, store, storage, *authorizer, loop, audit, jobs, quotas, config.maxImportGiB * kGiB);
+    ImageManager images(inventory, store, storage, *authorizer, loop, audit, jobs, quotas, config.maxImportGiB * kGiB,
+                        osCatalog);
+    images.osCatalog().preload(); // read the OS database on a worker now, so the first request finds it loaded
     images.setStallTimeout(std::chrono::seconds(config.stallTimeoutSec));
     VmManager manager(inventory, store, hypervisor, storage, images, *authorizer, loop, audit, quotas, "local",
                       BootDirectory(config.bootDir));

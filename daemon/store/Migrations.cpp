@@ -89,6 +89,12 @@ constexpr std::array kMigrations{
             data        TEXT NOT NULL
         );
     )sql"},
+    // v6: an image's operating system: libosinfo's short id and the name libosinfo gave it when it was set (kept, so
+    // that reading it needs no database); '' = unknown, which is what every older image gets.
+    std::string_view{R"sql(
+        ALTER TABLE images ADD COLUMN os TEXT NOT NULL DEFAULT '';
+        ALTER TABLE images ADD COLUMN os_name TEXT NOT NULL DEFAULT '';
+    )sql"},
 };
 
 } // namespace

@@ -1,5 +1,5 @@
-// SqliteStore's images table (schema v4): loading and writing image records, and telling a caller which unique
-// column a clashing write ran into. Declared in store/SqliteStore.h.
+// SqliteStore's images table (os and os_name added later): loading and writing image records, and telling a caller
+// which unique column a clashing write ran into. Declared in store/SqliteStore.h.
 #include "core/Error.h"
 #include "store/SqliteStore.h"
 #include "store/SqliteSupport.h"
@@ -14,7 +14,7 @@ namespace hangar::store {
 namespace {
 
 constexpr std::string_view kImageColumns =
-    "id, name, format, size_bytes, virtual_size_bytes, owner, created_at_usec, description, volume, phase";
+    "id, name, format, size_bytes, virtual_size_bytes, owner, created_at_usec, description, volume, phase, os, os_name";
 
 // Binds the image's columns in the order of kImageColumns, starting at parameter 1.
 void bindImage(Query& query, const ImageRecord& image)
@@ -30,6 +30,8 @@ void bindImage(Query& query, const ImageRecord& image)
     query.bind(8, image.description);
     query.bind(9, image.volume);
     query.bind(10, imagePhaseName(image.phase));
+    query.bind(11, image.os);
+    query.bind(12, image.osName);
 }
 
 Error corruptImage(const ImageRecord& image, std::string_view column, const std::string& value)
@@ -51,6 +53,8 @@ ImageRecord readImage(const Query& query)
     image.description = query.text(7);
     image.volume = query.text(8);
     const std::string phase = query.text(9);
+    image.os = query.text(10);
+    image.osName = query.text(11);
     const auto parsedFormat = formatFromName(format);
     if (!parsedFormat)
         throw corruptImage(image, "format", format);
@@ -78,7 +82,7 @@ void SqliteStore::insertImage(const ImageRecord& image)
     int rc = SQLITE_OK;
     {
         Query query(m_db.get(), statement("INSERT INTO images (" + std::string(kImageColumns) +
-                                          ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"));
+                                          ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"));
         bindImage(query, image);
         rc = query.stepCode();
         if (rc != SQLITE_DONE && !isUniqueViolation(rc))
@@ -92,10 +96,12 @@ void SqliteStore::updateImage(const ImageRecord& image)
 {
     int rc = SQLITE_OK;
     {
-        Query query(m_db.get(),
-                    statement("UPDATE images SET name = ?2, format = ?3, size_bytes = ?4, virtual_size_bytes = ?5, "
-                              "owner = ?6, created_at_usec = ?7, description = ?8, volume = ?9, phase = ?10 "
-                              "WHERE id = ?1"));
+        Query query(
+            m_db.get(),
+            statement(
+                "UPDATE images SET name = ?2, format = ?3, size_bytes = ?4, virtual_size_bytes = ?5, "
+                "owner = ?6, created_at_usec = ?7, description = ?8, volume = ?9, phase = ?10, os = ?11, os_name = ?12 "
+                "WHERE id = ?1"));
         bindImage(query, image);
         rc = query.stepCode();
         if (rc == SQLITE_DONE && sqlite3_changes(m_db.get()) == 0)

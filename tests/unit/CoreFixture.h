@@ -12,6 +12,7 @@
 #include "core/VmManager.h"
 #include "fakes/CoreFakes.h"
 #include "fakes/FakeHypervisor.h"
+#include "fakes/FakeOsCatalog.h"
 #include "fakes/FakeStorage.h"
 #include "store/SqliteStore.h"
 
@@ -117,7 +118,8 @@ protected:
     AuditLog audit{store, executor};
     QuotaManager quotas{inventory, store, authorizer, audit, QuotaLimits{}};
     JobManager jobs{executor, authorizer};
-    ImageManager images{inventory, store, storage, authorizer, executor, audit, jobs, quotas, 1ULL << 40U};
+    FakeOsCatalog osCatalog;
+    ImageManager images{inventory, store, storage, authorizer, executor, audit, jobs, quotas, 1ULL << 40U, osCatalog};
     VmManager manager{inventory, store, hypervisor, storage, images, authorizer, executor, audit, quotas, "local"};
 };
 

@@ -320,7 +320,7 @@ TEST_F(ImageManagerTest, Publish_FlattensAStoppedVmsDiskIntoANewImage)
     const auto vm = createFrom("golden", "debian");
     ASSERT_TRUE(vm.ok());
     Capture<std::uint64_t> r;
-    images.publish(caller(kAlice), vm.outcome->value(), "golden-image", "", r.done());
+    images.publish(caller(kAlice), vm.outcome->value(), "golden-image", "", std::nullopt, r.done());
     ASSERT_TRUE(r.ok()) << r.message();
     const Image* pending = images.findByName("golden-image");
     ASSERT_NE(pending, nullptr);
@@ -341,12 +341,12 @@ TEST_F(ImageManagerTest, Publish_FlattensAStoppedVmsDiskIntoANewImage)
     EXPECT_TRUE(createFrom("from-golden", "golden-image").ok());
     ASSERT_TRUE(call([&](Done<> d) { manager.start(caller(kAlice), vm.outcome->value(), d); }).ok());
     Capture<std::uint64_t> busy;
-    images.publish(caller(kAlice), vm.outcome->value(), "again", "", busy.done());
+    images.publish(caller(kAlice), vm.outcome->value(), "again", "", std::nullopt, busy.done());
     executor.drain();
     EXPECT_EQ(busy.code(), ErrorCode::Busy);
     authorizer.denied[Action::ManageImages] = true;
     Capture<std::uint64_t> denied;
-    images.publish(caller(kAlice), vm.outcome->value(), "again", "", denied.done());
+    images.publish(caller(kAlice), vm.outcome->value(), "again", "", std::nullopt, denied.done());
     executor.drain();
     EXPECT_EQ(denied.code(), ErrorCode::PermissionDenied);
 }

@@ -1,6 +1,9 @@
 // SqliteStore's image rows: every field surviving a reopen, the unique ids, names and volumes, and what the database
 // refuses or reports when a row holds a format or phase it does not know.
 #include "SqliteStoreTestSupport.h"
+#include "store/Migrations.h"
+
+#include <algorithm>
 
 namespace hangar::store {
 namespace {
@@ -15,6 +18,8 @@ TEST(SqliteStoreTest, SqliteStore_ImageSurvivesReopenWithEveryField)
     iso.sizeBytes = 659'554'304;
     iso.virtualSizeBytes = 659'554'304;
     iso.description = "Grüße, quote ' and \"; DROP TABLE images; --";
+    iso.os = "debian11";
+    iso.osName = "Debian 11";
     ImageRecord raw = makeImage(kImageB, "alpine-raw");
     raw.format = ImageFormat::Raw;
     raw.volume = "img-" + kImageB + ".raw";
@@ -132,7 +137,10 @@ TEST(SqliteStoreTest, SqliteStore_DatabaseRefusesImageWithUnknownFormatOrPhase)
     for (const std::string values : {"('x', 'x', 'vmdk', 0, 0, 0, 0, '', 'x.vmdk', 'ready')",
                                      "('x', 'x', 'raw', 0, 0, 0, 0, '', 'x.raw', 'done')"}) {
         try {
-            execRaw(raw.get(), "INSERT INTO images VALUES " + values);
+            execRaw(raw.get(),
+                    "INSERT INTO images (id, name, format, size_bytes, virtual_size_bytes, owner, created_at_usec, "
+                    "description, volume, phase) VALUES " +
+                        values);
             ADD_FAILURE() << "the database accepted " << values;
         } catch (const std::runtime_error& e) {
             EXPECT_NE(std::string(e.what()).find("CHECK constraint failed"), std::string::npos) << e.what();
@@ -169,6 +177,53 @@ TEST(SqliteStoreTest, SqliteStore_ImageWithUnknownFormatOrPhaseInDatabaseIsBacke
         expectError([&] { SqliteStore reopened(path.string()); }, ErrorCode::BackendFailure,
                     "is damaged (quick_check: CHECK constraint failed in images)");
     }
+}
+
+TEST(SqliteStoreTest, SqliteStore_MigrationToImageOsGivesOlderImagesNoneAndKeepsTheOsOfNewOnes)
+{
+    // The schema just before the step that adds images.os: every step before it, applied by hand.
+    const auto steps = migrations();
+    const auto osStep = std::find_if(steps.begin(), steps.end(), [](std::string_view sql) {
+        return sql.find("ADD COLUMN os_name") != std::string_view::npos;
+    });
+    ASSERT_NE(osStep, steps.end());
+    const auto before = osStep - steps.begin();
+    TempDir dir;
+    const auto path = dir.path() / "hangar.db";
+    {
+        const RawConnection db = openRaw(path);
+        for (auto it = steps.begin(); it != osStep; ++it)
+            execRaw(db.get(), std::string(*it));
+        execRaw(db.get(), R"sql(
+            INSERT INTO images (id, name, format, size_bytes, virtual_size_bytes, owner, created_at_usec,
+                description, volume, phase) VALUES ('bbbbbbbb-0000-4000-8000-000000000004', 'old-image', 'iso', 10,
+                10, 1000, 7, 'old', 'img-bbbbbbbb-0000-4000-8000-000000000004.iso', 'ready');
+        )sql");
+        execRaw(db.get(), "PRAGMA user_version = " + std::to_string(before));
+    }
+    {
+        SqliteStore store(path.string());
+        const auto images = store.loadImages();
+        ASSERT_EQ(images.size(), 1U);
+        EXPECT_EQ(images[0].name, "old-image");
+        EXPECT_EQ(images[0].os, "") << "an image from before OS identities has an unknown OS";
+        EXPECT_EQ(images[0].osName, "");
+        ImageRecord debian = makeImage(kImageA, "debian");
+        debian.os = "debian11";
+        debian.osName = "Debian 11";
+        store.insertImage(debian);
+        debian.os = "debian10";
+        debian.osName = "Debian 10";
+        store.updateImage(debian);
+    }
+    SqliteStore store(path.string());
+    const auto images = store.loadImages();
+    ASSERT_EQ(images.size(), 2U);
+    EXPECT_EQ(images[0].name, "debian");
+    EXPECT_EQ(images[0].os, "debian10");
+    EXPECT_EQ(images[0].osName, "Debian 10");
+    const RawConnection raw = openRaw(path);
+    EXPECT_EQ(queryText(raw.get(), "PRAGMA user_version"), std::to_string(schemaVersion()));
 }
 
 } // namespace

@@ -4,6 +4,8 @@
 #include "store/FileChecks.h"
 #include "store/Migrations.h"
 
+#include <fmt/format.h>
+
 namespace hangar::store {
 namespace {
 

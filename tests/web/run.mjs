@@ -20,7 +20,10 @@ describe("Hangar's Cockpit page", { skip: problem || false }, () => {
         await session.up();
         // An image on the test driver (which cannot upload): the admin publishes a VM's disk with hangarctl.
         harness.hangarctl(USERS.admin, ["create", "golden", "--disk", "1"]);
-        harness.hangarctl(USERS.admin, ["publish", "golden", "base-os", "--description", "Base system (published)"]);
+        harness.hangarctl(USERS.admin, ["publish", "golden", "base-os", "--description", "Base system (published)",
+            "--os", "debian11"]);
+        // One image without an OS: its tile falls back to the image's name.
+        harness.hangarctl(USERS.admin, ["publish", "golden", "plain-disk"]);
     });
 
     after(() => session.down());
@@ -47,17 +50,32 @@ describe("Hangar's Cockpit page", { skip: problem || false }, () => {
         const page = await login(USERS.guest1);
         await page.waitForSelector("#hangar-create");
         assert.match(await page.textContent("#hangar-user"), /hgw-guest1 \(guest\)/);
-        // The image is offered as the OS to start from.
         // Guests get no administration.
         assert.equal(await page.getByRole("tab", { name: "Administration" }).count(), 0);
         assert.equal(await page.locator("#hangar-upload").count(), 0);
+        // The images are offered as the OS to start from: by libosinfo's name and version, else by the image's name.
+        const tile = page.locator('#create-image [data-image="base-os"]');
+        await tile.waitFor();
+        assert.equal(await tile.locator(".hangar-os-title").textContent(), "Debian 11");
+        assert.equal(await tile.getAttribute("data-os"), "debian11");
+        assert.match(await tile.textContent(), /base-os/);
+        assert.equal(await page.locator('#create-image [data-image="plain-disk"] .hangar-os-title').textContent(), "plain-disk");
         await page.click('#create-image [data-image="base-os"]');
-        assert.equal(await page.getAttribute('#create-image [data-image="base-os"]', "aria-pressed"), "true");
+        assert.equal(await tile.getAttribute("aria-pressed"), "true");
+        // Picking an OS leaves vCPUs, memory and disk to the daemon, which takes Debian 11's recommendations.
+        assert.equal(await page.inputValue("#create-vcpus"), "");
+        assert.equal(await page.inputValue("#create-disk"), "");
+        assert.match(await page.getAttribute("#create-disk", "placeholder"), /Debian 11/);
+        await shot(page, "02a-guest-os-list");
         await page.fill("#create-name", "web1");
         await page.fill("#create-memory", "256");
         await page.click("#create-submit");
         await page.waitForSelector('.hangar-vm[data-vm="web1"][data-state="stopped"]');
         assert.match(await card(page, "web1").textContent(), /image base-os/);
+        const spec = JSON.parse(harness.hangarctl(USERS.guest1, ["--json", "status", "web1"]).stdout);
+        assert.equal(spec.MemoryMiB, 256, "what the guest typed wins");
+        assert.equal(spec.VCPUs, 1, "Debian 11's vCPUs");
+        assert.equal(spec.DiskGiB, 20, "Debian 11's recommended disk");
         await shot(page, "02-guest-created");
         await card(page, "web1").locator('[data-action="start"]').click();
         await page.waitForSelector('.hangar-vm[data-vm="web1"][data-state="running"]');
@@ -186,6 +204,7 @@ describe("Hangar's Cockpit page", { skip: problem || false }, () => {
         await page.getByRole("tab", { name: "Images" }).click();
         const image = page.locator('#hangar-images tr[data-image="base-os"]');
         await image.waitFor();
+        assert.equal(await image.locator(".hangar-image-os").textContent(), "Debian 11", "the admin's list shows the OS");
         assert.match(await image.locator(".hangar-used-by").textContent(), /web1/);
         await image.locator('[data-action="delete-image"]').click();
         await page.click("#confirm-go");
@@ -238,6 +257,20 @@ describe("Hangar's Cockpit page", { skip: problem || false }, () => {
         writeFileSync(file, Buffer.alloc(48 * 1024 * 1024, 7));
         await page.setInputFiles("#hangar-upload input[type=file]", file);
         await page.fill("#upload-name", "uploaded");
+        // The OS is picked from what this host's libosinfo knows (Manager.ListOperatingSystems).
+        await page.waitForSelector('#upload-os option[value="debian10"]', { state: "attached" });
+        await page.selectOption("#upload-os", "debian10");
+        // The image lives only until its job fails on the test driver: catch its announcement to see its OS.
+        await page.evaluate(() => {
+            window.hangarAnnounced = {};
+            cockpit.dbus("org.hangar.Hangar1", { bus: "system" }).subscribe(
+                { interface: "org.freedesktop.DBus.ObjectManager", member: "InterfacesAdded" },
+                (path, iface, signal, [object, interfaces]) => {
+                    const image = interfaces["org.hangar.Hangar1.Image"];
+                    if (image)
+                        window.hangarAnnounced[image.Name.v] = image.OS.v;
+                });
+        });
         await page.click("#upload-start");
         await page.waitForSelector("#upload-progress");
         await shot(page, "16-admin-upload-progress");
@@ -246,6 +279,7 @@ describe("Hangar's Cockpit page", { skip: problem || false }, () => {
         await shot(page, "17-admin-upload-result");
         const verdict = await page.textContent("#upload-error, #upload-done");
         assert.match(verdict, /cannot import image 'uploaded'.*virStorageVolUpload/);
+        assert.equal(await page.evaluate(() => window.hangarAnnounced.uploaded), "debian10", "imported with the OS chosen");
         // The spooled copy is gone, and so is the half-made image (the daemon rolled the import back).
         await waitFor("the spooled upload removed", () => readdirSync("/var/tmp").every(f => !f.startsWith("hangar-upload-")));
         await page.locator('#hangar-images tr[data-image="uploaded"]').waitFor({ state: "detached" });

@@ -1,5 +1,5 @@
-// What a member of group hangar sees: their quota and usage, the images offered as the OS to start from, a form
-// to create a VM, and their VMs as cards coloured by state.
+// What a member of group hangar sees: their quota and usage, the images offered as the OS to start from (OsPicker),
+// a form to create a VM, and their VMs as cards coloured by state.
 import React, { useEffect, useState } from "react";
 import {
     ActionGroup, Alert, Button, Card, CardBody, CardTitle, DescriptionList, DescriptionListDescription,
@@ -8,9 +8,9 @@ import {
 
 import { useInventory } from "./hooks.js";
 import { errorText, NO_INTERACTION, variant } from "./hangar.js";
-import { bytes } from "./format.js";
 import { VmCard } from "./VmCard.jsx";
 import { NO_PROVISIONING, ProvisioningFields, provisioningSpec } from "./ProvisioningFields.jsx";
+import { OsPicker } from "./OsPicker.jsx";
 
 export function useQuota(uid, version) {
     const inv = useInventory();
@@ -50,24 +50,6 @@ export function QuotaPanel({ uid, version }) {
     );
 }
 
-// The images are the OS list, shown as tiles to pick from. Images have no OS identity yet (libosinfo comes with a
-// daemon change), so each is offered by its name, format, size and description.
-function OsPicker({ images, value, onChange }) {
-    const tile = (key, title, lines) => (
-        <button type="button" key={key} className={`hangar-os${value === key ? " hangar-os-selected" : ""}`}
-                data-image={key} aria-pressed={value === key} onClick={() => onChange(key)}>
-            <span className="hangar-os-title">{title}</span>
-            {lines.filter(Boolean).map(line => <span key={line} className="hangar-muted">{line}</span>)}
-        </button>
-    );
-    return (
-        <div className="hangar-os-list" id="create-image" role="group" aria-label="Operating system (image)">
-            {images.map(i => tile(i.Name, i.Name, [`${i.Format}${i.VirtualSizeBytes ? `, ${bytes(i.VirtualSizeBytes)}` : ""}`, i.Description]))}
-            {tile("", "Blank disk", ["no image"])}
-        </div>
-    );
-}
-
 function CreateForm() {
     const inv = useInventory();
     const images = inv.images().filter(i => i.State === "ready");
@@ -79,10 +61,25 @@ function CreateForm() {
     const [provisioning, setProvisioning] = useState(NO_PROVISIONING);
     const [error, setError] = useState(null);
     const [busy, setBusy] = useState(false);
+    // An image with an OS: vCPUs, memory and disk are left empty for the daemon to take that OS's defaults.
+    const osName = images.find(i => i.Name === image)?.OSName;
+    const pickImage = picked => {
+        setImage(picked);
+        if (images.find(i => i.Name === picked)?.OSName) {
+            setVcpus("");
+            setMemory("");
+            setDisk("");
+        }
+    };
 
     const create = event => {
         event.preventDefault();
-        const spec = { ...NO_INTERACTION, vcpus: variant.u(vcpus), memory_mib: variant.t(memory) };
+        // What is left empty the daemon picks: the image's OS's recommended figures, else its own defaults.
+        const spec = { ...NO_INTERACTION };
+        if (vcpus)
+            spec.vcpus = variant.u(vcpus);
+        if (memory)
+            spec.memory_mib = variant.t(memory);
         if (disk)
             spec.disk_gib = variant.t(disk);
         if (image)
@@ -99,20 +96,22 @@ function CreateForm() {
     return (
         <Form onSubmit={create} id="hangar-create">
             <FormGroup label="Operating system (image)" fieldId="create-image">
-                <OsPicker images={images} value={image} onChange={setImage} />
+                <OsPicker images={images} value={image} onChange={pickImage} />
             </FormGroup>
             <FormGroup label="Name" isRequired fieldId="create-name">
                 <TextInput id="create-name" value={name} onChange={(e, v) => setName(v)}
                            placeholder="lower-case letters, digits and -" isRequired />
             </FormGroup>
             <FormGroup label="vCPUs" fieldId="create-vcpus">
-                <TextInput id="create-vcpus" type="number" min="1" value={vcpus} onChange={(e, v) => setVcpus(v)} />
+                <TextInput id="create-vcpus" type="number" min="1" value={vcpus} onChange={(e, v) => setVcpus(v)}
+                           placeholder={osName ? `${osName}'s default` : "1"} />
             </FormGroup>
             <FormGroup label="Memory (MiB)" fieldId="create-memory">
-                <TextInput id="create-memory" type="number" min="64" value={memory} onChange={(e, v) => setMemory(v)} />
+                <TextInput id="create-memory" type="number" min="64" value={memory} onChange={(e, v) => setMemory(v)}
+                           placeholder={osName ? `${osName}'s default` : "512"} />
             </FormGroup>
             <FormGroup label="Disk (GiB)" fieldId="create-disk">
-                <TextInput id="create-disk" type="number" min="1" value={disk} placeholder="image size or 10"
+                <TextInput id="create-disk" type="number" min="1" value={disk} placeholder={osName ? `${osName}'s default` : "image size or 10"}
                            onChange={(e, v) => setDisk(v)} />
             </FormGroup>
             <ProvisioningFields value={provisioning} onChange={setProvisioning} />

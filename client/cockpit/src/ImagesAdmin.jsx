@@ -1,8 +1,10 @@
-// Images for administrators: upload (with progress and cancel), the list with size, format, creation time and the
-// VMs that use each, and delete (the daemon refuses while VMs use an image, naming them; shown as it is).
+// Images for administrators: upload (with progress and cancel, and the image's OS: detected from an ISO, none, or
+// one of those this host's libosinfo knows, from Manager.ListOperatingSystems), the list with OS, size, format,
+// creation time and the VMs that use each, and delete (the daemon refuses while VMs use an image, naming them; shown as it is).
 import React, { useEffect, useState } from "react";
 import {
-    ActionGroup, Alert, Button, Card, CardBody, CardTitle, FileUpload, Form, FormGroup, Progress, TextInput,
+    ActionGroup, Alert, Button, Card, CardBody, CardTitle, FileUpload, Form, FormGroup, FormSelect, FormSelectOption,
+    Progress, TextInput,
 } from "@patternfly/react-core";
 
 import { useInventory } from "./hooks.js";
@@ -12,11 +14,25 @@ import { bytes, dateUsec } from "./format.js";
 import { ConfirmDialog } from "./Dialogs.jsx";
 import { Upload } from "./Upload.js";
 
+// The operating systems this host's libosinfo knows, as [id, name, version] sorted by name; [] until they come.
+function useOperatingSystems() {
+    const inv = useInventory();
+    const [systems, setSystems] = useState([]);
+    useEffect(() => {
+        inv.managerCall("ListOperatingSystems", [], "")
+                .then(([rows]) => setSystems([...rows].sort((a, b) => a[1].localeCompare(b[1], undefined, { numeric: true }))))
+                .catch(() => setSystems([]));
+    }, [inv]);
+    return systems;
+}
+
 function UploadForm() {
     const inv = useInventory();
+    const systems = useOperatingSystems();
     const [file, setFile] = useState(null);
     const [name, setName] = useState("");
     const [description, setDescription] = useState("");
+    const [os, setOs] = useState("detect"); // "detect": libosinfo's media detection; "none": no OS; else a short id
     const [upload, setUpload] = useState(null);
     const [, setTick] = useState(0);
 
@@ -30,7 +46,7 @@ function UploadForm() {
 
     const start = event => {
         event.preventDefault();
-        const u = new Upload(file, name, description);
+        const u = new Upload(file, name, description, os === "detect" ? null : os === "none" ? "" : os);
         setUpload(u);
         u.run();
     };
@@ -62,6 +78,14 @@ function UploadForm() {
             <FormGroup label="Description" fieldId="upload-description">
                 <TextInput id="upload-description" value={description} onChange={(e, v) => setDescription(v)} isDisabled={running} />
             </FormGroup>
+            <FormGroup label="Operating system" fieldId="upload-os">
+                <FormSelect id="upload-os" value={os} onChange={(e, v) => setOs(v)} isDisabled={running}
+                            aria-label="Operating system">
+                    <FormSelectOption value="detect" label="Detect from the ISO (none for qcow2 and raw)" />
+                    <FormSelectOption value="none" label="None" />
+                    {systems.map(([id, osName]) => <FormSelectOption key={id} value={id} label={`${osName} (${id})`} />)}
+                </FormSelect>
+            </FormGroup>
             {running && <Progress id="upload-progress" value={value} title={title} />}
             {upload?.phase === "done" && <Alert variant="success" isInline title={upload.message} id="upload-done" />}
             {(upload?.phase === "failed" || upload?.phase === "cancelled") &&
@@ -82,11 +106,12 @@ function ImageTable() {
     return (
         <>
             <table className="pf-v5-c-table pf-m-compact pf-m-grid-md" role="grid" id="hangar-images">
-                <thead><tr><th>Name</th><th>Format</th><th>State</th><th>Size</th><th>Virtual size</th><th>Created</th><th>Owner</th><th>Used by</th><th /></tr></thead>
+                <thead><tr><th>Name</th><th>OS</th><th>Format</th><th>State</th><th>Size</th><th>Virtual size</th><th>Created</th><th>Owner</th><th>Used by</th><th /></tr></thead>
                 <tbody>
                     {inv.images().map(image => (
                         <tr key={image.path} data-image={image.Name}>
                             <td>{image.Name}{image.Description ? <div className="hangar-muted">{image.Description}</div> : null}</td>
+                            <td className="hangar-image-os" data-os={image.OS || ""}>{image.OSName || "-"}</td>
                             <td>{image.Format}</td><td>{image.State}</td>
                             <td>{bytes(image.SizeBytes)}</td><td>{bytes(image.VirtualSizeBytes)}</td>
                             <td>{dateUsec(image.CreatedAt)}</td><td>{names[image.Owner] || image.Owner}</td>

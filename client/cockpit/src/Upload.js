@@ -3,7 +3,7 @@
 // user through their own bridge:
 //   1. the file's bytes go into a new file under /var/tmp through Cockpit's fsreplace1 channel (tag "-": the file
 //      must not exist yet, so nothing is overwritten or followed); progress = bytes written;
-//   2. `hangarctl image import FILE --name N` (a spawn channel) opens that file with the user's rights and passes
+//   2. `hangarctl image import FILE --name N [--os ID]` (a spawn channel) opens that file with the user's rights and passes
 //      the fd to Manager.ImportImage, exactly as on the command line; progress = the Job's Progress property.
 // The temporary file is removed at the end whatever happened. Cancel closes the write channel in step 1, and
 // cancels the Job (Job.Cancel: its starter may) or ends hangarctl (which then cancels the job) in step 2.
@@ -13,11 +13,13 @@
 const CHUNK = 1024 * 1024;
 
 export class Upload extends EventTarget {
-    constructor(file, name, description) {
+    // os: libosinfo's short id, "" for none, null to let the daemon detect it from an ISO.
+    constructor(file, name, description, os = null) {
         super();
         this.file = file;
         this.name = name;
         this.description = description;
+        this.os = os;
         this.path = `/var/tmp/hangar-upload-${Date.now()}-${Math.random().toString(36).slice(2, 10)}`;
         this.phase = "copy"; // copy -> import -> done | failed | cancelled
         this.sent = 0;
@@ -82,6 +84,8 @@ export class Upload extends EventTarget {
         const argv = ["hangarctl", "image", "import", this.path, "--name", this.name];
         if (this.description)
             argv.push("--description", this.description);
+        if (this.os !== null)
+            argv.push("--os", this.os);
         this.process = cockpit.spawn(argv, { err: "out" });
         // cockpit's own promises do not turn a throw into a rejection: settle a native one.
         return new Promise((resolve, reject) => {
