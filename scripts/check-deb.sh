@@ -118,8 +118,14 @@ done
 
 # 3. The installed daemon on a private system bus with the installed policy, and the real polkitd.
 socket=$tmp/system_bus_socket
+# Relative to the file, "system.d" would be looked for next to the copy: it is made absolute. No activation (no
+# service directories, no launch helper): hangard is started below, as the unit would start it.
 sed -e "s#<listen>.*</listen>#<listen>unix:path=$socket</listen>#" -e '/<fork\/>/d' -e '/<pidfile>/d' \
-    -e '/<user>/d' -e '/<syslog\/>/d' /usr/share/dbus-1/system.conf >"$tmp/system.conf"
+    -e '/<user>/d' -e '/<syslog\/>/d' -e '/<standard_system_servicedirs\/>/d' -e '/<servicehelper>/d' \
+    -e 's#<includedir>system.d</includedir>#<includedir>/usr/share/dbus-1/system.d</includedir>#' \
+    /usr/share/dbus-1/system.conf >"$tmp/system.conf"
+grep -q '<includedir>/usr/share/dbus-1/system.d</includedir>' "$tmp/system.conf" ||
+    die "system.conf does not include /usr/share/dbus-1/system.d"
 grep -q "<listen>unix:path=$socket</listen>" "$tmp/system.conf" || die "could not move the socket in system.conf"
 dbus-daemon --config-file="$tmp/system.conf" --nofork --nopidfile >"$tmp/dbus-daemon.log" 2>&1 &
 pids+=($!)

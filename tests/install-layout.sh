@@ -48,6 +48,7 @@ for prefix in /usr /usr/local; do
     # hangar-gtk, when it was built (HANGAR_BUILD_GTK and its libraries present): the app, its menu entry and icon.
     if [[ -e "$build_dir/client/gtk/hangar-gtk" ]]; then
         expected+=("$prefix/bin/hangar-gtk" "$prefix/share/applications/org.hangar.HangarGtk.desktop"
+            "$prefix/share/man/man1/hangar-gtk.1"
             "$prefix/share/icons/hicolor/scalable/apps/hangar-gtk.svg")
     fi
     # The Cockpit page, when it was built (HANGAR_BUILD_COCKPIT). Cockpit also looks in /usr/local/share/cockpit.

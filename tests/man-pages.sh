@@ -34,7 +34,9 @@ for cmd in $(subcommands); do
 done
 ((checked > 0)) || { echo "no subcommands found in hangarctl --help" >&2; exit 1; }
 
-for page in hangard.8 hangarctl.1 hangard.conf.5; do
+pages=(hangard.8 hangarctl.1 hangard.conf.5)
+[[ -e $build_dir/client/gtk/hangar-gtk ]] && pages+=(hangar-gtk.1)
+for page in "${pages[@]}"; do
     out=$build_dir/docs/man/$page
     [[ -s $out ]] || { echo "$out was not generated" >&2; status=1; continue; }
     # man's own checker (groff warnings) on the generated page.
