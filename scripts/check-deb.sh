@@ -73,8 +73,9 @@ done
 step "dpkg-buildpackage in $work/src"
 rm -rf "$work"
 mkdir -p "$work/src/hangar" "$work/out"
-git ls-files -z --cached --others --exclude-standard | xargs -0 -I{} sh -c '[ -e "$1" ] && printf "%s\0" "$1"' _ {} |
-    tar --null -T - -cf - | tar -xf - -C "$work/src/hangar"
+# (A file deleted but still tracked is skipped: --ignore-failed-read.)
+git ls-files -z --cached --others --exclude-standard |
+    tar --null -T - --ignore-failed-read -cf - 2>/dev/null | tar -xf - -C "$work/src/hangar"
 start=$SECONDS
 if ! (cd "$work/src/hangar" && PATH=/usr/lib/ccache:$PATH DEB_BUILD_OPTIONS="parallel=$(nproc) nocheck ${DEB_BUILD_OPTIONS:-}" \
     dpkg-buildpackage -us -uc -b) >"$tmp/build.log" 2>&1; then
