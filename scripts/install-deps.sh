@@ -40,11 +40,15 @@ readonly PACKAGES=(
     # the Cockpit page (client/cockpit/: node builds it) and its browser tests (tests/web/: cockpit-ws and the
     # bridge serve it, Debian's chromium shows it)
     nodejs cockpit-ws cockpit-bridge cockpit-system chromium
+    # install layout (cmake/HangarInstall.cmake asks pkg-config where dbus-daemon and polkitd read their files; the
+    # bash-completion .pc is there too), man pages (docs/man/, scdoc; man checks them), the Debian packages
+    # (debian/; scripts/check-deb.sh builds them with dpkg-buildpackage and checks them with lintian)
+    libdbus-1-dev libpolkit-gobject-1-dev bash-completion scdoc man-db dpkg-dev debhelper lintian
 )
 # Commands the build and the tests call directly. Checked after installing, whichever package provides them.
 readonly COMMANDS=(cmake g++ make pkg-config git ccache sdbus-c++-xml2cpp busctl gdbus dbus-daemon pkcheck virsh
     xmllint sqlite3 python3 qemu-system-x86_64 cpio gzip unshare ip systemd-analyze Xvfb dbus-run-session import node
-    npm chromium fusermount xorriso)
+    npm chromium fusermount xorriso scdoc man dpkg-buildpackage dh lintian setpriv)
 # Files the end-to-end, GTK and web suites use by path (sbin and libexec are not on PATH; the kernel is found by its
 # glob).
 readonly FILES=(/usr/sbin/libvirtd /bin/busybox /usr/libexec/at-spi-bus-launcher /usr/bin/python3

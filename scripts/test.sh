@@ -23,6 +23,21 @@ scripts/check-style.sh build
 # The unit file: `systemd-analyze verify` passes and `security --offline` rates it at most 2.0.
 systemd/check-unit.sh build
 
+# The Debian packages (scripts/check-deb.sh, docs/install.md): dpkg-buildpackage in build/deb, lintian, apt-get
+# install, the installed hangard as user hangar on a private system bus with the installed policy and polkitd, then
+# apt-get purge (always, even on failure). Needs root: it installs into this machine's /usr for about a minute.
+if [[ $(id -u) -ne 0 ]]; then
+    if [[ ${CI:-} == true ]]; then
+        echo "deb: needs root (apt-get install of the packages); failing because CI=true" >&2
+        exit 1
+    fi
+    echo "deb: skipped: needs root (apt-get install of the packages); run scripts/test.sh as root for this stage"
+else
+    deb_start=$SECONDS
+    scripts/check-deb.sh build
+    echo "deb: $((SECONDS - deb_start)) s"
+fi
+
 # End-to-end stage (tests/e2e/README.md): hangard against a libvirtd the suite starts itself, QEMU (TCG without KVM)
 # booting a tiny guest built from Debian's kernel and busybox. Needs root; everything runs in throw-away
 # namespaces (run-hermetic.sh) and is stopped by PID, even on failure. libvirt's QEMU capability cache is kept in

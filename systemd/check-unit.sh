@@ -1,21 +1,21 @@
 #!/usr/bin/env bash
-# Checks systemd/hangard.service as CI does (scripts/test.sh): `systemd-analyze verify` must pass and
+# Checks systemd/hangard.service.in as CI does (scripts/test.sh): `systemd-analyze verify` must pass and
 # `systemd-analyze security --offline=yes` must rate its exposure at most 2.0. Works without systemd as PID 1.
 # verify insists that ExecStart= exists, so it checks a temporary copy of the unit whose ExecStart= names the
-# hangard built in BUILD_DIR (the installed path, /usr/sbin/hangard, need not exist here).
+# hangard built in BUILD_DIR (cmake --install fills in the installed path, which need not exist here).
 # Usage: systemd/check-unit.sh BUILD_DIR [MAX_EXPOSURE]
 set -euo pipefail
 
 build_dir=$(realpath "$1")
 max_exposure=${2:-2.0}
-unit=$(dirname "$(realpath "${BASH_SOURCE[0]}")")/hangard.service
+unit=$(dirname "$(realpath "${BASH_SOURCE[0]}")")/hangard.service.in
 hangard=$build_dir/daemon/hangard
 [[ -x $hangard ]] || { echo "check-unit: $hangard is not built" >&2; exit 1; }
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-grep -q '^ExecStart=/usr/sbin/hangard ' "$unit" || { echo "check-unit: ExecStart= is not /usr/sbin/hangard" >&2; exit 1; }
-sed "s#^ExecStart=/usr/sbin/hangard #ExecStart=$hangard #" "$unit" >"$tmp/hangard.service"
+grep -q "^ExecStart=@HANGAR_SBINDIR@/hangard " "$unit" || { echo "check-unit: ExecStart= is not @HANGAR_SBINDIR@/hangard" >&2; exit 1; }
+sed "s#^ExecStart=@HANGAR_SBINDIR@/hangard #ExecStart=$hangard #" "$unit" >"$tmp/hangard.service"
 
 # verify prints its findings on stderr and may exit 0 with warnings: any output is a failure.
 if ! out=$(systemd-analyze verify "$tmp/hangard.service" 2>&1) || [[ -n $out ]]; then

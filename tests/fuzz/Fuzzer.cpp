@@ -16,8 +16,8 @@ namespace hangar::fuzz {
 
 namespace {
 
-// The closed set of ARCHITECTURE.md §2, and the standard errors that mean "bad input" (sd-bus answers most of
-// these itself: a wrong signature, a path or member that does not exist, a read-only property).
+// The closed set of errors (dbus/org.hangar.Hangar1.Manager.xml), and the standard errors that mean "bad input"
+// (sd-bus answers most of these itself: a wrong signature, a path or member that does not exist, a read-only property).
 const std::set<std::string> kHangarErrors{"NotFound",         "InvalidArgument", "AlreadyExists",
                                           "PermissionDenied", "QuotaExceeded",   "Busy",
                                           "NotSupported",     "BackendFailure",  "Cancelled"};

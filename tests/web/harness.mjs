@@ -25,7 +25,7 @@ export const USERS = {
 const SYSTEM_BUS_SOCKET = "/run/dbus/system_bus_socket";
 export const SYSTEM_BUS = `unix:path=${SYSTEM_BUS_SOCKET}`;
 
-// The build's hangarctl: client/cli/ (the layout of ARCHITECTURE.md) or client/ (before that move), or
+// The build's hangarctl: client/cli/ (the layout of docs/design.md) or client/ (before that move), or
 // HANGAR_TEST_HANGARCTL.
 function hangarctlIn(buildDir) {
     const candidates = [process.env.HANGAR_TEST_HANGARCTL, join(buildDir, "client/cli/hangarctl"), join(buildDir, "client/hangarctl")];

@@ -1,4 +1,4 @@
-// Who may do what (ARCHITECTURE.md §5), asked of the real polkitd with Hangar's real actions, rules and bus policy:
+// Who may do what (docs/authorization.md), asked of the real polkitd with Hangar's real actions, rules and bus policy:
 // for CreateVM, every VM method that changes state, and the quota methods, each kind of user is allowed or denied as
 // documented, a denial names the polkit action, and a denied call changes nothing. Every test runs twice: with
 // hangard as root, and as the unprivileged service user hangar (which polkit answers only because every action is
