@@ -70,6 +70,11 @@ struct VmRecord
     std::string image;       // id of the image it was made from (ImageRecord::id)
     std::string diskVolume;  // its own disk: a qcow2 overlay of the image, or a blank qcow2 ("vm-<uuid>.qcow2")
     std::string cdromVolume; // an ISO attached as a CD-ROM and booted first (VMs made from an ISO image)
+    // Lifetime (core/VmLifetime.h). An ephemeral VM is deleted once it has run and then stopped; hasRun records that
+    // it has been seen active since it was created, so a VM that was merely never started (created -> stopped) stays.
+    bool ephemeral = false;
+    bool hasRun = false;
+    std::int64_t expiresAt = 0; // unix seconds at which it is powered off and deleted; 0 = never
 
     bool operator==(const VmRecord&) const = default;
 };

@@ -10,6 +10,7 @@
 #include "core/Hypervisor.h"
 #include "core/ImageManager.h"
 #include "core/Inventory.h"
+#include "core/LifetimePolicy.h"
 #include "core/OperationRunner.h"
 #include "core/Quota.h"
 #include "core/Storage.h"
@@ -33,6 +34,8 @@ struct VmContext
     std::string hostLabel;
     BootDirectory bootDir;
     OperationRunner runner;
+    LifetimeSettings lifetime;    // [Lifetime]: applied by core/VmLifetime (reloadable)
+    CreateRateLimiter createRate; // [Quota] create_per_minute/create_burst, per user (reloadable)
 };
 
 } // namespace hangar

@@ -29,6 +29,12 @@ public:
 private:
     // A new record for caller: uuid, owner, creation time, host, phase Creating, its own disk volume.
     VmRecord newRecord(const Caller& caller, const std::string& name, const VmSpec& spec) const;
+    // clone's second half, after both authorizations and admission.
+    void cloneWithin(const Ticket& ticket, const std::string& newName, std::int64_t expiresAt,
+                     const Done<std::string>& done);
+    // create's second half, after authorization and admission: the quota check and the new row in one loop step.
+    void reserve(const Ticket& ticket, const Caller& caller, const std::string& name, const VmSpec& spec,
+                 const std::string& imageId, bool ephemeral, std::int64_t expiresAt, const Done<std::string>& done);
     // Reserves the new VM (row in phase Creating, Creating in the inventory, marked with kind) and makes its disk
     // and domain on a worker: makeDisk creates record.diskVolume. detail ends the audit line.
     void launch(const Caller& caller, VmOperation kind, const VmRecord& record, std::function<void(Storage&)> makeDisk,

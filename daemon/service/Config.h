@@ -2,6 +2,7 @@
 // missing file means defaults), overridden by command-line options. See docs/hangard.conf.example.
 #pragma once
 
+#include "core/LifetimePolicy.h"
 #include "core/Types.h"
 
 #include <optional>
@@ -26,6 +27,8 @@ struct Config
     std::string storagePool = "hangar"; // [Storage] pool: the libvirt storage pool of images and VM disks
     std::string storagePoolPath;        // [Storage] pool_path; empty in the file means <stateDir>/pool
     std::uint64_t maxImportGiB = 256;   // [Images] max_import_gib: the largest file ImportImage accepts
+    LifetimeSettings lifetime;          // [Lifetime] max_ttl_sec, default_ttl_sec
+    CreateRateSettings createRate;      // [Quota] create_per_minute, create_burst
 
     bool operator==(const Config&) const = default;
 };

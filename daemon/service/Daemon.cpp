@@ -65,8 +65,12 @@ unsigned long long monotonicUsec()
 }
 
 // What SIGHUP may change while running. A new setting is one line here: live (with what applies it) or restartOnly.
-void registerSettings(ConfigReloader& reloader, QuotaManager& quotas, ImageManager& images)
+void registerSettings(ConfigReloader& reloader, QuotaManager& quotas, ImageManager& images, VmManager& manager)
 {
+    reloader.live("[Lifetime]", &Config::lifetime,
+                  [&manager](const LifetimeSettings& lifetime) { manager.setLifetimeSettings(lifetime); });
+    reloader.live("[Quota] create rate", &Config::createRate,
+                  [&manager](const CreateRateSettings& rate) { manager.setCreateRate(rate); });
     reloader.live("[Daemon] log_level", &Config::logLevel, [](const std::string& level) { setLogLevel(level); });
     reloader.live("[Quota] defaults", &Config::quotaDefaults,
                   [&quotas](const QuotaLimits& limits) { quotas.setDefaults(limits); });
@@ -128,6 +132,8 @@ int runDaemon(const Config& config, const std::string& version, std::function<Co
     ImageManager images(inventory, store, storage, *authorizer, loop, audit, jobs, quotas, config.maxImportGiB * kGiB);
     VmManager manager(inventory, store, hypervisor, storage, images, *authorizer, loop, audit, quotas, "local",
                       BootDirectory(config.bootDir));
+    manager.setLifetimeSettings(config.lifetime);
+    manager.setCreateRate(config.createRate);
     Reconciler reconciler(inventory, store, hypervisor, storage, images, loop, audit);
     hypervisor.subscribe([&](const HypervisorEvent& event) {
         manager.handleHypervisorEvent(event);
@@ -135,7 +141,7 @@ int runDaemon(const Config& config, const std::string& version, std::function<Co
     });
 
     ConfigReloader reloader(config, std::move(loadConfig));
-    registerSettings(reloader, quotas, images);
+    registerSettings(reloader, quotas, images, manager);
 
     std::unique_ptr<bus::ManagerObject> managerObject;
     int exitCode = 0;

@@ -20,7 +20,8 @@ namespace {
 // these itself: a wrong signature, a path or member that does not exist, a read-only property).
 const std::set<std::string> kHangarErrors{"NotFound",         "InvalidArgument", "AlreadyExists",
                                           "PermissionDenied", "QuotaExceeded",   "Busy",
-                                          "NotSupported",     "BackendFailure",  "Cancelled"};
+                                          "NotSupported",     "BackendFailure",  "Cancelled",
+                                          "RateLimited"};
 const std::set<std::string> kStandardErrors{"InvalidArgs",     "UnknownMethod",    "UnknownObject", "UnknownInterface",
                                             "UnknownProperty", "PropertyReadOnly", "AccessDenied"};
 constexpr const char* kHangarPrefix = "org.hangar.Hangar1.Error.";
