@@ -40,7 +40,9 @@ TEST_F(LifetimeTest, Ephemeral_DeletedAfterStopButNotBeforeItRan)
     auto& v = vm(path);
     EXPECT_TRUE(v.Ephemeral());
     EXPECT_EQ(v.ExpiresAt(), 0U);
-    v.Stop({{"force", sdbus::Variant(true)}}); // Busy: it never ran, and it stays
+    // Stopped as created, it never ran: it stays.
+    EXPECT_EQ(errorOf([&] { v.Stop({{"force", sdbus::Variant(true)}}); }), "org.hangar.Hangar1.Error.Busy");
+    EXPECT_EQ(manager->VMCount(), 1U);
     v.Start({});
     v.Stop({});
     ASSERT_TRUE(removed(path)) << "an ephemeral VM goes once it has run and stopped";
@@ -102,7 +104,11 @@ TEST_F(LifetimeTest, SetResources_StoppedOnlyGrowsWithPropertiesChangedWithinQuo
     auto& v = vm(path);
     v.Start({});
     std::string message;
-    EXPECT_EQ(errorOf([&] { v.SetResources({{"vcpus", sdbus::Variant(uint32_t{2})}}); }, &message),
+    EXPECT_EQ(errorOf(
+                  [&] {
+                      v.SetResources({{"vcpus", sdbus::Variant(uint32_t{2})}});
+                  },
+                  &message),
               "org.hangar.Hangar1.Error.Busy");
     EXPECT_NE(message.find("only a stopped VM"), std::string::npos) << message;
     v.Stop({{"force", sdbus::Variant(true)}});
@@ -115,17 +121,25 @@ TEST_F(LifetimeTest, SetResources_StoppedOnlyGrowsWithPropertiesChangedWithinQuo
         return std::count(names.begin(), names.end(), "VCPUs") > 0 &&
                std::count(names.begin(), names.end(), "MemoryMiB") > 0;
     }));
-    EXPECT_EQ(errorOf([&] { v.SetResources({{"disk_gib", sdbus::Variant(uint64_t{1})}}); }, &message),
+    EXPECT_EQ(errorOf(
+                  [&] {
+                      v.SetResources({{"disk_gib", sdbus::Variant(uint64_t{1})}});
+                  },
+                  &message),
               "org.hangar.Hangar1.Error.InvalidArgument");
     EXPECT_NE(message.find("can only grow"), std::string::npos) << message;
 
     manager->SetQuota(getuid(), {{"max_vcpus", sdbus::Variant(uint32_t{3})}});
-    EXPECT_EQ(errorOf([&] { v.SetResources({{"vcpus", sdbus::Variant(uint32_t{4})}}); }, &message),
+    EXPECT_EQ(errorOf(
+                  [&] {
+                      v.SetResources({{"vcpus", sdbus::Variant(uint32_t{4})}});
+                  },
+                  &message),
               "org.hangar.Hangar1.Error.QuotaExceeded");
     EXPECT_EQ(message, "quota exceeded: max_vcpus is 3, 2 in use, this needs 2 more");
     EXPECT_EQ(v.VCPUs(), 2U);
 
-    disconnect(); // the domain took the change, not only the row: it survives a restart's reconciliation
+    disconnect(); // the row holds the change: the restarted daemon defines the test driver's domain from it
     ASSERT_EQ(daemon->stop(), 0);
     daemon.reset();
     startDaemon();
