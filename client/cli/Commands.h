@@ -116,6 +116,22 @@ struct CreateOptions
     std::optional<std::string> cmdline;
     std::optional<std::string> image; // the name of an image to make the VM from
     ProvisioningOptions provisioning;
+    bool ephemeral = false;         // deleted once it has run and stopped
+    std::optional<std::string> ttl; // "2h": deleted that long after creation
+};
+
+struct ExpireOptions
+{
+    std::string name;
+    std::string when; // a duration from now ("4h"), or "never"
+};
+
+struct SetOptions
+{
+    std::string name;
+    std::optional<std::uint32_t> cpus;
+    std::optional<std::string> memory;
+    std::optional<std::string> disk;
 };
 
 // The commands that take a list of names and call one VM method each, apart from stop.
@@ -243,6 +259,8 @@ struct SnapshotOptions
 };
 
 ExitCode runClone(Context& context, const CloneOptions& options);
+ExitCode runExpire(Context& context, const ExpireOptions& options);
+ExitCode runSet(Context& context, const SetOptions& options);
 // image import and publish start a job and follow it to its end (JobFollower), with a progress bar on a terminal.
 ExitCode runImageImport(Context& context, const ImageImportOptions& options);
 ExitCode runPublish(Context& context, const PublishOptions& options);

@@ -140,7 +140,8 @@ std::optional<std::uint64_t> parseEpoch(const std::string& text)
     return usec;
 }
 
-std::optional<std::uint64_t> parseAgo(const std::string& text, std::chrono::system_clock::time_point now)
+// "90s", "10m", "1h30m", "2d", "1w" in seconds; nullopt when text is not such a duration.
+std::optional<std::uint64_t> durationSec(const std::string& text, const std::string& option)
 {
     static const std::regex whole(R"(^([0-9]+[smhdw])+$)");
     static const std::regex part(R"(([0-9]+)([smhdw]))");
@@ -150,7 +151,7 @@ std::optional<std::uint64_t> parseAgo(const std::string& text, std::chrono::syst
     for (auto it = std::sregex_iterator(text.begin(), text.end(), part); it != std::sregex_iterator(); ++it) {
         const std::string digits = (*it)[1].str();
         if (digits.size() > 9)
-            throw UsageError("--since '" + text + "' reaches too far back");
+            throw UsageError(option + " '" + text + "' is too long");
         std::uint64_t count = std::stoull(digits);
         switch ((*it)[2].str()[0]) {
         case 's':
@@ -170,8 +171,16 @@ std::optional<std::uint64_t> parseAgo(const std::string& text, std::chrono::syst
             break;
         }
     }
+    return seconds;
+}
+
+std::optional<std::uint64_t> parseAgo(const std::string& text, std::chrono::system_clock::time_point now)
+{
+    const auto seconds = durationSec(text, "--since");
+    if (!seconds)
+        return std::nullopt;
     std::uint64_t nowUsec = toUsec(now);
-    std::uint64_t back = seconds * 1000000;
+    std::uint64_t back = *seconds * 1000000;
     return back >= nowUsec ? 0 : nowUsec - back;
 }
 
@@ -263,6 +272,14 @@ std::uint64_t parseSince(const std::string& text, std::chrono::system_clock::tim
     throw UsageError("invalid --since '" + text +
                      "': expected a duration back from now (30s, 10m, 1h30m, 2d, 1w), an ISO 8601 date or time "
                      "(2026-11-22, 2026-11-22T11:40:03, 2026-11-22 11:40:03+01:00) or @seconds-since-epoch");
+}
+
+std::uint64_t parseDuration(const std::string& text, const std::string& option)
+{
+    const auto seconds = durationSec(text, option);
+    if (!seconds || *seconds == 0)
+        throw UsageError(option + " '" + text + "': expected a duration such as 30s, 15m, 2h, 1d, 1w or 1h30m");
+    return *seconds;
 }
 
 } // namespace hangar::client

@@ -15,6 +15,10 @@ std::uint64_t parseMemoryMiB(const std::string& text);
 // Disk for `create --disk`: "20G", "1T", "1.5T"; a plain number is GiB. Units are powers of 1024.
 std::uint64_t parseDiskGiB(const std::string& text);
 
+// A duration for `create --ttl` and `expire`: "30s", "15m", "2h", "1d", "1w", "1h30m", in seconds (at least 1).
+// option names the option in the UsageError.
+std::uint64_t parseDuration(const std::string& text, const std::string& option);
+
 // A user for `quota`: a uid ("1001"), or a name the user database knows ("alice").
 std::uint32_t parseUser(const std::string& text);
 

@@ -14,18 +14,43 @@ namespace {
 using VmRow = sdbus::Struct<std::string, std::string, std::string, uint32_t, sdbus::ObjectPath>;
 using ManagedObjects = std::map<sdbus::ObjectPath, std::map<std::string, std::map<std::string, sdbus::Variant>>>;
 
-// The Image property of every VM, by object path: ListVMs does not carry it, one GetManagedObjects does for all.
-std::map<sdbus::ObjectPath, std::string> imagesOfVms(const ManagedObjects& objects)
+// What ListVMs does not carry, by object path; one GetManagedObjects has it for all.
+struct VmExtras
 {
-    std::map<sdbus::ObjectPath, std::string> images;
+    std::string image;
+    bool ephemeral = false;
+    std::uint64_t expiresAt = 0;
+};
+
+std::map<sdbus::ObjectPath, VmExtras> extrasOfVms(const ManagedObjects& objects)
+{
+    std::map<sdbus::ObjectPath, VmExtras> extras;
     for (const auto& [path, interfaces] : objects) {
         auto vm = interfaces.find(kVmInterface);
         if (vm == interfaces.end())
             continue;
-        if (auto image = vm->second.find("Image"); image != vm->second.end() && image->second.peekValueType() == "s")
-            images.emplace(path, image->second.get<std::string>());
+        VmExtras& e = extras[path];
+        const auto& props = vm->second;
+        if (auto it = props.find("Image"); it != props.end() && it->second.peekValueType() == "s")
+            e.image = it->second.get<std::string>();
+        if (auto it = props.find("Ephemeral"); it != props.end() && it->second.peekValueType() == "b")
+            e.ephemeral = it->second.get<bool>();
+        if (auto it = props.find("ExpiresAt"); it != props.end() && it->second.peekValueType() == "t")
+            e.expiresAt = it->second.get<std::uint64_t>();
     }
-    return images;
+    return extras;
+}
+
+// The LIFETIME column: "ephemeral", "in 2h", both, or "-".
+std::string lifetimeText(const VmExtras& e)
+{
+    std::string text = e.ephemeral ? "ephemeral" : "";
+    if (e.expiresAt != 0) {
+        const std::uint64_t now = currentTimeUsec() / 1000000;
+        text += (text.empty() ? "" : ", ") +
+                (e.expiresAt > now ? "expires in " + formatDuration(e.expiresAt - now) : std::string("expiring"));
+    }
+    return text.empty() ? "-" : text;
 }
 
 struct ActionInfo
@@ -70,6 +95,16 @@ void callAction(VmProxy& vm, Action action, Options options, const ActionOptions
     vm.Delete(options);
 }
 
+// "never", or the local time and how long until then.
+std::string expiryText(std::uint64_t expiresAt)
+{
+    if (expiresAt == 0)
+        return "never";
+    const std::uint64_t now = currentTimeUsec() / 1000000;
+    return formatLocalTime(expiresAt * 1000000) +
+           (expiresAt > now ? " (in " + formatDuration(expiresAt - now) + ")" : " (due)");
+}
+
 // Human labels and formatting for the properties hangarctl knows; others are printed by their D-Bus name.
 struct PropertyView
 {
@@ -82,7 +117,8 @@ constexpr PropertyView kKnownProperties[] = {
     {"Owner", "Owner"},         {"VCPUs", "VCPUs"},         {"MemoryMiB", "Memory"},
     {"DiskGiB", "Disk"},        {"Image", "Image"},         {"Description", "Description"},
     {"Host", "Host"},           {"CreatedAt", "Created"},   {"GraphicsAddress", "Graphics"},
-    {"Addresses", "Addresses"}, {"Snapshots", "Snapshots"},
+    {"Addresses", "Addresses"}, {"Snapshots", "Snapshots"}, {"Ephemeral", "Ephemeral"},
+    {"ExpiresAt", "Expires"},
 };
 
 std::string propertyText(const std::string& property, const sdbus::Variant& value)
@@ -98,6 +134,10 @@ std::string propertyText(const std::string& property, const sdbus::Variant& valu
         return formatGiB(value.get<std::uint64_t>());
     if (property == "CreatedAt" && type == "t")
         return formatTimeAgo(value.get<std::uint64_t>(), currentTimeUsec());
+    if (property == "ExpiresAt" && type == "t")
+        return expiryText(value.get<std::uint64_t>());
+    if (property == "Ephemeral" && type == "b")
+        return value.get<bool>() ? "yes: deleted once it has run and stopped" : "no";
     if ((property == "Description" || property == "GraphicsAddress" || property == "Image") && type == "s" &&
         value.get<std::string>().empty())
         return "-";
@@ -151,18 +191,19 @@ ExitCode runList(Context& context, const ListOptions& options)
         filter["state"] = sdbus::Variant(options.state);
 
     std::vector<VmRow> rows;
-    std::map<sdbus::ObjectPath, std::string> images;
+    std::map<sdbus::ObjectPath, VmExtras> extras;
     try {
         rows = context.connection().manager().ListVMs(filter);
         if (!rows.empty())
-            images = imagesOfVms(context.connection().manager().GetManagedObjects());
+            extras = extrasOfVms(context.connection().manager().GetManagedObjects());
     } catch (const sdbus::Error& e) {
         return context.reportError("list VMs", e);
     }
-    auto imageOf = [&images](const VmRow& row) {
-        auto it = images.find(row.get<4>());
-        return it == images.end() ? std::string() : it->second;
+    auto extrasOf = [&extras](const VmRow& row) {
+        auto it = extras.find(row.get<4>());
+        return it == extras.end() ? VmExtras{} : it->second;
     };
+    auto imageOf = [&](const VmRow& row) { return extrasOf(row).image; };
 
     if (context.json()) {
         nlohmann::json array = nlohmann::json::array();
@@ -171,6 +212,8 @@ ExitCode runList(Context& context, const ListOptions& options)
                              {"UUID", row.get<1>()},
                              {"State", row.get<2>()},
                              {"Image", imageOf(row)},
+                             {"Ephemeral", extrasOf(row).ephemeral},
+                             {"ExpiresAt", extrasOf(row).expiresAt},
                              {"Owner", row.get<3>()},
                              {"OwnerName", userName(row.get<3>())},
                              {"ObjectPath", std::string(row.get<4>())}});
@@ -182,10 +225,11 @@ ExitCode runList(Context& context, const ListOptions& options)
         std::cout << (options.all ? "No VMs." : "No VMs of yours (--all shows everyone's).") << std::endl;
         return ExitCode::Ok;
     }
-    Table table({"NAME", "STATE", "IMAGE", "OWNER", "UUID"});
+    Table table({"NAME", "STATE", "IMAGE", "OWNER", "LIFETIME", "UUID"});
     for (const auto& row : rows) {
         const std::string image = imageOf(row);
-        table.addRow({row.get<0>(), row.get<2>(), image.empty() ? "-" : image, userName(row.get<3>()), row.get<1>()});
+        table.addRow({row.get<0>(), row.get<2>(), image.empty() ? "-" : image, userName(row.get<3>()),
+                      lifetimeText(extrasOf(row)), row.get<1>()});
     }
     table.print(std::cout);
     std::cout.flush();
@@ -230,6 +274,10 @@ ExitCode runCreate(Context& context, const CreateOptions& options)
     if (options.image)
         spec["image"] = sdbus::Variant(*options.image);
     addProvisioning(options.provisioning, spec);
+    if (options.ephemeral)
+        spec["ephemeral"] = sdbus::Variant(true);
+    if (options.ttl)
+        spec["ttl_sec"] = sdbus::Variant(parseDuration(*options.ttl, "--ttl"));
 
     sdbus::ObjectPath path;
     try {

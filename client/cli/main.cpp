@@ -59,6 +59,8 @@ struct CommandLine
     std::string imageName;
     PublishOptions publish;
     SnapshotOptions snapshot;
+    ExpireOptions expire;
+    SetOptions set;
 };
 
 struct Subcommands
@@ -93,6 +95,8 @@ struct Subcommands
     CLI::App* snapshotList;
     CLI::App* snapshotRevert;
     CLI::App* snapshotDelete;
+    CLI::App* expire;
+    CLI::App* set;
 };
 
 CLI::App* addNamesCommand(CLI::App& app, const char* name, const char* description, CommandLine& line)
@@ -248,6 +252,18 @@ Subcommands defineCommands(CLI::App& app, CommandLine& line)
     s.provisioning = app.add_subcommand("provisioning", "Show what a VM was provisioned with (owner and admins)");
     s.provisioning->add_option("NAME", line.provisioningName, "VM name")->required();
 
+    s.create->add_flag("--ephemeral", line.create.ephemeral, "delete the VM once it has run and then stopped");
+    s.create->add_option("--ttl", line.create.ttl, "power off and delete the VM after this long: 30s, 15m, 2h, 1d");
+
+    s.expire = app.add_subcommand("expire", "Set when a VM is powered off and deleted, or 'never'");
+    s.expire->add_option("NAME", line.expire.name, "VM name")->required();
+    s.expire->add_option("WHEN", line.expire.when, "how long from now (30s, 15m, 4h, 1d, 1w) or never")->required();
+    s.set = app.add_subcommand("set", "Change a stopped VM's vCPUs, memory or disk size (the disk only grows)");
+    s.set->add_option("NAME", line.set.name, "VM name")->required();
+    s.set->add_option("--cpus", line.set.cpus, "virtual CPUs")->check(kAtLeastOne);
+    s.set->add_option("--memory", line.set.memory, "memory: 512M, 2G, ...; a plain number is MiB");
+    s.set->add_option("--disk", line.set.disk, "system disk: 20G, 1T, ...; a plain number is GiB; only grows");
+
     s.start = addNamesCommand(app, "start", "Start VMs", line);
     s.stop = addNamesCommand(app, "stop", "Stop VMs: ask the guest to power off, or pull the plug with --force", line);
     s.stop->add_flag("-f,--force", line.stop.force, "power off at once instead of asking the guest");
@@ -341,6 +357,10 @@ ExitCode dispatch(const CLI::App& app, const Subcommands& s, CommandLine& line)
         return runVnc(context, line.vnc);
     if (app.got_subcommand(s.clone))
         return runClone(context, line.clone);
+    if (app.got_subcommand(s.expire))
+        return runExpire(context, line.expire);
+    if (app.got_subcommand(s.set))
+        return runSet(context, line.set);
     if (app.got_subcommand(s.publish))
         return runPublish(context, line.publish);
     if (app.got_subcommand(s.image)) {

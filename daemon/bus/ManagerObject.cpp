@@ -147,6 +147,8 @@ void ManagerObject::CreateVM(sdbus::Result<sdbus::ObjectPath>&& result, std::str
         request.cmdline = reader.take<std::string>("cmdline");
         request.image = reader.take<std::string>("image");
         request.provisioning = takeProvisioning(reader);
+        request.ephemeral = reader.take<bool>("ephemeral");
+        request.ttlSec = reader.take<std::uint64_t>("ttl_sec");
         reader.finish();
         m_manager.create(caller, name, request, reply.done<std::string>([](const std::string& uuid) {
             return sdbus::ObjectPath(vmPath(uuid));

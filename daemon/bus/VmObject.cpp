@@ -52,6 +52,8 @@ void VmObject::propertiesChanged(VmFields fields)
         names.emplace_back("Addresses");
     if (has(fields, VmField::Snapshots))
         names.emplace_back("Snapshots");
+    if (has(fields, VmField::Expiry))
+        names.emplace_back("ExpiresAt");
     if (!names.empty())
         emitPropertiesChangedSignal(kInterface, names);
 }
@@ -319,6 +321,40 @@ std::vector<std::string> VmObject::ProvisionedPackages()
 std::vector<std::string> VmObject::Snapshots()
 {
     return property([&] { return vm().snapshots; });
+}
+
+bool VmObject::Ephemeral()
+{
+    return property([&] { return vm().record.ephemeral; });
+}
+
+uint64_t VmObject::ExpiresAt()
+{
+    return property([&] { return static_cast<uint64_t>(vm().record.expiresAt); });
+}
+
+void VmObject::SetResources(sdbus::Result<>&& result, std::map<std::string, sdbus::Variant> resources)
+{
+    asyncMethod(std::move(result), m_calls, [&](const Reply<>& reply) {
+        Caller caller = currentCaller(getObject());
+        ResourceRequest request;
+        OptionReader reader(resources, "resources");
+        reader.takeAuthOptions(caller);
+        request.vcpus = reader.take<std::uint32_t>("vcpus");
+        request.memoryMiB = reader.take<std::uint64_t>("memory_mib");
+        request.diskGiB = reader.take<std::uint64_t>("disk_gib");
+        reader.finish();
+        m_manager.setResources(caller, m_uuid, request, reply.done());
+    });
+}
+
+void VmObject::SetExpiry(sdbus::Result<>&& result, uint64_t expiresAt, std::map<std::string, sdbus::Variant> options)
+{
+    simpleCall(std::move(result), options, [this, expiresAt](const Caller& c, Done<> d) {
+        // Beyond INT64_MAX is also beyond the 10 years core allows: clamped so core says so.
+        const auto at = static_cast<std::int64_t>(std::min<uint64_t>(expiresAt, INT64_MAX));
+        m_manager.setExpiry(c, m_uuid, at, std::move(d));
+    });
 }
 
 } // namespace hangar::bus

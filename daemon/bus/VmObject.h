@@ -73,6 +73,11 @@ private:
     std::vector<std::string> Addresses() override;
     std::string Image() override;
     std::vector<std::string> Snapshots() override;
+    bool Ephemeral() override;
+    uint64_t ExpiresAt() override;
+    void SetResources(sdbus::Result<>&& result, std::map<std::string, sdbus::Variant> resources) override;
+    void SetExpiry(sdbus::Result<>&& result, uint64_t expiresAt,
+                   std::map<std::string, sdbus::Variant> options) override;
     std::map<std::string, sdbus::Variant> GetStats() override;
     void GetProvisioning(sdbus::Result<std::map<std::string, sdbus::Variant>>&& result) override;
     std::vector<std::string> ProvisionedUsers() override;

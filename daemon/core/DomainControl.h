@@ -56,6 +56,9 @@ public:
     virtual void suspend(const std::string& uuid) = 0;
     virtual void resume(const std::string& uuid) = 0;
     virtual DomainState state(const std::string& uuid) = 0;
+    // Changes the persistent definition of a stopped domain: vCPUs and memory, maximum and current alike. The
+    // Hangar metadata block is not touched (updateMetadata). Error(Busy) while the domain runs.
+    virtual void setResources(const std::string& uuid, std::uint32_t vcpus, std::uint64_t memoryMiB) = 0;
     // Rewrites the Hangar metadata block (and title) of the domain from vm, e.g. after a rename.
     virtual void updateMetadata(const VmRecord& vm) = 0;
     // Every domain on the host, Hangar's or not.

@@ -23,6 +23,8 @@ std::string_view errorCodeName(ErrorCode code)
         return "BackendFailure";
     case ErrorCode::Cancelled:
         return "Cancelled";
+    case ErrorCode::RateLimited:
+        return "RateLimited";
     }
     return "BackendFailure";
 }

@@ -20,6 +20,7 @@ enum class ErrorCode
     NotSupported,
     BackendFailure,
     Cancelled,
+    RateLimited, // too many requests of one kind in a short time; the message says how long to wait
 };
 
 // The D-Bus error name suffix of a code ("NotFound", ...).

@@ -30,6 +30,7 @@ enum class VmField : std::uint32_t
     Addresses = 1U << 5U,
     GraphicsAddress = 1U << 6U,
     Snapshots = 1U << 7U,
+    Expiry = 1U << 10U, // ExpiresAt
     // Not D-Bus properties (the bus ignores them), but changes all the same, announced like the others.
     Phase = 1U << 8U,
     Operation = 1U << 9U,

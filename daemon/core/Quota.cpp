@@ -65,6 +65,18 @@ void checkCreate(const QuotaLimits& limits, const QuotaUsage& usage, const VmSpe
     checkLimit<std::uint64_t>("max_disk_gib", limits.maxDiskGiB, usage.diskGiB, spec.diskGiB, " GiB");
 }
 
+void checkGrow(const QuotaLimits& limits, const QuotaUsage& usage, const VmSpec& from, const VmSpec& to)
+{
+    // Only what grows is checked: a user already over a lowered limit may still shrink or keep the rest.
+    if (to.vcpus > from.vcpus)
+        checkLimit<std::uint32_t>("max_vcpus", limits.maxVcpus, usage.vcpus, to.vcpus - from.vcpus);
+    if (to.memoryMiB > from.memoryMiB)
+        checkLimit<std::uint64_t>("max_memory_mib", limits.maxMemoryMiB, usage.memoryMiB, to.memoryMiB - from.memoryMiB,
+                                  " MiB");
+    if (to.diskGiB > from.diskGiB)
+        checkLimit<std::uint64_t>("max_disk_gib", limits.maxDiskGiB, usage.diskGiB, to.diskGiB - from.diskGiB, " GiB");
+}
+
 void checkDisk(const QuotaLimits& limits, const QuotaUsage& usage, std::uint64_t addGiB)
 {
     checkLimit<std::uint64_t>("max_disk_gib", limits.maxDiskGiB, usage.diskGiB, addGiB, " GiB");
@@ -96,13 +108,18 @@ void QuotaManager::effectiveFor(const Caller& caller, const Done<EffectiveQuota>
     } catch (const Error& e) {
         return done(e);
     }
+    isAdministrator(caller, [this, done](bool admin) {
+        if (admin)
+            return done(EffectiveQuota{QuotaLimits{}, QuotaSource::Unlimited});
+        done(EffectiveQuota{m_defaults, QuotaSource::Default});
+    });
+}
+
+void QuotaManager::isAdministrator(const Caller& caller, std::function<void(bool)> done)
+{
     // Administrators are those polkit lets manage everyone's VMs; never prompt just to learn that.
     m_authorizer.check(quiet(caller), Action::ManageAllVms, {{"verb", "quota"}},
-                       [this, done](const std::optional<Error>& denied) {
-                           if (!denied)
-                               return done(EffectiveQuota{QuotaLimits{}, QuotaSource::Unlimited});
-                           done(EffectiveQuota{m_defaults, QuotaSource::Default});
-                       });
+                       [done = std::move(done)](const std::optional<Error>& denied) { done(!denied); });
 }
 
 void QuotaManager::limitsFor(const Caller& caller, const Done<EffectiveQuota>& done)

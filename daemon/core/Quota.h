@@ -60,6 +60,8 @@ QuotaUsage usageOf(const Inventory& inventory, std::uint32_t uid);
 void checkCreate(const QuotaLimits& limits, const QuotaUsage& usage, const VmSpec& spec);
 // Error(QuotaExceeded) when addGiB more disk (an image being imported or published) would exceed max_disk_gib.
 void checkDisk(const QuotaLimits& limits, const QuotaUsage& usage, std::uint64_t addGiB);
+// Error(QuotaExceeded) naming the first limit that growing a VM from `from` to `to` would exceed (SetResources).
+void checkGrow(const QuotaLimits& limits, const QuotaUsage& usage, const VmSpec& from, const VmSpec& to);
 // Error(QuotaExceeded) when one more running VM would exceed max_running.
 void checkStart(const QuotaLimits& limits, const QuotaUsage& usage);
 
@@ -68,6 +70,8 @@ class QuotaManager
 public:
     QuotaManager(Inventory& inventory, Store& store, Authorizer& authorizer, AuditLog& audit, QuotaLimits defaults);
 
+    // Whether caller is an administrator: polkit grants them manage-all-vms without asking (never prompts).
+    void isAdministrator(const Caller& caller, std::function<void(bool)> done);
     // The limits that apply to what caller does to their own VMs, and where they come from.
     void effectiveFor(const Caller& caller, const Done<EffectiveQuota>& done);
     // The same for enforcing them: when neither the caller nor the defaults have a limit, there is none to apply

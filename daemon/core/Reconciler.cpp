@@ -21,6 +21,7 @@ struct Reconciler::Plan
     std::vector<std::pair<VmRecord, std::string>> vmsUnrecovered; // pending rows whose clean-up failed, and why
     std::map<std::string, DomainState> states;
     std::vector<std::string> redefined;
+    std::vector<std::string> resized;               // VMs whose interrupted SetResources was finished
     std::map<std::string, std::string> unavailable; // uuid -> why
     std::vector<DomainInfo> foreign;                // Hangar metadata, no row
     std::optional<std::string> listError;
@@ -42,6 +43,23 @@ namespace {
 bool namedLikeHangar(const std::string& volume)
 {
     return volume.rfind("vm-", 0) == 0 || volume.rfind("img-", 0) == 0;
+}
+
+bool resourcesDiffer(const VmSpec& a, const VmSpec& b)
+{
+    return a.vcpus != b.vcpus || a.memoryMiB != b.memoryMiB || a.diskGiB != b.diskGiB;
+}
+
+// SetResources writes its row first (core/VmResources.h); a crash before the domain's metadata caught up is finished
+// here: the row's vCPUs and memory into the domain, the disk grown to the row's size (never shrunk).
+void finishResize(DomainControl& hv, Storage& storage, const VmRecord& record)
+{
+    hv.setResources(record.uuid, record.spec.vcpus, record.spec.memoryMiB);
+    if (record.diskVolume.empty())
+        return;
+    if (const auto volume = storage.find(record.diskVolume);
+        volume && volume->capacityBytes < record.spec.diskGiB * kGiB)
+        storage.resize(record.diskVolume, record.spec.diskGiB * kGiB);
 }
 
 void removeVolume(Storage& storage, const std::string& volume)
@@ -187,9 +205,15 @@ void Reconciler::reconcile(std::vector<VmRecord> pending, std::vector<ImageRecor
                     }
                     plan->states[record.uuid] = it->second->state;
                     plan->snapshots[record.uuid] = it->second->snapshots;
-                    // A crash between a rename's row and its metadata update leaves the metadata behind.
-                    if (!it->second->record || it->second->record->name != record.name)
+                    const auto& seen = it->second->record;
+                    const bool resized = seen && resourcesDiffer(seen->spec, record.spec);
+                    if (resized)
+                        finishResize(hv, storage, record);
+                    // A crash between a rename's or a resize's row and its metadata update leaves the metadata behind.
+                    if (!seen || seen->name != record.name || resized)
                         hv.updateMetadata(record);
+                    if (resized)
+                        plan->resized.push_back(record.uuid);
                 } catch (const std::exception& e) {
                     if (it == byUuid.end())
                         plan->unavailable[record.uuid] = e.what();
@@ -340,6 +364,9 @@ void Reconciler::apply(Plan& plan, ReconcileReport& report)
         if (const Vm* vm = m_inventory.find(uuid))
             m_audit.success(0, &vm->record, "reconcile", "the domain was missing; defined it again from the record");
     }
+    for (const auto& uuid : plan.resized)
+        if (const Vm* vm = m_inventory.find(uuid))
+            m_audit.success(0, &vm->record, "reconcile", "a change of its resources was interrupted; finished it");
     for (const auto& [uuid, why] : plan.unavailable) {
         ++report.unavailable;
         const Vm* vm = m_inventory.find(uuid);

@@ -70,6 +70,10 @@ public:
     // A standalone qcow2 copy of `source` with its backing chain flattened in (what Publish needs).
     virtual VolumeInfo flatten(const std::string& name, const std::string& source, const ProgressFn& progress) = 0;
 
+    // Grows the volume to capacityBytes (a guest sees a larger disk; its file system is the guest's to grow).
+    // Growing to the size it has is a no-op; a smaller size is Error(InvalidArgument): shrinking would cut data off.
+    virtual VolumeInfo resize(const std::string& name, std::uint64_t capacityBytes) = 0;
+
     // Deletes the volume; a missing volume is not an error (recovery may repeat it).
     virtual void remove(const std::string& name) = 0;
 

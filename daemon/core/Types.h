@@ -74,6 +74,11 @@ struct VmRecord
     std::string cdromVolume;   // an ISO attached as a CD-ROM and booted first (VMs made from an ISO image)
     std::string seedVolume;    // the cloud-init seed ISO, a second CD-ROM ("vm-<uuid>-seed.iso"); "" = no seed
     Provisioning provisioning; // what the seed holds (core/Provisioning.h); kept in the store, not in libvirt
+    // Lifetime (core/VmLifetime.h). An ephemeral VM is deleted once it has run and then stopped; hasRun records that
+    // it has been seen active since it was created, so a VM that was merely never started (created -> stopped) stays.
+    bool ephemeral = false;
+    bool hasRun = false;
+    std::int64_t expiresAt = 0; // unix seconds at which it is powered off and deleted; 0 = never
 
     bool operator==(const VmRecord&) const = default;
 };

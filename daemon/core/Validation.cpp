@@ -142,6 +142,28 @@ VmSpec validateSpec(const VmSpecRequest& request)
     return spec;
 }
 
+void validateTtl(const std::optional<std::uint64_t>& ttlSec)
+{
+    checkRange<std::uint64_t>("ttl_sec", ttlSec, 0, 1, Limits::kMaxTtlSec);
+}
+
+VmSpec validateResources(const VmSpec& current, const ResourceRequest& request)
+{
+    if (!request.vcpus && !request.memoryMiB && !request.diskGiB)
+        throw Error(ErrorCode::InvalidArgument, "give at least one of vcpus, memory_mib, disk_gib");
+    VmSpec next = current;
+    next.vcpus = checkRange("vcpus", request.vcpus, current.vcpus, Limits::kMinVcpus, Limits::kMaxVcpus);
+    next.memoryMiB =
+        checkRange("memory_mib", request.memoryMiB, current.memoryMiB, Limits::kMinMemoryMiB, Limits::kMaxMemoryMiB);
+    next.diskGiB = checkRange("disk_gib", request.diskGiB, current.diskGiB, Limits::kMinDiskGiB, Limits::kMaxDiskGiB);
+    // A disk's end holds a file system (or a partition table's backup): cutting it off would destroy data.
+    if (next.diskGiB < current.diskGiB)
+        throw Error(ErrorCode::InvalidArgument,
+                    fmt::format("disk_gib can only grow: the disk is {} GiB, got {}; shrinking is not supported",
+                                current.diskGiB, next.diskGiB));
+    return next;
+}
+
 bool looksLikeUuid(std::string_view text)
 {
     if (text.size() != 36)

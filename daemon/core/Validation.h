@@ -27,6 +27,8 @@ struct Limits
     static constexpr std::size_t kMaxCmdlineChars = 1024;
     static constexpr std::uint32_t kMaxStopTimeoutSec = 86400;
     static constexpr std::uint32_t kMaxEventLimit = 10000;
+    // How far ahead an expiry may lie (ttl_sec, SetExpiry), whoever sets it: ten years.
+    static constexpr std::uint64_t kMaxTtlSec = std::uint64_t{10} * 365 * 86400;
 };
 
 // A spec as requested: absent fields take VmSpec's defaults.
@@ -41,6 +43,17 @@ struct VmSpecRequest
     std::optional<std::string> cmdline;
     std::optional<std::string> image; // an image's name; resolved by VmManager, not by validateSpec
     Provisioning provisioning;        // the cloud-init seed's content; empty = no seed (core/Provisioning.h)
+    // Lifetime (core/VmLifetime.h); resolved against [Lifetime] by core/VmLifetime, not by validateSpec.
+    std::optional<bool> ephemeral;
+    std::optional<std::uint64_t> ttlSec;
+};
+
+// What SetResources asks for; absent fields stay as they are.
+struct ResourceRequest
+{
+    std::optional<std::uint32_t> vcpus;
+    std::optional<std::uint64_t> memoryMiB;
+    std::optional<std::uint64_t> diskGiB;
 };
 
 // A short, printable rendering of untrusted text for error messages.
@@ -56,6 +69,10 @@ void validateKernelBoot(const VmSpec& spec);
 // Free text of a VM, image or snapshot: at most 1024 characters of UTF-8, no control characters but tab and newline.
 void validateDescription(std::string_view description);
 VmSpec validateSpec(const VmSpecRequest& request);
+// ttl_sec: 1..Limits::kMaxTtlSec when given.
+void validateTtl(const std::optional<std::uint64_t>& ttlSec);
+// current with the request applied, in the ranges CreateVM allows; the disk only grows. At least one key.
+VmSpec validateResources(const VmSpec& current, const ResourceRequest& request);
 bool looksLikeUuid(std::string_view text);
 
 } // namespace hangar

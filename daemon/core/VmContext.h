@@ -10,6 +10,7 @@
 #include "core/Hypervisor.h"
 #include "core/ImageManager.h"
 #include "core/Inventory.h"
+#include "core/LifetimePolicy.h"
 #include "core/OperationRunner.h"
 #include "core/Quota.h"
 #include "core/SeedBuilder.h"
@@ -36,6 +37,8 @@ struct VmContext
     OperationRunner runner;
     // Makes cloud-init seed ISOs (set by the service); without one, provisioning is NotSupported.
     const SeedBuilder* seeds = nullptr;
+    LifetimeSettings lifetime;    // [Lifetime]: applied by core/VmLifetime (reloadable)
+    CreateRateLimiter createRate; // [Quota] create_per_minute/create_burst, per user (reloadable)
 };
 
 } // namespace hangar

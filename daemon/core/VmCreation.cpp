@@ -2,6 +2,7 @@
 
 #include "core/CloudInit.h"
 #include "core/Uuid.h"
+#include "core/VmLifetime.h"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -150,6 +151,7 @@ void VmCreation::createKnownOs(const Caller& caller, const std::string& name, co
         validateName(name);
         spec = validateSpec(request);
         requireSeeds(request.provisioning);
+        validateTtl(request.ttlSec);
         if (request.image) {
             const Image& image = m_ctx.images.getByName(*request.image);
             requireUsable(image);
@@ -170,44 +172,56 @@ void VmCreation::createKnownOs(const Caller& caller, const std::string& name, co
         // After authorization, so that who may not create cannot probe what the boot directory holds.
         if (!m_ctx.runner.attempt(ticket, [&] { m_ctx.bootDir.requireFiles(spec); }))
             return;
-        m_ctx.quotas.limitsFor(caller, [=, this](Outcome<EffectiveQuota> quota) {
-            // From here to the reservation nothing yields to the loop: the quota check and the new row that
-            // counts against it are one step, so parallel creates cannot overshoot.
-            VmRecord record = newRecord(caller, name, spec);
-            addSeed(record, request.provisioning);
-            std::function<void(Storage&)> makeDisk;
-            std::string detail;
-            const bool allowed = m_ctx.runner.attempt(ticket, [&] {
-                if (!quota.ok())
-                    throw quota.error();
-                requireFreeVmName(m_ctx.inventory, name);  // it may have been taken while polkit was deciding
-                if (quota.value().limits != QuotaLimits{}) // nothing to count against for the unlimited
-                    checkCreate(quota.value().limits, m_ctx.quotas.usage(caller.uid), spec);
-                const std::uint64_t capacity = spec.diskGiB * kGiB;
-                makeDisk = [disk = record.diskVolume, capacity](Storage& storage) {
-                    storage.createBlank(disk, capacity);
-                };
-                if (!imageId.empty()) {
-                    // It may have gone or started deleting while polkit was deciding; from here on this VM
-                    // counts as its user, so it cannot be deleted under the new overlay.
-                    const Image* image = m_ctx.images.find(imageId);
-                    if (!image)
-                        throw Error(ErrorCode::NotFound, "the image was deleted meanwhile");
-                    requireUsable(*image);
-                    record.image = imageId;
-                    detail = fmt::format(", from image {}", image->record.name);
-                    if (image->record.format == ImageFormat::Iso)
-                        record.cdromVolume = image->record.volume;
-                    else
-                        makeDisk = [disk = record.diskVolume, base = image->record.volume, capacity](Storage& storage) {
-                            storage.createOverlay(disk, base, capacity);
-                        };
-                }
-            });
-            if (allowed)
-                launch(caller, VmOperation::Create, record, std::move(makeDisk),
-                       detail + seedDetail(record.provisioning), done);
+        admitNewVm(m_ctx, caller, request.ttlSec, [=, this](const Outcome<std::int64_t>& admitted) {
+            if (!admitted.ok())
+                return m_ctx.runner.fail(ticket, admitted.error());
+            reserve(ticket, caller, name, spec, imageId, request.provisioning, request.ephemeral.value_or(false),
+                    admitted.value(), done);
         });
+    });
+}
+
+void VmCreation::reserve(const Ticket& ticket, const Caller& caller, const std::string& name, const VmSpec& spec,
+                         const std::string& imageId, const Provisioning& provisioning, bool ephemeral,
+                         std::int64_t expiresAt, const Done<std::string>& done)
+{
+    m_ctx.quotas.limitsFor(caller, [=, this](Outcome<EffectiveQuota> quota) {
+        // From here to the reservation nothing yields to the loop: the quota check and the new row that
+        // counts against it are one step, so parallel creates cannot overshoot.
+        VmRecord record = newRecord(caller, name, spec);
+        addSeed(record, provisioning);
+        record.ephemeral = ephemeral;
+        record.expiresAt = expiresAt;
+        std::function<void(Storage&)> makeDisk;
+        std::string detail;
+        const bool allowed = m_ctx.runner.attempt(ticket, [&] {
+            if (!quota.ok())
+                throw quota.error();
+            requireFreeVmName(m_ctx.inventory, name);  // it may have been taken while polkit was deciding
+            if (quota.value().limits != QuotaLimits{}) // nothing to count against for the unlimited
+                checkCreate(quota.value().limits, m_ctx.quotas.usage(caller.uid), spec);
+            const std::uint64_t capacity = spec.diskGiB * kGiB;
+            makeDisk = [disk = record.diskVolume, capacity](Storage& storage) { storage.createBlank(disk, capacity); };
+            if (!imageId.empty()) {
+                // It may have gone or started deleting while polkit was deciding; from here on this VM
+                // counts as its user, so it cannot be deleted under the new overlay.
+                const Image* image = m_ctx.images.find(imageId);
+                if (!image)
+                    throw Error(ErrorCode::NotFound, "the image was deleted meanwhile");
+                requireUsable(*image);
+                record.image = imageId;
+                detail = fmt::format(", from image {}", image->record.name);
+                if (image->record.format == ImageFormat::Iso)
+                    record.cdromVolume = image->record.volume;
+                else
+                    makeDisk = [disk = record.diskVolume, base = image->record.volume, capacity](Storage& storage) {
+                        storage.createOverlay(disk, base, capacity);
+                    };
+            }
+        });
+        if (allowed)
+            launch(caller, VmOperation::Create, record, std::move(makeDisk), detail + seedDetail(record.provisioning),
+                   done);
     });
 }
 

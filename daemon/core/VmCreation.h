@@ -36,6 +36,13 @@ private:
     void requireSeeds(const Provisioning& provisioning) const;
     // The provisioning and, unless it is empty, the seed volume's name ("vm-<uuid>-seed.iso").
     static void addSeed(VmRecord& record, const Provisioning& provisioning);
+    // clone's second half, after both authorizations and admission.
+    void cloneWithin(const Ticket& ticket, const std::string& newName, std::int64_t expiresAt,
+                     const Done<std::string>& done);
+    // create's second half, after authorization and admission: the quota check and the new row in one loop step.
+    void reserve(const Ticket& ticket, const Caller& caller, const std::string& name, const VmSpec& spec,
+                 const std::string& imageId, const Provisioning& provisioning, bool ephemeral, std::int64_t expiresAt,
+                 const Done<std::string>& done);
     // Reserves the new VM (row in phase Creating, Creating in the inventory, marked with kind) and makes its disk
     // and domain on a worker: makeDisk creates record.diskVolume. detail ends the audit line.
     void launch(const Caller& caller, VmOperation kind, const VmRecord& record, std::function<void(Storage&)> makeDisk,

@@ -17,9 +17,12 @@ VmManager::VmManager(Inventory& inventory, Store& store, Hypervisor& hypervisor,
             std::move(hostLabel),
             std::move(bootDir),
             OperationRunner(inventory, authorizer, executor, audit, quotas),
-            nullptr},
+            nullptr,
+            {},
+            {}},
       m_tracker(m_ctx), m_lifecycle(m_ctx, m_tracker), m_snapshots(m_ctx, m_lifecycle, m_tracker), m_creation(m_ctx),
-      m_removal(m_ctx, m_tracker), m_reads(m_ctx), m_access(inventory, hypervisor, authorizer, executor, audit)
+      m_removal(m_ctx, m_tracker), m_lifetime(m_ctx, m_removal), m_resources(m_ctx), m_reads(m_ctx),
+      m_access(inventory, hypervisor, authorizer, executor, audit)
 {
     inventory.addStateListener([this](Vm& vm) { m_access.stateChanged(vm); });
 }

@@ -22,8 +22,10 @@
 #include "core/VmContext.h"
 #include "core/VmCreation.h"
 #include "core/VmLifecycle.h"
+#include "core/VmLifetime.h"
 #include "core/VmReads.h"
 #include "core/VmRemoval.h"
+#include "core/VmResources.h"
 #include "core/VmSnapshots.h"
 #include "core/VmStateTracker.h"
 
@@ -116,6 +118,21 @@ public:
         m_access.openGraphics(caller, uuid, std::move(done));
     }
 
+    // ExpiresAt (unix seconds, 0 = never); see core/VmLifetime.h for who may set how far ahead.
+    void setExpiry(const Caller& caller, const std::string& uuid, std::int64_t expiresAt, Done<> done)
+    {
+        m_lifetime.setExpiry(caller, uuid, expiresAt, std::move(done));
+    }
+    // vCPUs, memory, disk (grow only) of a stopped VM; see core/VmResources.h.
+    void setResources(const Caller& caller, const std::string& uuid, const ResourceRequest& request, Done<> done)
+    {
+        m_resources.set(caller, uuid, request, std::move(done));
+    }
+    // [Lifetime] and the create rate, at start and again on a configuration reload.
+    void setLifetimeSettings(const LifetimeSettings& settings) { m_ctx.lifetime = settings; }
+    void setCreateRate(const CreateRateSettings& settings) { m_ctx.createRate.setSettings(settings); }
+    const VmLifetime& lifetime() const { return m_lifetime; }
+
     // Throws Error(InvalidArgument) for a malformed name, Error(NotFound) for an unknown one.
     const Vm& getByName(const std::string& name) const { return m_reads.getByName(name); }
     std::vector<const Vm*> list(const Caller& caller, const ListFilter& filter) const
@@ -146,6 +163,8 @@ private:
     VmSnapshots m_snapshots;
     VmCreation m_creation;
     VmRemoval m_removal;
+    VmLifetime m_lifetime;
+    VmResources m_resources;
     VmReads m_reads;
     VmAccess m_access;
 };

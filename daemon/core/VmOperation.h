@@ -22,6 +22,8 @@ enum class VmOperation
     SnapshotRevert,
     SnapshotDelete,
     Publish,
+    SetExpiry,
+    SetResources,
 };
 
 // "create", "force-stop", "snapshot-create", ...: the audit log's action names, part of the API (GetEvents).
@@ -56,6 +58,10 @@ constexpr std::string_view operationName(VmOperation operation)
         return "snapshot-delete";
     case VmOperation::Publish:
         return "publish";
+    case VmOperation::SetExpiry:
+        return "set-expiry";
+    case VmOperation::SetResources:
+        return "set-resources";
     }
     return "unknown";
 }

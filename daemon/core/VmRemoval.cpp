@@ -21,7 +21,14 @@ void VmRemoval::remove(const Caller& caller, const std::string& uuid, DeleteOpti
     });
 }
 
-void VmRemoval::startRemoval(const Ticket& ticket, Vm& vm, DeleteOptions options)
+void VmRemoval::removeAsDaemon(const std::string& uuid, const std::string& reason, const Done<>& done)
+{
+    const Ticket ticket = OperationRunner::open(Caller{}, uuid, VmOperation::Delete, done);
+    if (Vm* vm = m_ctx.runner.findOrLose(ticket); vm && m_ctx.runner.guard(ticket, *vm, Guard::Settled))
+        startRemoval(ticket, *vm, DeleteOptions{true}, reason);
+}
+
+void VmRemoval::startRemoval(const Ticket& ticket, Vm& vm, DeleteOptions options, const std::string& detail)
 {
     const VmState before = vm.state;
     // Recorded before touching the domain: a crash from here on is finished at the next start.
@@ -62,7 +69,7 @@ void VmRemoval::startRemoval(const Ticket& ticket, Vm& vm, DeleteOptions options
             }
             return result;
         },
-        [this, ticket, before](Vm& vm, const Outcome<DomainStepResult>& outcome) {
+        [this, ticket, before, detail](Vm& vm, const Outcome<DomainStepResult>& outcome) {
             const DomainStepResult& result = outcome.value(); // the step catches its own errors
             if (result.error) {
                 m_ctx.inventory.setPhase(vm, VmPhase::Ready);
@@ -80,7 +87,7 @@ void VmRemoval::startRemoval(const Ticket& ticket, Vm& vm, DeleteOptions options
                 m_ctx.audit.failure(ticket->caller.uid, &record, "delete", e);
             }
             m_ctx.inventory.remove(record.uuid);
-            m_ctx.runner.succeed(ticket, record, "deleted");
+            m_ctx.runner.succeed(ticket, record, detail);
         });
 }
 

@@ -22,9 +22,13 @@ public:
 
     void remove(const Caller& caller, const std::string& uuid, DeleteOptions options, Done<> done);
     void rename(const Caller& caller, const std::string& uuid, const std::string& newName, Done<> done);
+    // The daemon's own deletion (core/VmLifetime: an ephemeral VM that stopped, an expired one): no authorization,
+    // powered off first, recorded as uid 0 with reason as the message. done says whether it could start: false
+    // while another operation runs on the VM or it is not settled, so the caller tries again later.
+    void removeAsDaemon(const std::string& uuid, const std::string& reason, const Done<>& done);
 
 private:
-    void startRemoval(const Ticket& ticket, Vm& vm, DeleteOptions options);
+    void startRemoval(const Ticket& ticket, Vm& vm, DeleteOptions options, const std::string& detail = "deleted");
 
     VmContext& m_ctx;
     VmStateTracker& m_tracker;

@@ -1,5 +1,7 @@
 #include "service/Config.h"
 
+#include "core/Validation.h"
+
 #include <algorithm>
 #include <fmt/format.h>
 #include <ini.h>
@@ -46,6 +48,11 @@ void validate(const Config& c)
         throw std::runtime_error(fmt::format("copy_workers must be 1..16, got {}", c.copyWorkers));
     if (c.stallTimeoutSec < 1)
         throw std::runtime_error("stall_timeout_sec must be 1..86400, got 0");
+    if (c.lifetime.maxTtlSec > 0 && c.lifetime.defaultTtlSec > c.lifetime.maxTtlSec)
+        throw std::runtime_error(fmt::format("[Lifetime] default_ttl_sec ({}) must not exceed max_ttl_sec ({})",
+                                             c.lifetime.defaultTtlSec, c.lifetime.maxTtlSec));
+    if (c.createRate.burst > 0 && c.createRate.perMinute == 0)
+        throw std::runtime_error("[Quota] create_burst needs create_per_minute");
 }
 
 struct ParseState
@@ -75,15 +82,20 @@ int onEntry(void* user, const char* section, const char* name, const char* value
                                              "Storage.pool_path",
                                              "Images.max_import_gib",
                                              "Images.copy_workers",
-                                             "Images.stall_timeout_sec"};
+                                             "Images.stall_timeout_sec",
+                                             "Lifetime.max_ttl_sec",
+                                             "Lifetime.default_ttl_sec",
+                                             "Quota.create_per_minute",
+                                             "Quota.create_burst"};
     const std::string key = std::string(section) + "." + name;
     if (known.count(key) == 0) {
-        state->error =
-            fmt::format("unknown key '{}' in section [{}]; known: [Daemon] bus, hypervisor, state_dir, "
-                        "log_level, workers, authorizer, stats_interval_sec, domain_type; [Guest] boot_dir; "
-                        "[Storage] pool, pool_path; [Images] max_import_gib, copy_workers, stall_timeout_sec; "
-                        "[Quota] max_vms, max_running, max_vcpus, max_memory_mib, max_disk_gib",
-                        name, section);
+        state->error = fmt::format("unknown key '{}' in section [{}]; known: [Daemon] bus, hypervisor, state_dir, "
+                                   "log_level, workers, authorizer, stats_interval_sec, domain_type; [Guest] boot_dir; "
+                                   "[Storage] pool, pool_path; [Images] max_import_gib, copy_workers, "
+                                   "stall_timeout_sec; [Quota] max_vms, max_running, max_vcpus, max_memory_mib, "
+                                   "max_disk_gib, create_per_minute, create_burst; [Lifetime] max_ttl_sec, "
+                                   "default_ttl_sec",
+                                   name, section);
         return 0;
     }
     state->values[key] = value;
@@ -147,6 +159,10 @@ void applyFile(const std::string& path, Config& c)
     c.quotaDefaults.maxVcpus = u32(number("Quota.max_vcpus", UINT32_MAX));
     c.quotaDefaults.maxMemoryMiB = number("Quota.max_memory_mib", INT64_MAX);
     c.quotaDefaults.maxDiskGiB = number("Quota.max_disk_gib", INT64_MAX);
+    c.lifetime.maxTtlSec = number("Lifetime.max_ttl_sec", Limits::kMaxTtlSec).value_or(0);
+    c.lifetime.defaultTtlSec = number("Lifetime.default_ttl_sec", Limits::kMaxTtlSec).value_or(0);
+    c.createRate.perMinute = u32(number("Quota.create_per_minute", 1000000)).value_or(0);
+    c.createRate.burst = u32(number("Quota.create_burst", 1000000)).value_or(0);
     if (auto it = state.values.find("Daemon.workers"); it != state.values.end()) {
         try {
             std::size_t used = 0;

@@ -2,6 +2,7 @@
 // missing file means defaults), overridden by command-line options. See docs/hangard.conf.example.
 #pragma once
 
+#include "core/LifetimePolicy.h"
 #include "core/Types.h"
 
 #include <optional>
@@ -28,6 +29,8 @@ struct Config
     std::uint64_t maxImportGiB = 256;   // [Images] max_import_gib: the largest file ImportImage accepts
     unsigned copyWorkers = 2;           // [Images] copy_workers: image copies at once; more queue
     unsigned stallTimeoutSec = 60;      // [Images] stall_timeout_sec: a source silent this long fails its import
+    LifetimeSettings lifetime;          // [Lifetime] max_ttl_sec, default_ttl_sec
+    CreateRateSettings createRate;      // [Quota] create_per_minute, create_burst
 
     bool operator==(const Config&) const = default;
 };

@@ -72,8 +72,12 @@ unsigned long long monotonicUsec()
 }
 
 // What SIGHUP may change while running. A new setting is one line here: live (with what applies it) or restartOnly.
-void registerSettings(ConfigReloader& reloader, QuotaManager& quotas, ImageManager& images)
+void registerSettings(ConfigReloader& reloader, QuotaManager& quotas, ImageManager& images, VmManager& manager)
 {
+    reloader.live("[Lifetime]", &Config::lifetime,
+                  [&manager](const LifetimeSettings& lifetime) { manager.setLifetimeSettings(lifetime); });
+    reloader.live("[Quota] create rate", &Config::createRate,
+                  [&manager](const CreateRateSettings& rate) { manager.setCreateRate(rate); });
     reloader.live("[Daemon] log_level", &Config::logLevel, [](const std::string& level) { setLogLevel(level); });
     reloader.live("[Quota] defaults", &Config::quotaDefaults,
                   [&quotas](const QuotaLimits& limits) { quotas.setDefaults(limits); });
@@ -147,6 +151,8 @@ int runDaemon(const Config& config, const std::string& version, std::function<Co
                       BootDirectory(config.bootDir));
     const provision::IsoSeedBuilder seeds;
     manager.setSeedBuilder(seeds);
+    manager.setLifetimeSettings(config.lifetime);
+    manager.setCreateRate(config.createRate);
     Reconciler reconciler(inventory, store, hypervisor, storage, images, loop, audit);
     hypervisor.subscribe([&](const HypervisorEvent& event) {
         manager.handleHypervisorEvent(event);
@@ -154,7 +160,7 @@ int runDaemon(const Config& config, const std::string& version, std::function<Co
     });
 
     ConfigReloader reloader(config, std::move(loadConfig));
-    registerSettings(reloader, quotas, images);
+    registerSettings(reloader, quotas, images, manager);
 
     std::unique_ptr<bus::ManagerObject> managerObject;
     int exitCode = 0;

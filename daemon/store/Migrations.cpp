@@ -95,6 +95,13 @@ constexpr std::array kMigrations{
         ALTER TABLE images ADD COLUMN os TEXT NOT NULL DEFAULT '';
         ALTER TABLE images ADD COLUMN os_name TEXT NOT NULL DEFAULT '';
     )sql"},
+    // v7: lifetime. ephemeral VMs are deleted once they have run (has_run) and stopped; expires_at is when a VM is
+    // powered off and deleted, unix seconds, 0 = never. Every VM from v4 is neither ephemeral nor expiring.
+    std::string_view{R"sql(
+        ALTER TABLE vms ADD COLUMN ephemeral INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE vms ADD COLUMN has_run INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE vms ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;
+    )sql"},
 };
 
 } // namespace

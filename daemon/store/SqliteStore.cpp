@@ -24,7 +24,8 @@ namespace {
 constexpr int kBusyTimeoutMs = 5000;
 
 constexpr std::string_view kVmColumns = "uuid, name, owner, vcpus, memory_mib, disk_gib, description, created_at_usec, "
-                                        "host, phase, kernel, initrd, cmdline, image, disk_volume, cdrom_volume";
+                                        "host, phase, kernel, initrd, cmdline, image, disk_volume, cdrom_volume, "
+                                        "ephemeral, has_run, expires_at";
 
 Error newerSchema(const std::string& path, std::int64_t version)
 {
@@ -53,6 +54,9 @@ void bindVm(Query& query, const VmRecord& vm)
     query.bind(14, vm.image);
     query.bind(15, vm.diskVolume);
     query.bind(16, vm.cdromVolume);
+    query.bind(17, static_cast<std::int64_t>(vm.ephemeral ? 1 : 0));
+    query.bind(18, static_cast<std::int64_t>(vm.hasRun ? 1 : 0));
+    query.bind(19, vm.expiresAt);
 }
 
 VmRecord readVm(const Query& query)
@@ -79,6 +83,9 @@ VmRecord readVm(const Query& query)
     vm.image = query.text(13);
     vm.diskVolume = query.text(14);
     vm.cdromVolume = query.text(15);
+    vm.ephemeral = query.integer(16) != 0;
+    vm.hasRun = query.integer(17) != 0;
+    vm.expiresAt = query.integer(18);
     return vm;
 }
 
@@ -245,7 +252,7 @@ void SqliteStore::insertVm(const VmRecord& vm)
     {
         Query query(m_db.get(), statement("INSERT INTO vms (" + std::string(kVmColumns) +
                                           ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-                                          "?15, ?16)"));
+                                          "?15, ?16, ?17, ?18, ?19)"));
         bindVm(query, vm);
         rc = query.stepCode();
         if (rc != SQLITE_DONE && !isUniqueViolation(rc))
@@ -282,7 +289,8 @@ void SqliteStore::updateVm(const VmRecord& vm)
     Query query(m_db.get(), statement("UPDATE vms SET name = ?2, owner = ?3, vcpus = ?4, memory_mib = ?5, "
                                       "disk_gib = ?6, description = ?7, created_at_usec = ?8, host = ?9, "
                                       "phase = ?10, kernel = ?11, initrd = ?12, cmdline = ?13, image = ?14, "
-                                      "disk_volume = ?15, cdrom_volume = ?16 WHERE uuid = ?1"));
+                                      "disk_volume = ?15, cdrom_volume = ?16, ephemeral = ?17, has_run = ?18, "
+                                      "expires_at = ?19 WHERE uuid = ?1"));
     bindVm(query, vm);
     const int rc = query.stepCode();
     // uuid is the key being matched, so a unique violation can only be the name.

@@ -225,6 +225,41 @@ void LibvirtHypervisor::resume(const std::string& uuid)
     call.checkTransition(virDomainResume(dom.get()), dom.get(), {DomainState::Paused});
 }
 
+void LibvirtHypervisor::setResources(const std::string& uuid, std::uint32_t vcpus, std::uint64_t memoryMiB)
+{
+    const Call call = domainCall(*m_connection, uuid, "change the resources of");
+    const auto dom = call.lookup();
+    const int active = virDomainIsActive(dom.get());
+    call.check(active);
+    if (active == 1)
+        throw Error(ErrorCode::Busy,
+                    "cannot change the resources of domain " + uuid + ": it is running; stop it first");
+    // The current value may never exceed the maximum: growing sets the maximum first, shrinking the current value.
+    const unsigned config = VIR_DOMAIN_AFFECT_CONFIG;
+    const int maxVcpus = virDomainGetVcpusFlags(dom.get(), config | VIR_DOMAIN_VCPU_MAXIMUM);
+    call.check(maxVcpus);
+    const auto setVcpus = [&](unsigned flags) { call.check(virDomainSetVcpusFlags(dom.get(), vcpus, config | flags)); };
+    if (vcpus > static_cast<unsigned>(maxVcpus)) {
+        setVcpus(VIR_DOMAIN_VCPU_MAXIMUM);
+        setVcpus(0);
+    } else {
+        setVcpus(0);
+        setVcpus(VIR_DOMAIN_VCPU_MAXIMUM);
+    }
+    const unsigned long maxKiB = virDomainGetMaxMemory(dom.get());
+    if (maxKiB == 0)
+        call.fail();
+    const auto kib = static_cast<unsigned long>(memoryMiB * 1024);
+    const auto setMemory = [&](unsigned flags) { call.check(virDomainSetMemoryFlags(dom.get(), kib, config | flags)); };
+    if (kib > maxKiB) {
+        setMemory(VIR_DOMAIN_MEM_MAXIMUM);
+        setMemory(0);
+    } else {
+        setMemory(0);
+        setMemory(VIR_DOMAIN_MEM_MAXIMUM);
+    }
+}
+
 DomainState LibvirtHypervisor::state(const std::string& uuid)
 {
     const Call call = domainCall(*m_connection, uuid, "get the state of");

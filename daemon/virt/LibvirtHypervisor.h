@@ -51,6 +51,7 @@ public:
     void resume(const std::string& uuid) override;
     DomainState state(const std::string& uuid) override;
     void updateMetadata(const VmRecord& vm) override;
+    void setResources(const std::string& uuid, std::uint32_t vcpus, std::uint64_t memoryMiB) override;
     std::vector<DomainInfo> listDomains() override;
     void subscribe(std::function<void(const HypervisorEvent&)> sink) override;
     UniqueFd openConsole(const std::string& uuid, bool force) override;

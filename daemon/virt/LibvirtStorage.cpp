@@ -317,6 +317,21 @@ VolumeInfo LibvirtStorage::flatten(const std::string& name, const std::string& s
     return describe(vol.get());
 }
 
+VolumeInfo LibvirtStorage::resize(const std::string& name, std::uint64_t capacityBytes)
+{
+    requireVolumeName(name);
+    const PoolHandle p = openPool();
+    const StorageVolPtr vol = require(p.pool.get(), name);
+    const VolumeInfo before = describe(vol.get());
+    if (capacityBytes < before.capacityBytes)
+        throw Error(ErrorCode::InvalidArgument, "volume " + name + " cannot shrink");
+    if (capacityBytes == before.capacityBytes)
+        return before;
+    if (virStorageVolResize(vol.get(), capacityBytes, 0) < 0)
+        throw storageError(lastFailure(), "resize volume " + name + " in storage pool " + m_poolName);
+    return describe(vol.get());
+}
+
 void LibvirtStorage::remove(const std::string& name)
 {
     requireVolumeName(name);

@@ -58,6 +58,7 @@ public:
     VolumeInfo createBlank(const std::string& name, std::uint64_t capacityBytes) override;
     VolumeInfo cloneOverlay(const std::string& name, const std::string& source, const ProgressFn& progress) override;
     VolumeInfo flatten(const std::string& name, const std::string& source, const ProgressFn& progress) override;
+    VolumeInfo resize(const std::string& name, std::uint64_t capacityBytes) override;
     void remove(const std::string& name) override;
     std::optional<VolumeInfo> find(const std::string& name) override;
     std::vector<std::string> list() override;

@@ -103,6 +103,8 @@ void FakeHypervisor::define(const VmRecord& vm)
     domain.record = stored;
     domain.diskVolume = vm.diskVolume;
     domain.cdromVolume = vm.cdromVolume;
+    domain.vcpus = vm.spec.vcpus;
+    domain.memoryMiB = vm.spec.memoryMiB;
     m_domains[vm.uuid] = std::move(domain);
 }
 
@@ -189,6 +191,24 @@ void FakeHypervisor::updateMetadata(const VmRecord& vm)
     VmRecord stored = vm;
     stored.phase = VmPhase::Ready;
     d.record = stored;
+}
+
+void FakeHypervisor::setResources(const std::string& uuid, std::uint32_t vcpus, std::uint64_t memoryMiB)
+{
+    std::lock_guard lock(m_mutex);
+    enter("setResources");
+    auto& d = get(uuid);
+    if (d.state != DomainState::Stopped)
+        throw invalid("domain is active");
+    d.vcpus = vcpus;
+    d.memoryMiB = memoryMiB;
+}
+
+std::pair<std::uint32_t, std::uint64_t> FakeHypervisor::resources(const std::string& uuid) const
+{
+    std::lock_guard lock(m_mutex);
+    const auto& d = get(uuid);
+    return {d.vcpus, d.memoryMiB};
 }
 
 std::vector<DomainInfo> FakeHypervisor::listDomains()

@@ -31,6 +31,9 @@ public:
     void resume(const std::string& uuid) override;
     DomainState state(const std::string& uuid) override;
     void updateMetadata(const VmRecord& vm) override;
+    void setResources(const std::string& uuid, std::uint32_t vcpus, std::uint64_t memoryMiB) override;
+    // What setResources left in the definition (the record's spec until then): {vcpus, memory MiB}.
+    std::pair<std::uint32_t, std::uint64_t> resources(const std::string& uuid) const;
     std::vector<DomainInfo> listDomains() override;
     void subscribe(std::function<void(const HypervisorEvent&)> sink) override { m_sink = std::move(sink); }
     // A socketpair per console and graphics connection; the fake keeps the "guest" end (guestEnd()).
@@ -80,6 +83,8 @@ private:
         std::string cdromVolume;
         std::vector<Snapshot> snapshots; // oldest first
         std::string currentSnapshot;
+        std::uint32_t vcpus = 0;
+        std::uint64_t memoryMiB = 0;
     };
     Domain& get(const std::string& uuid);
     const Domain& get(const std::string& uuid) const;

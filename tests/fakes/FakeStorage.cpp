@@ -231,6 +231,18 @@ VolumeInfo FakeStorage::finishLongCall(const std::string& method, const VolumeIn
     return info;
 }
 
+VolumeInfo FakeStorage::resize(const std::string& name, std::uint64_t capacityBytes)
+{
+    const std::lock_guard lock(m_mutex);
+    enter("resize");
+    requireVolumeName(name);
+    if (capacityBytes < get(name).capacityBytes)
+        throw invalid("volume " + name + " cannot shrink");
+    auto& volume = m_volumes[name];
+    volume.capacityBytes = capacityBytes;
+    return volume;
+}
+
 void FakeStorage::remove(const std::string& name)
 {
     const std::lock_guard lock(m_mutex);

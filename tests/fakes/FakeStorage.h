@@ -36,6 +36,7 @@ public:
     VolumeInfo cloneOverlay(const std::string& name, const std::string& source, const ProgressFn& progress) override;
     // Progress: 0, then the source's capacity (what LibvirtStorage reports).
     VolumeInfo flatten(const std::string& name, const std::string& source, const ProgressFn& progress) override;
+    VolumeInfo resize(const std::string& name, std::uint64_t capacityBytes) override;
     void remove(const std::string& name) override;
     std::optional<VolumeInfo> find(const std::string& name) override;
     std::vector<std::string> list() override;

@@ -18,9 +18,9 @@ namespace {
 
 // The closed set of errors (dbus/org.hangar.Hangar1.Manager.xml), and the standard errors that mean "bad input"
 // (sd-bus answers most of these itself: a wrong signature, a path or member that does not exist, a read-only property).
-const std::set<std::string> kHangarErrors{"NotFound",         "InvalidArgument", "AlreadyExists",
-                                          "PermissionDenied", "QuotaExceeded",   "Busy",
-                                          "NotSupported",     "BackendFailure",  "Cancelled"};
+const std::set<std::string> kHangarErrors{
+    "NotFound", "InvalidArgument", "AlreadyExists",  "PermissionDenied", "QuotaExceeded",
+    "Busy",     "NotSupported",    "BackendFailure", "Cancelled",        "RateLimited"};
 const std::set<std::string> kStandardErrors{"InvalidArgs",     "UnknownMethod",    "UnknownObject", "UnknownInterface",
                                             "UnknownProperty", "PropertyReadOnly", "AccessDenied"};
 constexpr const char* kHangarPrefix = "org.hangar.Hangar1.Error.";
