@@ -24,22 +24,6 @@ ImageRecord newImage(const Caller& caller, const std::string& name, ImageFormat 
     return record;
 }
 
-// runOnWorker on the long-I/O pool; returns the work's id, for a CopyWatch to abandon it by.
-template <typename R>
-Executor::LongWorkId runLong(Executor& executor, std::function<R()> work, std::function<void(Outcome<R>)> then)
-{
-    auto result = std::make_shared<std::optional<Outcome<R>>>();
-    return executor.submitLong(
-        [work = std::move(work), result] {
-            try {
-                result->emplace(work());
-            } catch (const std::exception& e) {
-                result->emplace(asError(e));
-            }
-        },
-        [then = std::move(then), result] { then(std::move(**result)); });
-}
-
 // The OS an option names: "" is none, anything else must be known to the catalogue (which it may load: on the
 // loop only once loaded).
 OsInfo chosenOs(const OsCatalog& catalog, const std::string& option)

@@ -24,24 +24,44 @@
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <utility>
 
 namespace hangar {
+
+namespace detail {
+// work wrapped to keep its result or its error, and then wrapped to receive it: the two halves both executors'
+// submit methods take.
+template <typename R>
+std::pair<std::function<void()>, std::function<void()>> carryOutcome(std::function<R()> work,
+                                                                     std::function<void(Outcome<R>)> then)
+{
+    auto result = std::make_shared<std::optional<Outcome<R>>>();
+    return {[work = std::move(work), result] {
+                try {
+                    result->emplace(work());
+                } catch (const std::exception& e) {
+                    result->emplace(asError(e));
+                }
+            },
+            [then = std::move(then), result] { then(std::move(**result)); }};
+}
+} // namespace detail
 
 // Runs work on a worker and then on the loop with its outcome: an Error (or any exception, as an Error) thrown by
 // work becomes the outcome's error. The one way core carries a result back from a worker.
 template <typename R>
 void runOnWorker(Executor& executor, std::function<R()> work, std::function<void(Outcome<R>)> then)
 {
-    auto result = std::make_shared<std::optional<Outcome<R>>>();
-    executor.submit(
-        [work = std::move(work), result] {
-            try {
-                result->emplace(work());
-            } catch (const std::exception& e) {
-                result->emplace(asError(e));
-            }
-        },
-        [then = std::move(then), result] { then(std::move(**result)); });
+    auto [run, done] = detail::carryOutcome<R>(std::move(work), std::move(then));
+    executor.submit(std::move(run), std::move(done));
+}
+
+// runOnWorker on the long-I/O pool (Executor::submitLong); returns the work's id, for a CopyWatch to abandon it by.
+template <typename R>
+Executor::LongWorkId runLong(Executor& executor, std::function<R()> work, std::function<void(Outcome<R>)> then)
+{
+    auto [run, done] = detail::carryOutcome<R>(std::move(work), std::move(then));
+    return executor.submitLong(std::move(run), std::move(done));
 }
 
 // One request on its way through the pipeline: who asked, about which VM, for what; whether it holds the VM's

@@ -1,5 +1,7 @@
 #include "osinfo/OsinfoCatalog.h"
 
+#include "core/Types.h"
+
 #include <gio/gio.h>
 #include <glib-object.h>
 #include <spdlog/spdlog.h>
@@ -30,14 +32,12 @@ OsResources resourcesOf(OsinfoResourcesList* list)
             chosen = r;
     }
     if (chosen) {
-        constexpr std::uint64_t kMiB = 1024ULL * 1024;
-        constexpr std::uint64_t kGiB = kMiB * 1024;
         if (const gint cpus = osinfo_resources_get_n_cpus(chosen); cpus > 0)
             out.vcpus = static_cast<std::uint32_t>(cpus);
         if (const gint64 ram = osinfo_resources_get_ram(chosen); ram > 0)
             out.memoryMiB = (static_cast<std::uint64_t>(ram) + kMiB - 1) / kMiB;
         if (const gint64 storage = osinfo_resources_get_storage(chosen); storage > 0)
-            out.diskGiB = (static_cast<std::uint64_t>(storage) + kGiB - 1) / kGiB;
+            out.diskGiB = gibRoundedUp(static_cast<std::uint64_t>(storage));
     }
     g_object_unref(list);
     return out;

@@ -102,15 +102,7 @@ TEST(SqliteStoreRefusalTest, MigrationIsPrecededByABackupOfTheOldSchemaReadableB
     const auto path = dir.path() / "hangar.db";
     {
         auto db = openRaw(path);
-        execRaw(db.get(), R"sql(
-            CREATE TABLE vms (uuid TEXT PRIMARY KEY NOT NULL, name TEXT UNIQUE NOT NULL, owner INTEGER NOT NULL,
-                vcpus INTEGER NOT NULL, memory_mib INTEGER NOT NULL, disk_gib INTEGER NOT NULL,
-                description TEXT NOT NULL, created_at_usec INTEGER NOT NULL, host TEXT NOT NULL, phase TEXT NOT NULL);
-            CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, time_usec INTEGER NOT NULL,
-                uid INTEGER NOT NULL, vm_uuid TEXT NOT NULL, vm_name TEXT NOT NULL, action TEXT NOT NULL,
-                outcome TEXT NOT NULL, message TEXT NOT NULL);
-            INSERT INTO vms VALUES ('aaaaaaaa-0000-4000-8000-000000000001', 'old-vm', 1234, 1, 512, 10, '', 1,
-                'local', 'ready');
+        execRaw(db.get(), std::string(kVersion1WithOneVm) + R"sql(
             PRAGMA user_version = 1;
         )sql");
     }

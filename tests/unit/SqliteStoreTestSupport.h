@@ -94,6 +94,19 @@ inline std::string queryText(sqlite3* db, const std::string& sql)
     return text == nullptr ? std::string() : std::string(text);
 }
 
+// The tables of schema version 1, with one VM ('old-vm', owner 1234), as that version wrote them; a test adds its
+// own rows and sets PRAGMA user_version = 1.
+inline constexpr const char* kVersion1WithOneVm = R"sql(
+    CREATE TABLE vms (uuid TEXT PRIMARY KEY NOT NULL, name TEXT UNIQUE NOT NULL, owner INTEGER NOT NULL,
+        vcpus INTEGER NOT NULL, memory_mib INTEGER NOT NULL, disk_gib INTEGER NOT NULL,
+        description TEXT NOT NULL, created_at_usec INTEGER NOT NULL, host TEXT NOT NULL, phase TEXT NOT NULL);
+    CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, time_usec INTEGER NOT NULL,
+        uid INTEGER NOT NULL, vm_uuid TEXT NOT NULL, vm_name TEXT NOT NULL, action TEXT NOT NULL,
+        outcome TEXT NOT NULL, message TEXT NOT NULL);
+    INSERT INTO vms VALUES ('aaaaaaaa-0000-4000-8000-000000000001', 'old-vm', 1234, 1, 512, 10, '', 1,
+        'local', 'ready');
+)sql";
+
 inline VmRecord makeVm(const std::string& uuid, const std::string& name)
 {
     VmRecord vm;
