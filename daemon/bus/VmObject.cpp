@@ -51,6 +51,10 @@ void VmObject::propertiesChanged(VmFields fields)
         names.emplace_back("Addresses");
     if (has(fields, VmField::Snapshots))
         names.emplace_back("Snapshots");
+    if (has(fields, VmField::AgentConnected))
+        names.emplace_back("AgentConnected");
+    if (has(fields, VmField::GuestChanges))
+        names.insert(names.end(), {"AddedUsers", "InstalledPackages"});
     if (!names.empty())
         emitPropertiesChangedSignal(kInterface, names);
 }

@@ -70,8 +70,24 @@ struct VmRecord
     std::string image;       // id of the image it was made from (ImageRecord::id)
     std::string diskVolume;  // its own disk: a qcow2 overlay of the image, or a blank qcow2 ("vm-<uuid>.qcow2")
     std::string cdromVolume; // an ISO attached as a CD-ROM and booted first (VMs made from an ISO image)
+    // What was added to the running guest later (core/VmGuestCommands), oldest first. Kept by the store in a table
+    // of its own (Store::addGuestChange), not by insertVm/updateVm.
+    std::vector<std::string> addedUsers;
+    std::vector<std::string> installedPackages;
 
     bool operator==(const VmRecord&) const = default;
+};
+
+// One thing added to a running guest, as the store records it.
+struct GuestChange
+{
+    enum class Kind
+    {
+        User,
+        Package,
+    };
+    Kind kind = Kind::User;
+    std::string name;
 };
 
 inline constexpr std::uint64_t kMiB = 1024ULL * 1024;

@@ -10,6 +10,7 @@ VmManager::VmManager(Inventory& inventory, Store& store, Hypervisor& hypervisor,
             hypervisor,
             storage,
             images,
+            images.jobs(),
             authorizer,
             executor,
             audit,
@@ -18,9 +19,13 @@ VmManager::VmManager(Inventory& inventory, Store& store, Hypervisor& hypervisor,
             std::move(bootDir),
             OperationRunner(inventory, authorizer, executor, audit, quotas)},
       m_tracker(m_ctx), m_lifecycle(m_ctx, m_tracker), m_snapshots(m_ctx, m_lifecycle, m_tracker), m_creation(m_ctx),
-      m_removal(m_ctx, m_tracker), m_reads(m_ctx), m_access(inventory, hypervisor, authorizer, executor, audit)
+      m_removal(m_ctx, m_tracker), m_reads(m_ctx), m_access(inventory, hypervisor, authorizer, executor, audit),
+      m_guest(m_ctx)
 {
-    inventory.addStateListener([this](Vm& vm) { m_access.stateChanged(vm); });
+    inventory.addStateListener([this](Vm& vm) {
+        m_access.stateChanged(vm);
+        m_guest.stateChanged(vm);
+    });
 }
 
 } // namespace hangar

@@ -22,6 +22,9 @@ enum class VmOperation
     SnapshotRevert,
     SnapshotDelete,
     Publish,
+    Exec,
+    AddUser,
+    InstallPackages,
 };
 
 // "create", "force-stop", "snapshot-create", ...: the audit log's action names, part of the API (GetEvents).
@@ -56,6 +59,12 @@ constexpr std::string_view operationName(VmOperation operation)
         return "snapshot-delete";
     case VmOperation::Publish:
         return "publish";
+    case VmOperation::Exec:
+        return "exec";
+    case VmOperation::AddUser:
+        return "add-user";
+    case VmOperation::InstallPackages:
+        return "install-packages";
     }
     return "unknown";
 }

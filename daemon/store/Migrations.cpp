@@ -80,6 +80,17 @@ constexpr std::array kMigrations{
         ALTER TABLE vms ADD COLUMN disk_volume TEXT NOT NULL DEFAULT '';
         ALTER TABLE vms ADD COLUMN cdrom_volume TEXT NOT NULL DEFAULT '';
     )sql"},
+    // v5: what was added to a running guest later (VM.AddUser, VM.InstallPackages), one row per user or package,
+    // in the order they were added; gone with the VM.
+    std::string_view{R"sql(
+        CREATE TABLE vm_guest_changes (
+            seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+            vm_uuid TEXT NOT NULL REFERENCES vms(uuid) ON DELETE CASCADE,
+            kind    TEXT NOT NULL CHECK (kind IN ('user', 'package')),
+            name    TEXT NOT NULL,
+            UNIQUE (vm_uuid, kind, name)
+        );
+    )sql"},
 };
 
 } // namespace

@@ -211,6 +211,7 @@ std::vector<VmRecord> SqliteStore::loadVms()
     std::vector<VmRecord> vms;
     while (query.next("cannot load VMs"))
         vms.push_back(readVm(query));
+    loadGuestChanges(vms);
     return vms;
 }
 

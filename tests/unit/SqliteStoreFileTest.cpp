@@ -1,6 +1,7 @@
 // SqliteStore's database file: WAL mode, its mode bits, schemas newer than it knows, damaged files, and migrations
 // from every earlier schema version.
 #include "SqliteStoreTestSupport.h"
+#include "store/Migrations.h"
 
 namespace hangar::store {
 namespace {
@@ -14,7 +15,7 @@ TEST(SqliteStoreTest, SqliteStore_UsesWalMode)
 
     const RawConnection raw = openRaw(path);
     EXPECT_EQ(queryText(raw.get(), "PRAGMA journal_mode"), "wal");
-    EXPECT_EQ(queryText(raw.get(), "PRAGMA user_version"), "4");
+    EXPECT_EQ(queryText(raw.get(), "PRAGMA user_version"), std::to_string(hangar::store::schemaVersion()));
 }
 
 TEST(SqliteStoreTest, SqliteStore_CreatesDatabaseReadableByOwnerOnly)
@@ -47,7 +48,8 @@ TEST(SqliteStoreTest, SqliteStore_RefusesNewerSchema)
         FAIL() << "a database from a newer hangard was opened";
     } catch (const Error& e) {
         EXPECT_EQ(e.code(), ErrorCode::BackendFailure);
-        EXPECT_NE(std::string(e.what()).find("database schema version 999 is newer than this hangard supports (4)"),
+        EXPECT_NE(std::string(e.what()).find("database schema version 999 is newer than this hangard supports (" +
+                                             std::to_string(hangar::store::schemaVersion()) + ")"),
                   std::string::npos)
             << e.what();
     }
@@ -127,7 +129,7 @@ TEST(SqliteStoreTest, SqliteStore_MigratesVersion1DatabaseKeepingRowsAndFillingE
     EXPECT_EQ(*visible[0].vmOwner, 1234U);
     EXPECT_EQ(store.loadVms()[0].spec.kernel, "") << "v3 adds kernel boot, unset for older VMs";
     auto raw = openRaw(path);
-    EXPECT_EQ(queryText(raw.get(), "PRAGMA user_version"), "4");
+    EXPECT_EQ(queryText(raw.get(), "PRAGMA user_version"), std::to_string(hangar::store::schemaVersion()));
 }
 
 TEST(SqliteStoreTest, SqliteStore_MigratesVersion2DatabaseToKernelBootColumns)
@@ -178,7 +180,7 @@ TEST(SqliteStoreTest, SqliteStore_MigratesVersion2DatabaseToKernelBootColumns)
     EXPECT_EQ(vms[1].spec.initrd, "initrd.img");
     EXPECT_EQ(vms[1].spec.cmdline, "console=ttyS0 quiet");
     auto raw = openRaw(path);
-    EXPECT_EQ(queryText(raw.get(), "PRAGMA user_version"), "4");
+    EXPECT_EQ(queryText(raw.get(), "PRAGMA user_version"), std::to_string(hangar::store::schemaVersion()));
 }
 
 TEST(SqliteStoreTest, SqliteStore_MigratesVersion3DatabaseKeepingVmsAndAddingImages)
@@ -241,7 +243,7 @@ TEST(SqliteStoreTest, SqliteStore_MigratesVersion3DatabaseKeepingVmsAndAddingIma
     EXPECT_EQ(vms[0].image, kImageA);
     EXPECT_EQ(vms[0].diskVolume, "vm-" + kUuidB + ".qcow2");
     auto raw = openRaw(path);
-    EXPECT_EQ(queryText(raw.get(), "PRAGMA user_version"), "4");
+    EXPECT_EQ(queryText(raw.get(), "PRAGMA user_version"), std::to_string(hangar::store::schemaVersion()));
 }
 
 } // namespace
