@@ -264,6 +264,32 @@ ExitCode runSet(Context& context, const SetOptions& options);
 // image import and publish start a job and follow it to its end (JobFollower), with a progress bar on a terminal.
 ExitCode runImageImport(Context& context, const ImageImportOptions& options);
 ExitCode runPublish(Context& context, const PublishOptions& options);
+
+// Commands in a running guest (client/cli/GuestCommands.cpp), each following its Job.
+struct ExecCommandOptions
+{
+    std::string vm;
+    std::vector<std::string> argv;
+    std::optional<std::uint32_t> timeoutSec;
+};
+struct AddUserOptions
+{
+    std::string vm;
+    std::string name;
+    bool sudo = false;
+    std::vector<std::string> sshKeyFiles;
+    std::optional<std::string> passwordHash;
+    std::optional<std::string> shell;
+};
+struct InstallOptions
+{
+    std::string vm;
+    std::vector<std::string> packages;
+};
+// Prints the command's stdout and stderr as they were and exits with its exit code.
+ExitCode runExec(Context& context, const ExecCommandOptions& options);
+ExitCode runAddUser(Context& context, const AddUserOptions& options);
+ExitCode runInstall(Context& context, const InstallOptions& options);
 ExitCode runImageList(Context& context);
 ExitCode runImageShow(Context& context, const std::string& name);
 ExitCode runImageDelete(Context& context, const std::vector<std::string>& names);

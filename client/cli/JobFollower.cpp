@@ -15,6 +15,9 @@ using Clock = std::chrono::steady_clock;
 // Every job's Completed signal: the rule is in place before the job exists, so its path need not be known yet.
 constexpr const char* kCompletedRule = "type='signal',sender='org.hangar.Hangar1',interface='org.hangar.Hangar1.Job',"
                                        "member='Completed',path_namespace='/org/hangar/Hangar1/job'";
+// Every job's PropertiesChanged: a command in a guest announces its Result this way just before Completed.
+constexpr const char* kChangedRule = "type='signal',sender='org.hangar.Hangar1',interface='org.freedesktop.DBus."
+                                     "Properties',member='PropertiesChanged',path_namespace='/org/hangar/Hangar1/job'";
 // A terminal is redrawn often enough for the bar to move smoothly; a pipe or log gets a line a second.
 constexpr std::chrono::milliseconds kBarInterval{250};
 constexpr std::chrono::seconds kLineInterval{1};
@@ -156,6 +159,20 @@ void JobFollower::subscribe()
         m_news = true;
         m_waiter.notify();
     });
+    m_resultMatch = connection.bus().addMatch(kChangedRule, [this](sdbus::Message& message) {
+        std::string interface;
+        std::map<std::string, sdbus::Variant> changed;
+        try {
+            message >> interface >> changed;
+        } catch (const sdbus::Error&) {
+            return;
+        }
+        auto it = changed.find("Result");
+        if (it == changed.end())
+            return;
+        std::lock_guard lock(m_mutex);
+        m_results[sdbus::ObjectPath(message.getPath())] = it->second.get<std::map<std::string, sdbus::Variant>>();
+    });
     // DaemonWatch's verdict is sticky: a hangard that came back has lost the job.
     connection.daemonWatch().onChange([this](const std::string&) {
         std::lock_guard lock(m_mutex);
@@ -267,8 +284,17 @@ std::optional<JobOutcome> JobFollower::outcome()
     return std::nullopt;
 }
 
+std::map<std::string, sdbus::Variant> JobFollower::result()
+{
+    std::lock_guard lock(m_mutex);
+    auto it = m_results.find(m_job);
+    return it == m_results.end() ? std::map<std::string, sdbus::Variant>{} : it->second;
+}
+
 JobOutcome JobFollower::judgeByImage()
 {
+    if (m_imageName.empty()) // a command in a guest leaves nothing behind to judge it by
+        return {JobEnd::Failed, "the job ended before hangarctl learned how"};
     std::optional<std::string> state;
     try {
         ImageProxy image(m_context.connection().bus(), m_context.connection().imagePath(m_imageName));

@@ -1,5 +1,6 @@
-// Follows one org.hangar.Hangar1.Job (Manager.ImportImage, VM.Publish) from the call that starts it to its end,
-// showing its progress on stderr, and cancelling it on Ctrl-C. Shared by `image import` and `publish`.
+// Follows one org.hangar.Hangar1.Job (Manager.ImportImage, VM.Publish, VM.Exec/AddUser/InstallPackages) from the call
+// that starts it to its end, showing its progress on stderr, and cancelling it on Ctrl-C. Shared by `image import` and
+// `publish`.
 //
 // Nothing about the job's end can be missed: the subscriptions (the Completed signal of every job, the removal of
 // objects, the daemon leaving the bus) are in place, and the event loop runs, before the call that creates the job
@@ -35,6 +36,8 @@ public:
     // Subscribes, then calls start (which makes the call that creates the job and returns the job's path), then
     // follows the job until it ends. An sdbus::Error from start propagates: there is no job to follow then.
     JobOutcome run(const std::function<sdbus::ObjectPath()>& start);
+    // The job's Result (commands in guests), as announced before its Completed; empty if none was seen.
+    std::map<std::string, sdbus::Variant> result();
 
 private:
     struct Completion
@@ -55,6 +58,7 @@ private:
     Waiter m_waiter; // blocks SIGINT/SIGTERM before the event loop thread exists
     std::unique_ptr<ManagerProxy> m_manager;
     sdbus::Slot m_completedMatch;
+    sdbus::Slot m_resultMatch;
     std::unique_ptr<JobProxy> m_jobProxy;
     bool m_loopStarted = false;
     bool m_cancelRequested = false;
@@ -66,6 +70,7 @@ private:
     sdbus::ObjectPath m_job; // empty until the call returned
     std::map<sdbus::ObjectPath, Completion> m_completed; // Completed per job path (any job, until m_job is known)
     std::set<sdbus::ObjectPath> m_removed;               // job objects removed (likewise)
+    std::map<sdbus::ObjectPath, std::map<std::string, sdbus::Variant>> m_results; // Result per job path
     JobStatus m_status;
     bool m_statusRead = false; // m_status holds the job's properties (GetAll answered at least once)
     bool m_news = false;       // a signal arrived since the main thread last looked

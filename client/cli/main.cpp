@@ -61,6 +61,9 @@ struct CommandLine
     SnapshotOptions snapshot;
     ExpireOptions expire;
     SetOptions set;
+    ExecCommandOptions exec;
+    AddUserOptions addUser;
+    InstallOptions install;
 };
 
 struct Subcommands
@@ -90,6 +93,9 @@ struct Subcommands
     CLI::App* imageShow;
     CLI::App* imageDelete;
     CLI::App* publish;
+    CLI::App* exec;
+    CLI::App* addUser;
+    CLI::App* install;
     CLI::App* snapshot;
     CLI::App* snapshotCreate;
     CLI::App* snapshotList;
@@ -180,6 +186,23 @@ void defineImageCommands(CLI::App& app, Subcommands& s, CommandLine& line)
     s.publish->add_option("--os", line.publish.os,
                           "the image's operating system as libosinfo's short id, e.g. debian11; \"\" for none "
                           "(default: the OS of the VM's image)");
+
+    // Commands in a running guest, through its QEMU guest agent (manage-own-vms / manage-all-vms).
+    s.exec = app.add_subcommand("exec", "Run a command in a running guest (needs qemu-guest-agent in it); prints "
+                                        "its output and exits with its exit code");
+    s.exec->add_option("VM", line.exec.vm, "VM name")->required();
+    s.exec->add_option("--timeout", line.exec.timeoutSec, "seconds before the job gives up (1..3600, default 60)");
+    s.exec->add_option("CMD", line.exec.argv, "the command and its arguments, after --")->required();
+    s.addUser = app.add_subcommand("adduser", "Add a user to a running guest (needs qemu-guest-agent in it)");
+    s.addUser->add_option("VM", line.addUser.vm, "VM name")->required();
+    s.addUser->add_option("NAME", line.addUser.name, "the user name")->required();
+    s.addUser->add_flag("--sudo", line.addUser.sudo, "passwordless sudo");
+    s.addUser->add_option("--ssh-key", line.addUser.sshKeyFiles, "an OpenSSH public key file (repeatable)");
+    s.addUser->add_option("--password-hash", line.addUser.passwordHash, "a crypt(3) hash (mkpasswd -m sha-512)");
+    s.addUser->add_option("--shell", line.addUser.shell, "the login shell, an absolute path");
+    s.install = app.add_subcommand("install", "Install packages in a running guest with its package manager");
+    s.install->add_option("VM", line.install.vm, "VM name")->required();
+    s.install->add_option("PKG", line.install.packages, "package names")->required();
 }
 
 void defineSnapshotCommands(CLI::App& app, Subcommands& s, CommandLine& line)
@@ -363,6 +386,12 @@ ExitCode dispatch(const CLI::App& app, const Subcommands& s, CommandLine& line)
         return runSet(context, line.set);
     if (app.got_subcommand(s.publish))
         return runPublish(context, line.publish);
+    if (app.got_subcommand(s.exec))
+        return runExec(context, line.exec);
+    if (app.got_subcommand(s.addUser))
+        return runAddUser(context, line.addUser);
+    if (app.got_subcommand(s.install))
+        return runInstall(context, line.install);
     if (app.got_subcommand(s.image)) {
         if (s.image->got_subcommand(s.imageImport))
             return runImageImport(context, line.imageImport);

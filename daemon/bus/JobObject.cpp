@@ -29,8 +29,11 @@ void JobObject::progressChanged(const Job& job)
     emitPropertiesChangedSignal(kInterface, std::vector<std::string>{"Progress", "Rate", "ExpectedEndTime"});
 }
 
-void JobObject::complete(bool success, const std::string& message, std::function<void()> onIdle)
+void JobObject::complete(const Job& job, bool success, const std::string& message, std::function<void()> onIdle)
 {
+    m_job = job;
+    if (m_job.result)
+        emitPropertiesChangedSignal(kInterface, std::vector<std::string>{"Result"});
     emitCompleted(success, message);
     emitInterfacesRemovedSignal({kInterface});
     m_calls.retire(std::move(onIdle));
@@ -71,6 +74,24 @@ uint32_t JobObject::StartedByUID()
 bool JobObject::Cancelable()
 {
     return property([&] { return m_job.cancelable; });
+}
+
+std::map<std::string, sdbus::Variant> JobObject::Result()
+{
+    return property([&] {
+        std::map<std::string, sdbus::Variant> dict;
+        if (!m_job.result)
+            return dict;
+        const GuestCommandStatus& r = *m_job.result;
+        auto bytes = [](const std::string& s) { return std::vector<std::uint8_t>(s.begin(), s.end()); };
+        dict.emplace("exit_code", sdbus::Variant(std::int32_t{r.exitCode}));
+        putIfSet(dict, "signal", r.signal);
+        dict.emplace("stdout", sdbus::Variant(bytes(r.out)));
+        dict.emplace("stderr", sdbus::Variant(bytes(r.err)));
+        dict.emplace("stdout_truncated", sdbus::Variant(r.outTruncated));
+        dict.emplace("stderr_truncated", sdbus::Variant(r.errTruncated));
+        return dict;
+    });
 }
 
 std::vector<sdbus::ObjectPath> JobObject::Objects()

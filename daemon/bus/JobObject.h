@@ -24,8 +24,9 @@ public:
     JobObject& operator=(JobObject&&) = delete;
 
     void progressChanged(const Job& job);
-    // Sends Completed, then announces the object's removal; onIdle as for VmObject::retire.
-    void complete(bool success, const std::string& message, std::function<void()> onIdle);
+    // Announces job's Result (if it has one), sends Completed, then announces the object's removal; onIdle as for
+    // VmObject::retire.
+    void complete(const Job& job, bool success, const std::string& message, std::function<void()> onIdle);
 
 private:
     void Cancel(sdbus::Result<>&& result, std::map<std::string, sdbus::Variant> options) override;
@@ -40,6 +41,7 @@ private:
     uint32_t StartedByUID() override;
     std::vector<sdbus::ObjectPath> Objects() override;
     bool Cancelable() override;
+    std::map<std::string, sdbus::Variant> Result() override;
 
     JobManager& m_jobs;
     Job m_job;

@@ -81,7 +81,7 @@ void ManagerObject::jobChanged(const Job& job)
 void ManagerObject::jobCompleted(const Job& job, bool success, const std::string& message)
 {
     if (auto [object, destroy] = retireFrom(m_jobObjects, m_retiredJobs, job.id); object)
-        object->complete(success, message, std::move(destroy));
+        object->complete(job, success, message, std::move(destroy));
 }
 
 void ManagerObject::vmRemoved(const Vm& vm)

@@ -54,6 +54,10 @@ void VmObject::propertiesChanged(VmFields fields)
         names.emplace_back("Snapshots");
     if (has(fields, VmField::Expiry))
         names.emplace_back("ExpiresAt");
+    if (has(fields, VmField::AgentConnected))
+        names.emplace_back("AgentConnected");
+    if (has(fields, VmField::GuestChanges))
+        names.insert(names.end(), {"AddedUsers", "InstalledPackages"});
     if (!names.empty())
         emitPropertiesChangedSignal(kInterface, names);
 }

@@ -59,6 +59,17 @@ private:
     void Publish(sdbus::Result<sdbus::ObjectPath>&& result, std::string imageName,
                  std::map<std::string, sdbus::Variant> options) override;
 
+    // The guest command methods are defined in bus/VmObjectGuest.cpp.
+    void Exec(sdbus::Result<sdbus::ObjectPath>&& result, std::vector<std::string> argv,
+              std::map<std::string, sdbus::Variant> options) override;
+    void AddUser(sdbus::Result<sdbus::ObjectPath>&& result, std::map<std::string, sdbus::Variant> user,
+                 std::map<std::string, sdbus::Variant> options) override;
+    void InstallPackages(sdbus::Result<sdbus::ObjectPath>&& result, std::vector<std::string> names,
+                         std::map<std::string, sdbus::Variant> options) override;
+    bool AgentConnected() override;
+    std::vector<std::string> AddedUsers() override;
+    std::vector<std::string> InstalledPackages() override;
+
     std::string Name() override;
     std::string UUID() override;
     uint32_t Owner() override;

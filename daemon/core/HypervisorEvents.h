@@ -18,10 +18,12 @@ struct HypervisorEvent
         Undefined,          // uuid: the domain definition was removed
         ConnectionLost,     // the connection to the hypervisor dropped; the implementation reconnects itself
         ConnectionRestored, // reconnected: the inventory should be reconciled
+        AgentChanged,       // uuid + agentConnected: the guest agent connected or went away
     };
     Kind kind = Kind::StateChanged;
     std::string uuid;
     DomainState state = DomainState::Stopped;
+    bool agentConnected = false;
 };
 
 class HypervisorEvents

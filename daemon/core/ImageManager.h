@@ -40,6 +40,8 @@ public:
     // [Images] max_import_gib again after a configuration reload (SIGHUP): for imports that start from now on.
     void setMaxImportBytes(std::uint64_t bytes) { m_ctx.maxImportBytes = bytes; }
     void setStallTimeout(std::chrono::seconds timeout) { m_ctx.stallTimeout = timeout; }
+    // The daemon's one JobManager, which VM jobs (core/VmGuestCommands) share with the image jobs.
+    JobManager& jobs() { return m_ctx.jobs; }
 
     // The images that are ready, after start-up recovery (core/Reconciler).
     void load(std::vector<ImageRecord> images);

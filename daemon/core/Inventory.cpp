@@ -168,6 +168,27 @@ void Inventory::setGraphicsAddress(Vm& vm, std::string address)
         m_observer->vmChanged(vm, static_cast<VmFields>(VmField::GraphicsAddress));
 }
 
+void Inventory::setAgentConnected(Vm& vm, bool connected)
+{
+    LoopThread::assertOnLoop("Inventory::setAgentConnected");
+    if (vm.agentConnected == connected)
+        return;
+    vm.agentConnected = connected;
+    if (m_observer)
+        m_observer->vmChanged(vm, static_cast<VmFields>(VmField::AgentConnected));
+}
+
+void Inventory::addGuestChange(Vm& vm, GuestChange change)
+{
+    LoopThread::assertOnLoop("Inventory::addGuestChange");
+    auto& list = change.kind == GuestChange::Kind::User ? vm.record.addedUsers : vm.record.installedPackages;
+    if (std::find(list.begin(), list.end(), change.name) != list.end())
+        return;
+    list.push_back(std::move(change.name));
+    if (m_observer)
+        m_observer->vmChanged(vm, static_cast<VmFields>(VmField::GuestChanges));
+}
+
 void Inventory::setSnapshots(Vm& vm, std::vector<std::string> names)
 {
     LoopThread::assertOnLoop("Inventory::setSnapshots");

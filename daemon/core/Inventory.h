@@ -31,6 +31,8 @@ enum class VmField : std::uint32_t
     GraphicsAddress = 1U << 6U,
     Snapshots = 1U << 7U,
     Expiry = 1U << 10U, // ExpiresAt
+    AgentConnected = 1U << 11U,
+    GuestChanges = 1U << 12U, // AddedUsers, InstalledPackages
     // Not D-Bus properties (the bus ignores them), but changes all the same, announced like the others.
     Phase = 1U << 8U,
     Operation = 1U << 9U,
@@ -54,6 +56,7 @@ struct Vm
     std::vector<std::string> addresses;            // the guest's IP addresses, as the hypervisor last reported
     std::string graphicsAddress;                   // "vnc://host:port" while it runs, else "" (core/VmAccess)
     std::vector<std::string> snapshots;            // names of its snapshots, oldest first, as the hypervisor has them
+    bool agentConnected = false;                   // a guest agent answers in the running guest (core/GuestAgent.h)
 };
 
 struct InventoryCounts
@@ -102,6 +105,9 @@ public:
     void setAddresses(Vm& vm, std::vector<std::string> addresses);
     void setGraphicsAddress(Vm& vm, std::string address);
     void setSnapshots(Vm& vm, std::vector<std::string> names);
+    void setAgentConnected(Vm& vm, bool connected);
+    // Records a user added or a package installed in the running guest (VmRecord::addedUsers/installedPackages).
+    void addGuestChange(Vm& vm, GuestChange change);
     void setPhase(Vm& vm, VmPhase phase);
     // The mark of the operation in flight (core/OperationRunner.h sets and clears it).
     void setOperation(Vm& vm, VmOperation operation);

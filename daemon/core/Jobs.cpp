@@ -25,12 +25,14 @@ Job& JobManager::start(Job job)
     return *slot;
 }
 
-void JobManager::finish(std::uint64_t id, bool success, const std::string& message)
+void JobManager::finish(std::uint64_t id, bool success, const std::string& message,
+                        std::optional<GuestCommandStatus> result)
 {
     auto it = m_jobs.find(id);
     if (it == m_jobs.end())
         return;
     Job& job = *it->second;
+    job.result = std::move(result);
     if (success && job.progressValid && job.progress < 1.0) {
         job.progress = 1.0;
         job.expectedEndUsec = m_executor.nowUsec();

@@ -1,12 +1,13 @@
-// Jobs are long operations in progress (an image import, a publish), modelled on udisks2's Job: they start at once,
-// report progress while a worker moves the data, can be cancelled by whoever started them or an administrator, end
-// with success or an error, and then disappear. The worker only touches the job's JobProgress (atomics); the
-// JobManager samples those on the loop a few times a second and tells the JobObserver (the bus layer) when the
-// figures moved, so PropertiesChanged is throttled by construction. Loop thread only, except JobProgress.
+// Jobs are long operations in progress (an image import, a publish, a command in a guest), modelled on udisks2's Job:
+// they start at once, report progress while a worker moves the data, can be cancelled by whoever started them or an
+// administrator, end with success or an error, and then disappear. The worker only touches the job's JobProgress
+// (atomics); the JobManager samples those on the loop a few times a second and tells the JobObserver (the bus layer)
+// when the figures moved, so PropertiesChanged is throttled by construction. Loop thread only, except JobProgress.
 #pragma once
 
 #include "core/Authorizer.h"
 #include "core/Executor.h"
+#include "core/GuestAgent.h"
 #include "core/Outcome.h"
 #include "core/Types.h"
 
@@ -53,6 +54,8 @@ struct Job
     std::int64_t startUsec = 0;
     std::vector<JobTarget> objects;
     std::shared_ptr<JobProgress> shared = std::make_shared<JobProgress>();
+    // What a command run in a guest left (core/VmGuestCommands): set before the job finishes, shown as Job.Result.
+    std::optional<GuestCommandStatus> result;
 
     // Sampled on the loop.
     double progress = 0.0;
@@ -89,8 +92,10 @@ public:
 
     // Registers a job (id assigned here) and announces it.
     Job& start(Job job);
-    // Ends a job: Completed(success, message), then it is gone. Unknown ids are ignored.
-    void finish(std::uint64_t id, bool success, const std::string& message);
+    // Ends a job: Completed(success, message), then it is gone. Unknown ids are ignored. result, if any, is what the
+    // job's Result shows (announced just before Completed).
+    void finish(std::uint64_t id, bool success, const std::string& message,
+                std::optional<GuestCommandStatus> result = std::nullopt);
     // Asks the job's worker to stop: allowed to its starter and to holders of its adminAction. Error(NotSupported)
     // when the job cannot be cancelled; done once the request is passed on (the job ends on its own afterwards).
     void cancel(const Caller& caller, std::uint64_t id, const Done<>& done);

@@ -1,5 +1,5 @@
 #include "core/Provisioning.h"
-
+#include "core/Base64.h"
 #include "core/CloudInit.h"
 #include "core/Error.h"
 #include "core/Validation.h"
@@ -75,49 +75,6 @@ void requireText(std::string_view field, std::string_view text, std::size_t maxB
         if ((c < 0x20 && c != '\t' && !(multiline && (c == '\n' || c == '\r'))) || c == 0x7F)
             throw invalid(field, multiline ? "control characters other than tab and newline are not allowed"
                                            : "control characters (newline included) are not allowed");
-}
-
-std::optional<std::string> decodeBase64(std::string_view text)
-{
-    auto value = [](char c) -> int {
-        if (c >= 'A' && c <= 'Z')
-            return c - 'A';
-        if (c >= 'a' && c <= 'z')
-            return c - 'a' + 26;
-        if (isDigit(c))
-            return c - '0' + 52;
-        if (c == '+')
-            return 62;
-        if (c == '/')
-            return 63;
-        return -1;
-    };
-    if (text.empty() || text.size() % 4 != 0)
-        return std::nullopt;
-    std::string out;
-    std::uint32_t acc = 0;
-    int bits = 0;
-    std::size_t padding = 0;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        if (text[i] == '=') {
-            if (i + 2 < text.size())
-                return std::nullopt;
-            ++padding;
-            continue;
-        }
-        if (padding > 0)
-            return std::nullopt;
-        const int v = value(text[i]);
-        if (v < 0)
-            return std::nullopt;
-        acc = (acc << 6U) | static_cast<std::uint32_t>(v);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out += static_cast<char>((acc >> static_cast<unsigned>(bits)) & 0xFFU);
-        }
-    }
-    return out;
 }
 
 // The SSH wire format of a public key: length-prefixed strings that use up the whole blob exactly.
@@ -198,7 +155,7 @@ bool isCleanAbsolutePath(std::string_view path)
     return true;
 }
 
-void validateUser(const std::string& field, const ProvisionedUser& user)
+void checkUser(const std::string& field, const ProvisionedUser& user)
 {
     validateUserName(field + ".name", user.name);
     if (user.sshAuthorizedKeys.size() > ProvisioningLimits::kMaxKeysPerUser)
@@ -301,7 +258,7 @@ void validateSshPublicKey(std::string_view field, std::string_view key)
         throw fail(fmt::format("unknown type {}", quoteForMessage(type)));
     std::string_view rest = key.substr(space + 1);
     const std::string_view blobText = rest.substr(0, rest.find(' '));
-    const auto blob = decodeBase64(blobText);
+    const auto blob = base64Decode(blobText);
     if (!blob || blob->size() < 4)
         throw fail("the key data is not base64");
     const auto fields = sshStrings(*blob);
@@ -337,6 +294,24 @@ void validatePackageName(std::string_view field, std::string_view name)
                                          ProvisioningLimits::kMaxPackageNameBytes, quoteForMessage(name)));
 }
 
+void validateUser(const std::string& field, const ProvisionedUser& user)
+{
+    checkUser(field, user);
+}
+
+void validatePackages(std::string_view field, const std::vector<std::string>& names, std::size_t atLeast)
+{
+    if (names.size() < atLeast)
+        throw invalid(field, fmt::format("at least {} package name is needed, got {}", atLeast, names.size()));
+    requireCount(field, names, ProvisioningLimits::kMaxPackages);
+    std::set<std::string> seen;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        validatePackageName(indexed(field, i), names[i]);
+        if (!seen.insert(names[i]).second)
+            throw invalid(indexed(field, i), fmt::format("package '{}' is given twice", names[i]));
+    }
+}
+
 void validateProvisioning(const Provisioning& p)
 {
     if (!p.hostname.empty())
@@ -344,17 +319,11 @@ void validateProvisioning(const Provisioning& p)
     requireCount("users", p.users, ProvisioningLimits::kMaxUsers);
     std::set<std::string> names;
     for (std::size_t i = 0; i < p.users.size(); ++i) {
-        validateUser(indexed("users", i), p.users[i]);
+        checkUser(indexed("users", i), p.users[i]);
         if (!names.insert(p.users[i].name).second)
             throw invalid(indexed("users", i) + ".name", fmt::format("user '{}' is given twice", p.users[i].name));
     }
-    requireCount("packages", p.packages, ProvisioningLimits::kMaxPackages);
-    std::set<std::string> packages;
-    for (std::size_t i = 0; i < p.packages.size(); ++i) {
-        validatePackageName(indexed("packages", i), p.packages[i]);
-        if (!packages.insert(p.packages[i]).second)
-            throw invalid(indexed("packages", i), fmt::format("package '{}' is given twice", p.packages[i]));
-    }
+    validatePackages("packages", p.packages, 0);
     requireCount("runcmd", p.runcmd, ProvisioningLimits::kMaxCommands);
     for (std::size_t i = 0; i < p.runcmd.size(); ++i) {
         requireText(indexed("runcmd", i), p.runcmd[i], ProvisioningLimits::kMaxCommandBytes, true);

@@ -79,5 +79,10 @@ void validateUserName(std::string_view field, std::string_view name);
 void validateSshPublicKey(std::string_view field, std::string_view key);
 void validatePasswordHash(std::string_view field, std::string_view hash);
 void validatePackageName(std::string_view field, std::string_view name);
+// One cloud-init users entry, also what VM.AddUser takes for a running guest (field prefixes the names in messages,
+// e.g. "user.ssh_authorized_keys[0]: ..."): the same input is accepted at creation and later.
+void validateUser(const std::string& field, const ProvisionedUser& user);
+// atLeast..kMaxPackages distinct package names (CreateVM's packages: 0; VM.InstallPackages: 1).
+void validatePackages(std::string_view field, const std::vector<std::string>& names, std::size_t atLeast);
 
 } // namespace hangar

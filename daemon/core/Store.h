@@ -27,6 +27,9 @@ public:
     virtual void updateVm(const VmRecord& vm) = 0;
     // Removing a row that does not exist is not an error (recovery may repeat it).
     virtual void deleteVm(const std::string& uuid) = 0;
+    // Records something added to the VM's running guest (a user, a package); loadVms returns them in
+    // VmRecord::addedUsers / installedPackages, oldest first. Recording one twice keeps one. Removed with the VM.
+    virtual void addGuestChange(const std::string& uuid, const GuestChange& change) = 0;
 
     virtual std::vector<ImageRecord> loadImages() = 0;
     // Error(AlreadyExists) when the id or the name is taken (Busy, see above).

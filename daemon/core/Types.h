@@ -79,8 +79,24 @@ struct VmRecord
     bool ephemeral = false;
     bool hasRun = false;
     std::int64_t expiresAt = 0; // unix seconds at which it is powered off and deleted; 0 = never
+    // What was added to the running guest later (core/VmGuestCommands), oldest first. Kept by the store in a table
+    // of its own (Store::addGuestChange), not by insertVm/updateVm.
+    std::vector<std::string> addedUsers;
+    std::vector<std::string> installedPackages;
 
     bool operator==(const VmRecord&) const = default;
+};
+
+// One thing added to a running guest, as the store records it.
+struct GuestChange
+{
+    enum class Kind
+    {
+        User,
+        Package,
+    };
+    Kind kind = Kind::User;
+    std::string name;
 };
 
 inline constexpr std::uint64_t kMiB = 1024ULL * 1024;

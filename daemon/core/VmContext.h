@@ -1,6 +1,6 @@
-// What the parts of VM management (core/VmLifecycle, VmSnapshots, VmCreation, VmRemoval, VmStateTracker, VmReads)
-// share: the backends and services VmManager is built with, and the one OperationRunner they all run through.
-// VmManager owns it; each part holds a reference. Loop thread only.
+// What the parts of VM management (core/VmLifecycle, VmSnapshots, VmCreation, VmRemoval, VmStateTracker, VmReads,
+// VmGuestCommands) share: the backends and services VmManager is built with, and the one OperationRunner they all run
+// through. VmManager owns it; each part holds a reference. Loop thread only.
 #pragma once
 
 #include "core/AuditLog.h"
@@ -28,6 +28,7 @@ struct VmContext
     Hypervisor& hypervisor;
     Storage& storage;
     ImageManager& images;
+    JobManager& jobs;
     Authorizer& authorizer;
     Executor& executor;
     AuditLog& audit;

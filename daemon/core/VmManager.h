@@ -1,9 +1,9 @@
 // VmManager is the one door to VM management that the bus and the service use: create, start, stop, reboot,
 // pause, resume, delete, rename, clone, snapshots, consoles, and the read side (lookup, listing, the audit log). It
 // is a facade: each request goes to the part that carries it out (core/VmCreation, VmLifecycle, VmSnapshots,
-// VmRemoval, VmReads, VmAccess), all of which run through the one operation pipeline (core/OperationRunner.h);
-// VmStateTracker folds the hypervisor's own events into VM state. Adding an operation is one small file (or one
-// factory) in a part plus one line here. Loop thread only.
+// VmRemoval, VmReads, VmAccess, VmGuestCommands for commands in running guests), all of which run through the one
+// operation pipeline (core/OperationRunner.h); VmStateTracker folds the hypervisor's own events into VM state.
+// Adding an operation is one small file (or one factory) in a part plus one line here. Loop thread only.
 #pragma once
 
 #include "core/AuditLog.h"
@@ -21,6 +21,7 @@
 #include "core/VmAccess.h"
 #include "core/VmContext.h"
 #include "core/VmCreation.h"
+#include "core/VmGuestCommands.h"
 #include "core/VmLifecycle.h"
 #include "core/VmLifetime.h"
 #include "core/VmReads.h"
@@ -132,6 +133,21 @@ public:
     void setLifetimeSettings(const LifetimeSettings& settings) { m_ctx.lifetime = settings; }
     void setCreateRate(const CreateRateSettings& settings) { m_ctx.createRate.setSettings(settings); }
     const VmLifetime& lifetime() const { return m_lifetime; }
+    // Commands in the running guest, each as a Job (core/VmGuestCommands.h); done receives the job's id.
+    void exec(const Caller& caller, const std::string& uuid, std::vector<std::string> argv, ExecOptions options,
+              Done<std::uint64_t> done)
+    {
+        m_guest.exec(caller, uuid, std::move(argv), std::move(options), std::move(done));
+    }
+    void addUser(const Caller& caller, const std::string& uuid, ProvisionedUser user, Done<std::uint64_t> done)
+    {
+        m_guest.addUser(caller, uuid, std::move(user), std::move(done));
+    }
+    void installPackages(const Caller& caller, const std::string& uuid, std::vector<std::string> names,
+                         Done<std::uint64_t> done)
+    {
+        m_guest.installPackages(caller, uuid, std::move(names), std::move(done));
+    }
 
     // Throws Error(InvalidArgument) for a malformed name, Error(NotFound) for an unknown one.
     const Vm& getByName(const std::string& name) const { return m_reads.getByName(name); }
@@ -154,7 +170,12 @@ public:
     void setSeedBuilder(const SeedBuilder& seeds) { m_ctx.seeds = &seeds; }
     // A change reported by the hypervisor, whatever caused it (StateChanged and Undefined; connection events
     // belong to the Reconciler). Recorded in the audit log as the daemon's (uid 0).
-    void handleHypervisorEvent(const HypervisorEvent& event) { m_tracker.handleHypervisorEvent(event); }
+    void handleHypervisorEvent(const HypervisorEvent& event)
+    {
+        if (event.kind == HypervisorEvent::Kind::AgentChanged)
+            return m_guest.agentChanged(event.uuid, event.agentConnected);
+        m_tracker.handleHypervisorEvent(event);
+    }
 
 private:
     VmContext m_ctx;
@@ -167,6 +188,7 @@ private:
     VmResources m_resources;
     VmReads m_reads;
     VmAccess m_access;
+    VmGuestCommands m_guest;
 };
 
 } // namespace hangar

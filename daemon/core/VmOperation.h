@@ -24,6 +24,9 @@ enum class VmOperation
     Publish,
     SetExpiry,
     SetResources,
+    Exec,
+    AddUser,
+    InstallPackages,
 };
 
 // "create", "force-stop", "snapshot-create", ...: the audit log's action names, part of the API (GetEvents).
@@ -62,6 +65,12 @@ constexpr std::string_view operationName(VmOperation operation)
         return "set-expiry";
     case VmOperation::SetResources:
         return "set-resources";
+    case VmOperation::Exec:
+        return "exec";
+    case VmOperation::AddUser:
+        return "add-user";
+    case VmOperation::InstallPackages:
+        return "install-packages";
     }
     return "unknown";
 }

@@ -77,6 +77,7 @@ void VmStateTracker::handleHypervisorEvent(const HypervisorEvent& event)
     }
     case HypervisorEvent::Kind::ConnectionLost:
     case HypervisorEvent::Kind::ConnectionRestored:
+    case HypervisorEvent::Kind::AgentChanged: // core/VmGuestCommands
         break;
     }
 }

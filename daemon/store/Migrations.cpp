@@ -102,6 +102,17 @@ constexpr std::array kMigrations{
         ALTER TABLE vms ADD COLUMN has_run INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE vms ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;
     )sql"},
+    // v8: what was added to a running guest later (VM.AddUser, VM.InstallPackages), one row per user or package,
+    // in the order they were added; gone with the VM.
+    std::string_view{R"sql(
+        CREATE TABLE vm_guest_changes (
+            seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+            vm_uuid TEXT NOT NULL REFERENCES vms(uuid) ON DELETE CASCADE,
+            kind    TEXT NOT NULL CHECK (kind IN ('user', 'package')),
+            name    TEXT NOT NULL,
+            UNIQUE (vm_uuid, kind, name)
+        );
+    )sql"},
 };
 
 } // namespace

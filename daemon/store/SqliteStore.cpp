@@ -241,6 +241,7 @@ std::vector<VmRecord> SqliteStore::loadVms()
     while (query.next("cannot load VMs"))
         vms.push_back(readVm(query));
     loadProvisioning(vms);
+    loadGuestChanges(vms);
     return vms;
 }
 

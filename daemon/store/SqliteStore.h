@@ -43,6 +43,7 @@ public:
     void insertVm(const VmRecord& vm) override;
     void updateVm(const VmRecord& vm) override;
     void deleteVm(const std::string& uuid) override;
+    void addGuestChange(const std::string& uuid, const GuestChange& change) override;
 
     std::vector<ImageRecord> loadImages() override;
     void insertImage(const ImageRecord& image) override;
@@ -56,6 +57,8 @@ public:
     void deleteQuota(std::uint32_t uid) override;
 
 private:
+    // Fills addedUsers and installedPackages of vms from vm_guest_changes.
+    void loadGuestChanges(std::vector<VmRecord>& vms);
     struct ConnectionDeleter
     {
         void operator()(sqlite3* db) const noexcept;

@@ -204,6 +204,14 @@ void writeDevices(xml::Writer& w, const VmRecord& vm, const DomainXmlOptions& op
     w.attribute("port", "0");
     w.end();
     w.end();
+    // The QEMU guest agent's port (VM.Exec, AddUser, InstallPackages); libvirt picks the socket path on the host.
+    w.start("channel");
+    w.attribute("type", "unix");
+    w.start("target");
+    w.attribute("type", "virtio");
+    w.attribute("name", std::string(kGuestAgentChannel));
+    w.end();
+    w.end();
     // Loopback only: people reach it through OpenGraphics (an fd from QEMU) or an SSH tunnel, never from the
     // network. force-shared: "many clients may hold graphics", so a viewer asking for exclusive access (TigerVNC
     // does by default) must not throw the others out.

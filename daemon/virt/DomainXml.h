@@ -23,6 +23,8 @@ inline constexpr std::string_view kDomainNamePrefix = "hangar-";
 
 inline constexpr std::string_view kDefaultNetwork = "default";
 inline constexpr std::string_view kGraphicsListen = "127.0.0.1";
+// The virtio port of the QEMU guest agent (what qemu-ga opens as /dev/virtio-ports/org.qemu.guest_agent.0).
+inline constexpr std::string_view kGuestAgentChannel = "org.qemu.guest_agent.0";
 
 // Where the VM's volumes appear in the guest. The CD-ROM sits on IDE (secondary master): no machine type is named,
 // so libvirt picks QEMU's default for x86_64, i440fx ("pc"), whose only CD-ROM-capable built-in bus is IDE.

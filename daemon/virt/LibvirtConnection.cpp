@@ -16,6 +16,24 @@ template <typename F> virConnectDomainEventGenericCallback genericCallback(F* ca
 
 // Runs on the libvirt event loop thread. The state is asked from libvirt rather than taken from the event:
 // events can arrive late or be coalesced, the current state is what the VM object must show.
+// Runs on the libvirt event loop thread: the guest agent in dom connected (state 1) or went away (state 2).
+void onAgentLifecycle(virConnectPtr, virDomainPtr dom, int state, int, void* opaque) noexcept
+{
+    try {
+        const auto& relay = *static_cast<std::shared_ptr<EventRelay>*>(opaque);
+        char uuid[VIR_UUID_STRING_BUFLEN];
+        if (virDomainGetUUIDString(dom, uuid) < 0)
+            return;
+        HypervisorEvent event{HypervisorEvent::Kind::AgentChanged, uuid, DomainState::Running};
+        event.agentConnected = state == VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_STATE_CONNECTED;
+        relay->post(event);
+    } catch (const std::exception& e) {
+        logger()->error("cannot handle a guest agent event: {}", e.what());
+    } catch (...) {
+        logger()->error("cannot handle a guest agent event");
+    }
+}
+
 int onLifecycle(virConnectPtr, virDomainPtr dom, int event, int, void* opaque) noexcept
 {
     try {
@@ -88,6 +106,8 @@ LibvirtSession::~LibvirtSession()
 {
     if (m_lifecycleCallback >= 0 && virConnectDomainEventDeregisterAny(m_conn.get(), m_lifecycleCallback) < 0)
         logger()->debug("cannot deregister lifecycle callback: {}", lastFailure().message);
+    if (m_agentCallback >= 0 && virConnectDomainEventDeregisterAny(m_conn.get(), m_agentCallback) < 0)
+        logger()->debug("cannot deregister the guest agent callback: {}", lastFailure().message);
     // Also after the callback fired: unregistering waits for a close callback still running with this as opaque.
     if (m_closeCallbackRegistered)
         virConnectUnregisterCloseCallback(m_conn.get(), onClose);
@@ -199,6 +219,18 @@ std::shared_ptr<LibvirtSession> LibvirtConnection::openSession()
         throw Error(ErrorCode::BackendFailure, "cannot subscribe to domain events: " + lastFailure().message);
     static_cast<void>(relay.release()); // libvirt owns it now and frees it through freeRelay
     session->m_lifecycleCallback = id;
+
+    // AgentConnected follows these. A driver without them (none Hangar supports) leaves it to the probe at start.
+    auto agentRelay = std::make_unique<std::shared_ptr<EventRelay>>(m_relay);
+    const int agentId =
+        virConnectDomainEventRegisterAny(raw, nullptr, VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE,
+                                         genericCallback(onAgentLifecycle), agentRelay.get(), freeRelay);
+    if (agentId >= 0) {
+        static_cast<void>(agentRelay.release());
+        session->m_agentCallback = agentId;
+    } else {
+        logger()->debug("no guest agent events on {}: {}", m_uri, lastFailure().message);
+    }
 
     if (virConnectRegisterCloseCallback(raw, LibvirtSession::onClose, session.get(), nullptr) == 0)
         session->m_closeCallbackRegistered = true;

@@ -1,6 +1,6 @@
 // Keeps one libvirt connection open for a LibvirtHypervisor. It opens the connection, subscribes to lifecycle
-// events (relayed as HypervisorEvents) and to close notifications, and when the connection dies it posts
-// ConnectionLost, retries on its own thread with exponential back-off (1 s, 2 s, 4 s ... 30 s) and posts
+// and guest agent events (relayed as HypervisorEvents) and to close notifications, and when the connection dies it
+// posts ConnectionLost, retries on its own thread with exponential back-off (1 s, 2 s, 4 s ... 30 s) and posts
 // ConnectionRestored once a new connection works. Callers take the current connection with session() for the
 // duration of one call; a reconnect swaps in a new one without disturbing calls still running on the old.
 // Internal to daemon/virt.
@@ -46,6 +46,7 @@ private:
     std::weak_ptr<LibvirtConnection> m_owner;
     std::string m_domainType;
     int m_lifecycleCallback = -1;
+    int m_agentCallback = -1;
     bool m_closeCallbackRegistered = false;
 };
 

@@ -5,6 +5,7 @@
 #include "virt/ConsoleBridge.h"
 #include "virt/DomainXml.h"
 #include "virt/EventRelay.h"
+#include "virt/GuestAgentChannel.h"
 #include "virt/LibvirtCall.h"
 #include "virt/LibvirtConnection.h"
 #include "virt/LibvirtSnapshots.h"
@@ -187,6 +188,7 @@ void LibvirtHypervisor::start(const std::string& uuid)
 {
     const Call call = domainCall(*m_connection, uuid, "start");
     const auto dom = call.lookup();
+    ensureAgentChannel(dom.get());
     call.checkTransition(virDomainCreate(dom.get()), dom.get(), {DomainState::Stopped, DomainState::Crashed});
 }
 

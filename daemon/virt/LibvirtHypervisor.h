@@ -62,6 +62,10 @@ public:
     std::vector<SnapshotInfo> listSnapshots(const std::string& uuid) override;
     DomainState revertToSnapshot(const std::string& uuid, const std::string& name) override;
     void deleteSnapshot(const std::string& uuid, const std::string& name) override;
+    // The guest agent members are defined in virt/LibvirtGuestAgent.cpp.
+    bool agentConnected(const std::string& uuid) override;
+    std::int64_t guestExec(const std::string& uuid, const GuestCommand& command) override;
+    GuestCommandStatus guestExecStatus(const std::string& uuid, std::int64_t pid) override;
 
     // Whether a connection is open right now (false between a loss and the reconnect).
     bool connected() const;

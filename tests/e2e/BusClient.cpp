@@ -13,22 +13,29 @@ BusClient::BusClient(const std::string& address)
     : m_connection(sdbus::createSessionBusConnectionWithAddress(address)),
       m_manager(sdbus::createProxy(*m_connection, kBusName, kManagerPath))
 {
-    m_match =
-        m_connection->addMatch("type='signal',sender='org.hangar.Hangar1',interface='org.freedesktop.DBus.Properties',"
-                               "member='PropertiesChanged'",
-                               [this](sdbus::Message& msg) {
-                                   std::string iface;
-                                   std::map<std::string, sdbus::Variant> changed;
-                                   std::vector<std::string> invalidated;
-                                   msg >> iface >> changed >> invalidated;
-                                   if (iface != kVmIface)
-                                       return;
-                                   auto it = changed.find("State");
-                                   if (it == changed.end())
-                                       return;
-                                   std::lock_guard lock(m_mutex);
-                                   m_changes.push_back({msg.getPath(), it->second.get<std::string>(), Clock::now()});
-                               });
+    m_match = m_connection->addMatch(
+        "type='signal',sender='org.hangar.Hangar1',interface='org.freedesktop.DBus.Properties',"
+        "member='PropertiesChanged'",
+        [this](sdbus::Message& msg) {
+            std::string iface;
+            std::map<std::string, sdbus::Variant> changed;
+            std::vector<std::string> invalidated;
+            msg >> iface >> changed >> invalidated;
+            std::lock_guard lock(m_mutex);
+            // A job's Result comes just before its Completed.
+            if (auto result = changed.find("Result"); iface == kJobIface && result != changed.end())
+                m_results[msg.getPath()] = result->second.get<Dict>();
+            if (iface != kVmIface)
+                return;
+            // AgentConnected is recorded among the States as "agent:true" / "agent:false".
+            if (auto agent = changed.find("AgentConnected"); agent != changed.end())
+                m_changes.push_back(
+                    {msg.getPath(), agent->second.get<bool>() ? "agent:true" : "agent:false", Clock::now()});
+            auto it = changed.find("State");
+            if (it == changed.end())
+                return;
+            m_changes.push_back({msg.getPath(), it->second.get<std::string>(), Clock::now()});
+        });
     // Before any job exists: a job that ends at once cannot end unseen.
     m_completedMatch = m_connection->addMatch(
         "type='signal',sender='org.hangar.Hangar1',interface='org.hangar.Hangar1.Job',member='Completed'",
@@ -172,8 +179,11 @@ std::optional<JobEnd> BusClient::waitCompleted(const std::string& path, std::chr
     it::waitFor(
         [&] {
             std::lock_guard lock(m_mutex);
-            if (auto it = m_completed.find(path); it != m_completed.end())
+            if (auto it = m_completed.find(path); it != m_completed.end()) {
                 end = it->second;
+                if (auto result = m_results.find(path); result != m_results.end())
+                    end->result = result->second;
+            }
             return end.has_value();
         },
         deadline);

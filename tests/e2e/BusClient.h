@@ -24,6 +24,7 @@ struct JobEnd
 {
     bool success = false;
     std::string message;
+    Dict result; // Job.Result as announced before Completed (commands in guests); empty for other jobs
 };
 
 class BusClient
@@ -87,6 +88,7 @@ private:
     mutable std::mutex m_mutex;
     std::vector<Change> m_changes;
     std::map<std::string, JobEnd> m_completed;
+    std::map<std::string, Dict> m_results;
 };
 
 } // namespace hangar::e2e

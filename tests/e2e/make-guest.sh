@@ -19,7 +19,9 @@
 #                          then "HANGAR-E2E-SEED-END", every 2 seconds (like the marker: a console may open late).
 # Boot it with the kernel command line "console=ttyS0" (add "quiet" to keep the serial line short).
 #
-# Usage: make-guest.sh OUTDIR       Needs: linux-image-amd64, busybox-static, cpio, gzip (scripts/install-deps.sh).
+#                      - runs the QEMU guest agent (qemu-ga, with its libraries) on its virtio port.
+# Usage: make-guest.sh OUTDIR       Needs: linux-image-amd64, busybox-static, cpio, gzip, qemu-guest-agent
+#                                   (scripts/install-deps.sh).
 set -euo pipefail
 
 die() { printf 'make-guest: error: %s\n' "$*" >&2; exit 1; }
@@ -82,6 +84,7 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 for m in /lib/modules/*.ko; do [ -e "$m" ] && insmod "$m" 2>/dev/null; done
+[ -x /bin/start-qemu-ga ] && /bin/start-qemu-ga </dev/null >/dev/null 2>&1 &
 
 # Power off on the ACPI power button: its input device emits only KEY_POWER, so any event read from it is a press.
 watch_power_button() {
@@ -152,6 +155,58 @@ while :; do
 done
 EOF
 chmod 755 "$root/init"
+
+# --- The QEMU guest agent (VM.Exec, AddUser, InstallPackages; AgentConnected) -------------------------------------
+# Debian's qemu-ga with its shared libraries and the dynamic loader, the virtio modules its port needs (loaded in
+# dependency order from lib/modules/agent, which /init's own module loop does not see), the busybox applets
+# AddUser's script uses, a root-only /etc/passwd and /etc/group for busybox adduser, and /bin/start-qemu-ga, which
+# /init runs in the background: it finds the agent's port by name under /sys/class/virtio-ports (no udev makes
+# the /dev/virtio-ports symlink), links it and starts qemu-ga on it.
+qemu_ga=/usr/sbin/qemu-ga
+[[ -x $qemu_ga ]] || die "no $qemu_ga: install qemu-guest-agent"
+mkdir -p "$root/usr/sbin" "$root/lib/modules/agent" "$root/etc/sudoers.d" "$root/home" "$root/root"
+cp "$qemu_ga" "$root/usr/sbin/qemu-ga"
+LC_ALL=C ldd "$qemu_ga" | awk '/=> \//{print $3} /^\t\/lib/{print $1}' | while read -r lib; do
+    mkdir -p "$root$(dirname "$lib")"
+    cp -L "$lib" "$root$lib"
+done
+for mod in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci; do
+    for f in "$moddir/kernel/drivers/virtio/$mod.ko" "$moddir/kernel/drivers/virtio/$mod.ko.xz"; do
+        [[ -f $f ]] || continue
+        if [[ $f == *.xz ]]; then xz -dc "$f" >"$root/lib/modules/agent/$mod.ko"; else cp "$f" "$root/lib/modules/agent/"; fi
+    done
+done
+for f in "$moddir/kernel/drivers/char/virtio_console.ko" "$moddir/kernel/drivers/char/virtio_console.ko.xz"; do
+    [[ -f $f ]] || continue
+    if [[ $f == *.xz ]]; then xz -dc "$f" >"$root/lib/modules/agent/virtio_console.ko"; else cp "$f" "$root/lib/modules/agent/"; fi
+done
+for applet in id adduser addgroup chpasswd awk chmod chown printf ln true false env ls rm head tail cut sed; do
+    [[ -e $root/bin/$applet ]] || ln -s busybox "$root/bin/$applet"
+done
+printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
+printf 'root:x:0:\n' >"$root/etc/group"
+printf 'root:*:19000:0:99999:7:::\n' >"$root/etc/shadow"
+cat >"$root/bin/start-qemu-ga" <<'AGENT'
+#!/bin/sh
+for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_console; do
+    [ -e /lib/modules/agent/$m.ko ] && insmod /lib/modules/agent/$m.ko 2>/dev/null
+done
+n=0
+while [ $n -lt 100 ]; do
+    for p in /sys/class/virtio-ports/*; do
+        [ -r "$p/name" ] && [ "$(cat "$p/name")" = org.qemu.guest_agent.0 ] || continue
+        mkdir -p /dev/virtio-ports
+        ln -sf "../$(basename "$p")" /dev/virtio-ports/org.qemu.guest_agent.0
+        echo "HANGAR-E2E-QEMU-GA-STARTING" >/dev/ttyS0
+        exec /usr/sbin/qemu-ga -m virtio-serial -p /dev/virtio-ports/org.qemu.guest_agent.0 -t /tmp -f /tmp/qemu-ga.pid
+    done
+    n=$((n + 1))
+    sleep 0.1
+done
+echo "HANGAR-E2E-NO-AGENT-PORT" >/dev/ttyS0
+AGENT
+chmod 755 "$root/bin/start-qemu-ga"
+# -------------------------------------------------------------------------------------------------------------------
 
 cp "/boot/$kernel" "$outdir/vmlinuz.tmp"
 (cd "$root" && find . -print0 | LC_ALL=C sort -z | cpio --null --create --format=newc --quiet --owner=0:0) |

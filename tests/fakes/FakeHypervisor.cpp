@@ -412,3 +412,74 @@ void FakeHypervisor::deleteSnapshot(const std::string& uuid, const std::string& 
 }
 
 } // namespace hangar::testing
+
+namespace hangar::testing {
+
+namespace {
+
+Error noAgent(const std::string& uuid)
+{
+    return Error(ErrorCode::NotSupported,
+                 "the guest agent (qemu-guest-agent) is not connected in the guest of domain " + uuid +
+                     ": install and start it in the guest to run commands there");
+}
+
+} // namespace
+
+bool FakeHypervisor::agentConnected(const std::string& uuid)
+{
+    std::lock_guard lock(m_mutex);
+    enter("agentConnected");
+    const auto& d = get(uuid);
+    return d.state == DomainState::Running && d.agent.has_value();
+}
+
+std::int64_t FakeHypervisor::guestExec(const std::string& uuid, const GuestCommand& command)
+{
+    std::lock_guard lock(m_mutex);
+    enter("guestExec");
+    auto& d = get(uuid);
+    if (d.state != DomainState::Running)
+        throw invalid("domain is not running");
+    if (!d.agent)
+        throw noAgent(uuid);
+    m_guestCommands.push_back(command);
+    const std::int64_t pid = m_nextPid++;
+    Process process{uuid, d.agent->run ? d.agent->run(command) : GuestCommandStatus{}, d.agent->pollsBeforeExit};
+    process.result.exited = true;
+    m_processes[pid] = std::move(process);
+    return pid;
+}
+
+GuestCommandStatus FakeHypervisor::guestExecStatus(const std::string& uuid, std::int64_t pid)
+{
+    std::lock_guard lock(m_mutex);
+    enter("guestExecStatus");
+    auto& d = get(uuid);
+    if (d.state != DomainState::Running)
+        throw invalid("domain is not running");
+    if (!d.agent)
+        throw noAgent(uuid);
+    auto it = m_processes.find(pid);
+    if (it == m_processes.end() || it->second.uuid != uuid)
+        throw Error(ErrorCode::BackendFailure, "the guest agent knows no process " + std::to_string(pid));
+    if (it->second.pollsLeft > 0) {
+        --it->second.pollsLeft;
+        return GuestCommandStatus{};
+    }
+    return it->second.result;
+}
+
+void FakeHypervisor::setAgent(const std::string& uuid, std::optional<Agent> agent)
+{
+    std::lock_guard lock(m_mutex);
+    get(uuid).agent = std::move(agent);
+}
+
+std::vector<GuestCommand> FakeHypervisor::guestCommands() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_guestCommands;
+}
+
+} // namespace hangar::testing

@@ -45,8 +45,23 @@ public:
     std::vector<SnapshotInfo> listSnapshots(const std::string& uuid) override;
     DomainState revertToSnapshot(const std::string& uuid, const std::string& name) override;
     void deleteSnapshot(const std::string& uuid, const std::string& name) override;
+    // The guest agent: none until the test installs one (setAgent), like the test driver's domains, which have none.
+    // Then guestExec records the command and returns a new pid, and guestExecStatus reports it running for the
+    // agent's `pollsBeforeExit` polls, then exited with what `run` returned.
+    bool agentConnected(const std::string& uuid) override;
+    std::int64_t guestExec(const std::string& uuid, const GuestCommand& command) override;
+    GuestCommandStatus guestExecStatus(const std::string& uuid, std::int64_t pid) override;
 
     // Test controls.
+    struct Agent
+    {
+        std::function<GuestCommandStatus(const GuestCommand&)> run;
+        int pollsBeforeExit = 0;
+    };
+    // Installs (or with nullopt removes) the guest agent of a domain's guest; it answers only while it runs.
+    void setAgent(const std::string& uuid, std::optional<Agent> agent);
+    // Every command guestExec started, oldest first.
+    std::vector<GuestCommand> guestCommands() const;
     // The next call of `method` ("define", "start", ...) throws error.
     void failNext(const std::string& method, Error error);
     // Whether shutdown() stops the domain at once (test driver) or leaves it running (a real, slow guest).
@@ -85,6 +100,13 @@ private:
         std::string currentSnapshot;
         std::uint32_t vcpus = 0;
         std::uint64_t memoryMiB = 0;
+        std::optional<Agent> agent;
+    };
+    struct Process
+    {
+        std::string uuid;
+        GuestCommandStatus result;
+        int pollsLeft = 0;
     };
     Domain& get(const std::string& uuid);
     const Domain& get(const std::string& uuid) const;
@@ -99,6 +121,9 @@ private:
     std::vector<UniqueFd> m_graphics;           // guest ends of every graphics connection
     std::string m_graphicsAddress = "vnc://127.0.0.1:5900";
     std::int64_t m_lastSnapshotUsec = 0;
+    std::map<std::int64_t, Process> m_processes;
+    std::vector<GuestCommand> m_guestCommands;
+    std::int64_t m_nextPid = 1000;
     std::function<void(const HypervisorEvent&)> m_sink = [](const HypervisorEvent&) {};
 };
 

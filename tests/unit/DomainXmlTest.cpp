@@ -86,6 +86,16 @@ TEST(DomainXml, BuildDomainXml_HasHangarNamingAndResources)
     EXPECT_EQ(xml.value("/domain/metadata/h:vm/h:description"), "the web server");
 }
 
+TEST(DomainXml, BuildDomainXml_HasTheGuestAgentChannelWithThePathLeftToLibvirt)
+{
+    const ParsedXml xml(buildDomainXml(sampleRecord(), withType("kvm")));
+    ASSERT_TRUE(xml.ok());
+    EXPECT_EQ(xml.value("/domain/devices/channel/@type"), "unix");
+    EXPECT_EQ(xml.value("/domain/devices/channel/target/@type"), "virtio");
+    EXPECT_EQ(xml.value("/domain/devices/channel/target/@name"), "org.qemu.guest_agent.0");
+    EXPECT_FALSE(xml.value("/domain/devices/channel/source/@path").has_value());
+}
+
 TEST(DomainXml, BuildDomainXml_DomainNameFollowsUuidNotName)
 {
     auto vm = sampleRecord();

@@ -213,13 +213,14 @@ TEST_F(VmAccessTest, GraphicsAddress_AnswerFromBeforeARestartIsDropped)
     std::optional<Outcome<>> started;
     manager.start(caller(kAlice), uuid, [&](Outcome<> o) { started.emplace(std::move(o)); });
     executor.drainOne(); // the start and its completion, which asks for the address
-    ASSERT_EQ(executor.pending(), 1U) << "the first address lookup";
+    // Each start also asks whether a guest agent is connected (core/VmGuestCommands), queued after the lookup.
+    ASSERT_EQ(executor.pending(), 2U) << "the first address lookup and agent probe";
     // The guest stops and starts again (behind Hangar's back) before that answer arrives: a second lookup.
     hypervisor.setStateOutside(uuid, DomainState::Stopped);
     hypervisor.emit({HypervisorEvent::Kind::StateChanged, uuid, DomainState::Stopped});
     hypervisor.setStateOutside(uuid, DomainState::Running);
     hypervisor.emit({HypervisorEvent::Kind::StateChanged, uuid, DomainState::Running});
-    ASSERT_EQ(executor.pending(), 2U);
+    ASSERT_EQ(executor.pending(), 4U);
     hypervisor.setGraphicsAddress("vnc://127.0.0.1:5900"); // what the first lookup sees: the old port
     executor.drainOne();
     EXPECT_EQ(inventory.find(uuid)->graphicsAddress, "") << "the first answer is stale";
