@@ -80,8 +80,18 @@ std::string World::poolDir()
 
 void World::restartHangard()
 {
+    killHangard();
+    startHangard();
+}
+
+void World::killHangard()
+{
     hangard->kill();
     hangard.reset();
+}
+
+void World::startHangard()
+{
     hangard =
         std::make_unique<HangardProcess>(bus->address(), libvirtd->uri(), stateDir, m_hangardConfig,
                                          root.path() + "/hangard-restart-" + std::to_string(++m_restarts) + ".log");

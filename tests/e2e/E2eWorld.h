@@ -47,6 +47,9 @@ struct World
     // Kills hangard (SIGKILL) and starts it again on the same state directory, READY=1 awaited: its start-up
     // recovery runs. Its log is then in hangard-restart-<n>.log.
     void restartHangard();
+    // The two halves of restartHangard, for a test that lets time pass while hangard is down.
+    void killHangard();
+    void startHangard();
 
 private:
     std::string m_poolDir;
