@@ -41,7 +41,7 @@ fi
 # End-to-end stage (tests/e2e/README.md): hangard against a libvirtd the suite starts itself, QEMU (TCG without KVM)
 # booting a tiny guest built from Debian's kernel and busybox. Needs root; everything runs in throw-away
 # namespaces (run-hermetic.sh) and is stopped by PID, even on failure. libvirt's QEMU capability cache is kept in
-# build/ so only the first run probes QEMU. ~45-70 s (41 tests, 4-5 guests booted; ~4 min on a loaded machine); the binary ends itself after 300 s, timeout is the backstop.
+# build/ so only the first run probes QEMU. ~2 min (47 tests, 7-8 guests booted; ~4 min on a loaded machine); the binary ends itself after 300 s, timeout is the backstop.
 if [[ $(id -u) -ne 0 ]]; then
     if [[ ${CI:-} == true ]]; then
         echo "e2e: needs root (libvirtd with the QEMU driver); failing because CI=true" >&2

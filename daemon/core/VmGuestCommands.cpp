@@ -15,8 +15,11 @@ constexpr std::size_t kMaxAuditedArgv = 1024;
 constexpr std::size_t kMaxStderrInMessage = 200;
 
 // The user's values reach the script as positional parameters ($1...), never pasted into it, and the keys through
-// standard input: nothing a caller sends is read as shell syntax. Busybox guests have adduser but no useradd.
+// standard input: nothing a caller sends is read as shell syntax. The scripts set PATH themselves: qemu-ga passes on
+// its own environment, which has none when it is started without a login environment (by an init script, or the
+// kernel's init in the end-to-end guest). Guests with busybox alone (Alpine) have adduser but no useradd.
 constexpr const char* kAddUserScript = R"sh(set -e
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin; export PATH
 name=$1 shell=$2 sudo=$3 hash=$4
 if id "$name" >/dev/null 2>&1; then echo "user $name already exists in the guest" >&2; exit 9; fi
 if command -v useradd >/dev/null 2>&1; then
@@ -43,7 +46,8 @@ if [ -n "$keys" ]; then
 fi
 )sh";
 
-constexpr const char* kInstallScript = R"sh(if command -v apt-get >/dev/null 2>&1; then
+constexpr const char* kInstallScript = R"sh(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin; export PATH
+if command -v apt-get >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q && apt-get install -y -q -- "$@"
 elif command -v dnf >/dev/null 2>&1; then

@@ -159,17 +159,26 @@ chmod 755 "$root/init"
 # --- The QEMU guest agent (VM.Exec, AddUser, InstallPackages; AgentConnected) -------------------------------------
 # Debian's qemu-ga with its shared libraries and the dynamic loader, the virtio modules its port needs (loaded in
 # dependency order from lib/modules/agent, which /init's own module loop does not see), the busybox applets
-# AddUser's script uses, a root-only /etc/passwd and /etc/group for busybox adduser, and /bin/start-qemu-ga, which
+# AddUser's script uses, Debian's useradd (busybox-static has no adduser applet) with its libraries, login.defs and
+# an empty /etc/skel, a root-only /etc/passwd, /etc/group and /etc/shadow, and /bin/start-qemu-ga, which
 # /init runs in the background: it finds the agent's port by name under /sys/class/virtio-ports (no udev makes
 # the /dev/virtio-ports symlink), links it and starts qemu-ga on it.
 qemu_ga=/usr/sbin/qemu-ga
 [[ -x $qemu_ga ]] || die "no $qemu_ga: install qemu-guest-agent"
 mkdir -p "$root/usr/sbin" "$root/lib/modules/agent" "$root/etc/sudoers.d" "$root/home" "$root/root"
-cp "$qemu_ga" "$root/usr/sbin/qemu-ga"
-LC_ALL=C ldd "$qemu_ga" | awk '/=> \//{print $3} /^\t\/lib/{print $1}' | while read -r lib; do
-    mkdir -p "$root$(dirname "$lib")"
-    cp -L "$lib" "$root$lib"
-done
+# A dynamic executable of the host and the shared libraries it loads, at the same paths in the guest.
+copy_with_libraries() {
+    cp "$1" "$root$1"
+    LC_ALL=C ldd "$1" | awk '/=> \//{print $3} /^\t\/lib/{print $1}' | while read -r lib; do
+        mkdir -p "$root$(dirname "$lib")"
+        cp -L "$lib" "$root$lib"
+    done
+}
+copy_with_libraries "$qemu_ga"
+[[ -x /usr/sbin/useradd ]] || die "no /usr/sbin/useradd: install passwd"
+copy_with_libraries /usr/sbin/useradd
+cp /etc/login.defs "$root/etc/login.defs"
+mkdir -p "$root/etc/skel"
 for mod in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci; do
     for f in "$moddir/kernel/drivers/virtio/$mod.ko" "$moddir/kernel/drivers/virtio/$mod.ko.xz"; do
         [[ -f $f ]] || continue
@@ -180,7 +189,7 @@ for f in "$moddir/kernel/drivers/char/virtio_console.ko" "$moddir/kernel/drivers
     [[ -f $f ]] || continue
     if [[ $f == *.xz ]]; then xz -dc "$f" >"$root/lib/modules/agent/virtio_console.ko"; else cp "$f" "$root/lib/modules/agent/"; fi
 done
-for applet in id adduser addgroup chpasswd awk chmod chown printf ln true false env ls rm head tail cut sed; do
+for applet in id awk chmod chown printf ln true false env ls rm head tail cut sed; do
     [[ -e $root/bin/$applet ]] || ln -s busybox "$root/bin/$applet"
 done
 printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
