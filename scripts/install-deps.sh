@@ -32,7 +32,7 @@ readonly PACKAGES=(
     # end-to-end tests (tests/e2e/): libvirtd's QEMU driver, QEMU itself, and what the tiny guest is built from
     # (the distribution kernel in /boot, a static busybox packed into an initramfs with cpio); ip for the loopback
     # of the suite's network namespace
-    libvirt-daemon-driver-qemu qemu-system-x86 linux-image-amd64 busybox-static qemu-guest-agent cpio iproute2 xorriso
+    libvirt-daemon-driver-qemu qemu-system-x86 linux-image-amd64 busybox-static qemu-guest-agent passwd cpio iproute2 xorriso
     # hangar-gtk (client/gtk/): gtkmm, gtk-vnc for the display, VTE for the serial console; its tests (tests/gtk/)
     # run it under Xvfb with the accessibility bus and drive it with dogtail; screenshots with ImageMagick's import
     libgtkmm-3.0-dev libgtk-vnc-2.0-dev libvte-2.91-dev
