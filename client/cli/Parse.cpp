@@ -151,7 +151,7 @@ std::optional<std::uint64_t> durationSec(const std::string& text, const std::str
     for (auto it = std::sregex_iterator(text.begin(), text.end(), part); it != std::sregex_iterator(); ++it) {
         const std::string digits = (*it)[1].str();
         if (digits.size() > 9)
-            throw UsageError(option + " '" + text + "' is too long");
+            throw UsageError(std::string(option).append(" '").append(text).append("' is too long"));
         std::uint64_t count = std::stoull(digits);
         switch ((*it)[2].str()[0]) {
         case 's':

@@ -16,7 +16,7 @@
 namespace hangar {
 
 // What the agent keeps of a command's output, per stream: more is cut off and flagged as truncated.
-inline constexpr std::size_t kMaxCapturedOutput = 64 * 1024;
+inline constexpr std::size_t kMaxCapturedOutput = std::size_t{64} * 1024;
 
 struct GuestCommand
 {

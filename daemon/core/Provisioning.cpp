@@ -1,4 +1,5 @@
 #include "core/Provisioning.h"
+
 #include "core/Base64.h"
 #include "core/CloudInit.h"
 #include "core/Error.h"

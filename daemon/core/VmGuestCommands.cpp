@@ -46,7 +46,8 @@ if [ -n "$keys" ]; then
 fi
 )sh";
 
-constexpr const char* kInstallScript = R"sh(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin; export PATH
+constexpr const char* kInstallScript =
+    R"sh(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin; export PATH
 if command -v apt-get >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q && apt-get install -y -q -- "$@"
@@ -131,7 +132,7 @@ struct VmGuestCommands::Running
 };
 
 void VmGuestCommands::exec(const Caller& caller, const std::string& uuid, std::vector<std::string> argv,
-                           ExecOptions options, Done<std::uint64_t> done)
+                           ExecOptions options, const Done<std::uint64_t>& done)
 {
     Plan plan;
     plan.kind = VmOperation::Exec;
@@ -139,10 +140,11 @@ void VmGuestCommands::exec(const Caller& caller, const std::string& uuid, std::v
     plan.audited = "ran " + describeArgv(argv);
     plan.timeoutSec = options.timeoutSec;
     plan.command = GuestCommand{std::move(argv), std::move(options.input)};
-    run(caller, uuid, std::move(plan), std::move(done));
+    run(caller, uuid, std::move(plan), done);
 }
 
-void VmGuestCommands::addUser(const Caller& caller, const std::string& uuid, ProvisionedUser user, Done<std::uint64_t> done)
+void VmGuestCommands::addUser(const Caller& caller, const std::string& uuid, ProvisionedUser user,
+                              const Done<std::uint64_t>& done)
 {
     Plan plan;
     plan.kind = VmOperation::AddUser;
@@ -165,11 +167,11 @@ void VmGuestCommands::addUser(const Caller& caller, const std::string& uuid, Pro
         m_ctx.store.addGuestChange(vm.record.uuid, change);
         m_ctx.inventory.addGuestChange(vm, change);
     };
-    run(caller, uuid, std::move(plan), std::move(done));
+    run(caller, uuid, std::move(plan), done);
 }
 
 void VmGuestCommands::installPackages(const Caller& caller, const std::string& uuid, std::vector<std::string> names,
-                                      Done<std::uint64_t> done)
+                                      const Done<std::uint64_t>& done)
 {
     Plan plan;
     plan.kind = VmOperation::InstallPackages;
@@ -187,10 +189,10 @@ void VmGuestCommands::installPackages(const Caller& caller, const std::string& u
             m_ctx.inventory.addGuestChange(vm, change);
         }
     };
-    run(caller, uuid, std::move(plan), std::move(done));
+    run(caller, uuid, std::move(plan), done);
 }
 
-void VmGuestCommands::run(const Caller& caller, const std::string& uuid, Plan plan, Done<std::uint64_t> done)
+void VmGuestCommands::run(const Caller& caller, const std::string& uuid, Plan plan, const Done<std::uint64_t>& done)
 {
     const Ticket ticket = OperationRunner::open(caller, uuid, plan.kind, done);
     Vm* vm = m_ctx.runner.findOrLose(ticket);

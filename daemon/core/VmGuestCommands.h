@@ -24,9 +24,9 @@ struct ExecOptions
 {
     static constexpr std::uint32_t kDefaultTimeoutSec = 60;
     static constexpr std::uint32_t kMaxTimeoutSec = 3600;
-    static constexpr std::size_t kMaxInputBytes = 1024 * 1024;
+    static constexpr std::size_t kMaxInputBytes = std::size_t{1024} * 1024;
     static constexpr std::size_t kMaxArgs = 256;
-    static constexpr std::size_t kMaxArgvBytes = 64 * 1024;
+    static constexpr std::size_t kMaxArgvBytes = std::size_t{64} * 1024;
 
     std::uint32_t timeoutSec = kDefaultTimeoutSec;
     std::string input; // the command's standard input
@@ -45,12 +45,12 @@ public:
 
     // Done receives the job's id. The job succeeds when the command ran to its end, whatever its exit code.
     void exec(const Caller& caller, const std::string& uuid, std::vector<std::string> argv, ExecOptions options,
-              Done<std::uint64_t> done);
+              const Done<std::uint64_t>& done);
     // The job succeeds when the user was added (exit code 0).
-    void addUser(const Caller& caller, const std::string& uuid, ProvisionedUser user, Done<std::uint64_t> done);
+    void addUser(const Caller& caller, const std::string& uuid, ProvisionedUser user, const Done<std::uint64_t>& done);
     // The job succeeds when the guest's package manager installed them all (exit code 0).
     void installPackages(const Caller& caller, const std::string& uuid, std::vector<std::string> names,
-                         Done<std::uint64_t> done);
+                         const Done<std::uint64_t>& done);
 
     // Asks whether an agent is connected when the VM comes up; clears AgentConnected when it goes down.
     void stateChanged(Vm& vm);
@@ -70,7 +70,7 @@ private:
     };
     struct Running;
 
-    void run(const Caller& caller, const std::string& uuid, Plan plan, Done<std::uint64_t> done);
+    void run(const Caller& caller, const std::string& uuid, Plan plan, const Done<std::uint64_t>& done);
     void started(const Ticket& ticket, const std::shared_ptr<Plan>& plan, std::int64_t pid,
                  const Done<std::uint64_t>& done);
     void poll(const std::shared_ptr<Running>& running);

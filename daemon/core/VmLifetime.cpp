@@ -195,7 +195,8 @@ void VmLifetime::setExpiry(const Caller& caller, const std::string& uuid, std::i
     });
 }
 
-void admitNewVm(VmContext& ctx, const Caller& caller, std::optional<std::uint64_t> ttlSec, Done<std::int64_t> done)
+void admitNewVm(VmContext& ctx, const Caller& caller, std::optional<std::uint64_t> ttlSec,
+                const Done<std::int64_t>& done)
 {
     auto decide = [&ctx, caller, ttlSec, done](bool admin) {
         try {

@@ -51,7 +51,8 @@ private:
 // none is left), and ttlSec, or [Lifetime] default_ttl_sec / max_ttl_sec for a non-administrator, becomes the
 // expiry (unix seconds, 0 = never; QuotaExceeded when ttlSec exceeds max_ttl_sec). Administrators are exempt from
 // both. polkit is asked whether caller is an administrator only when a rate or a lifetime limit is configured.
-void admitNewVm(VmContext& ctx, const Caller& caller, std::optional<std::uint64_t> ttlSec, Done<std::int64_t> done);
+void admitNewVm(VmContext& ctx, const Caller& caller, std::optional<std::uint64_t> ttlSec,
+                const Done<std::int64_t>& done);
 
 // "2026-12-03 14:05:00 UTC".
 std::string formatUnixTime(std::int64_t seconds);

@@ -135,18 +135,18 @@ public:
     const VmLifetime& lifetime() const { return m_lifetime; }
     // Commands in the running guest, each as a Job (core/VmGuestCommands.h); done receives the job's id.
     void exec(const Caller& caller, const std::string& uuid, std::vector<std::string> argv, ExecOptions options,
-              Done<std::uint64_t> done)
+              const Done<std::uint64_t>& done)
     {
-        m_guest.exec(caller, uuid, std::move(argv), std::move(options), std::move(done));
+        m_guest.exec(caller, uuid, std::move(argv), std::move(options), done);
     }
-    void addUser(const Caller& caller, const std::string& uuid, ProvisionedUser user, Done<std::uint64_t> done)
+    void addUser(const Caller& caller, const std::string& uuid, ProvisionedUser user, const Done<std::uint64_t>& done)
     {
-        m_guest.addUser(caller, uuid, std::move(user), std::move(done));
+        m_guest.addUser(caller, uuid, std::move(user), done);
     }
     void installPackages(const Caller& caller, const std::string& uuid, std::vector<std::string> names,
-                         Done<std::uint64_t> done)
+                         const Done<std::uint64_t>& done)
     {
-        m_guest.installPackages(caller, uuid, std::move(names), std::move(done));
+        m_guest.installPackages(caller, uuid, std::move(names), done);
     }
 
     // Throws Error(InvalidArgument) for a malformed name, Error(NotFound) for an unknown one.

@@ -322,7 +322,7 @@ VolumeInfo LibvirtStorage::resize(const std::string& name, std::uint64_t capacit
     requireVolumeName(name);
     const PoolHandle p = openPool();
     const StorageVolPtr vol = require(p.pool.get(), name);
-    const VolumeInfo before = describe(vol.get());
+    VolumeInfo before = describe(vol.get());
     if (capacityBytes < before.capacityBytes)
         throw Error(ErrorCode::InvalidArgument, "volume " + name + " cannot shrink");
     if (capacityBytes == before.capacityBytes)

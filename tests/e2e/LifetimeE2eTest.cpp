@@ -28,9 +28,9 @@ protected:
         ASSERT_TRUE(gone) << name << " is still on the bus after " << deadline.count() << " s" << diagnostics(uuid);
         EXPECT_NE(libvirtd().virsh({"dominfo", uuid}).exitCode, 0) << "libvirt still has the domain";
         const auto files = m_world->poolFiles();
-        EXPECT_TRUE(std::none_of(files.begin(), files.end(),
-                                 [&](const std::string& f) { return f.find(uuid) != std::string::npos; }))
-            << "a volume naming the VM is left in the pool";
+        EXPECT_TRUE(std::none_of(files.begin(), files.end(), [&](const std::string& f) {
+            return f.find(uuid) != std::string::npos;
+        })) << "a volume naming the VM is left in the pool";
     }
 
     // The audit log's delete line for the VM (by UUID: the name is gone), as hangarctl shows it.
@@ -122,8 +122,7 @@ TEST_F(LifetimeE2e, ExpiryThatPassesWhileHangardIsDownIsCarriedOutAtItsStart)
     ASSERT_TRUE(it::waitFor(
         [&] {
             const auto t = std::chrono::system_clock::now().time_since_epoch();
-            return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(t).count()) >
-                   expiresAt;
+            return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(t).count()) > expiresAt;
         },
         10s));
     EXPECT_EQ(libvirtd().virsh({"domstate", uuid}).out.find("running"), 0U)

@@ -1,5 +1,6 @@
 // Commands in running guests (core/VmGuestCommands): Exec, AddUser and InstallPackages as Jobs over the fake
-// hypervisor's programmable guest agent, AgentConnected, and the validation of users and packages (core/Provisioning, shared with the cloud-init seed).
+// hypervisor's programmable guest agent, AgentConnected, and the validation of users and packages (core/Provisioning,
+// shared with the cloud-init seed).
 #include "CoreFixture.h"
 #include "core/Base64.h"
 #include "core/Provisioning.h"
@@ -247,12 +248,14 @@ TEST_F(GuestCommandsTest, AddUser_BadUsersAreInvalidArgumentNamingTheField)
         return r.ok() ? std::string() : r.message();
     };
     EXPECT_NE(attempt({"Root;rm", {}, false, "", ""}).find("user.name: a Linux user name"), std::string::npos);
-    EXPECT_NE(attempt({"bob", {"ssh-ed25519 notbase64!"}, false, "", ""}).find("user.ssh_authorized_keys[0]: not an OpenSSH public key"),
+    EXPECT_NE(attempt({"bob", {"ssh-ed25519 notbase64!"}, false, "", ""})
+                  .find("user.ssh_authorized_keys[0]: not an OpenSSH public key"),
               std::string::npos);
     EXPECT_NE(attempt({"bob", {"ssh-rsa " + base64Encode(std::string("\0\0\0\x0bssh-ed25519", 15))}, false, "", ""})
                   .find("user.ssh_authorized_keys[0]: not an OpenSSH public key"),
               std::string::npos);
-    EXPECT_NE(attempt({"bob", {}, false, "hunter2", ""}).find("user.passwd: not a crypt(3) password hash"), std::string::npos);
+    EXPECT_NE(attempt({"bob", {}, false, "hunter2", ""}).find("user.passwd: not a crypt(3) password hash"),
+              std::string::npos);
     EXPECT_NE(attempt({"bob", {}, false, "", "bash"}).find("user.shell: an absolute path"), std::string::npos);
     EXPECT_EQ(hypervisor.calls("guestExec"), 0);
     EXPECT_TRUE(inventory.find(uuid)->record.addedUsers.empty());
