@@ -50,7 +50,7 @@ ExitCode Context::reportVmError(const std::string& doing, const std::string& nam
 {
     if (isUnreachable(error))
         throwUnreachable(error, doing + " VM '" + name + "'");
-    printError("cannot " + doing + " VM '" + name + "': " + describe(error));
+    printError("cannot " + doing + " VM '" + name + "': " + describeForUser(error));
     hintOnDenial(error);
     return exitCodeFor(error);
 }
@@ -59,9 +59,16 @@ ExitCode Context::reportError(const std::string& doing, const sdbus::Error& erro
 {
     if (isUnreachable(error))
         throwUnreachable(error, doing);
-    printError("cannot " + doing + ": " + describe(error));
+    printError("cannot " + doing + ": " + describeForUser(error));
     hintOnDenial(error);
     return exitCodeFor(error);
+}
+
+std::string Context::describeForUser(const sdbus::Error& error) const
+{
+    if (m_flags == nullptr)
+        return describe(error);
+    return describe(error.getName(), withFlagNames(error.getMessage(), *m_flags));
 }
 
 // hangard's message names the polkit action and the uid; what the user can do about it is to ask for the group that

@@ -1,7 +1,9 @@
 // list, status, create, clone, rename and the one-call-per-name actions (start, restart, pause, resume, delete).
 #include "Commands.h"
+#include "ListColumns.h"
 #include "Output.h"
 #include "Parse.h"
+#include "Words.h"
 #include "common/Format.h"
 
 #include <chrono>
@@ -14,18 +16,29 @@ namespace {
 using VmRow = sdbus::Struct<std::string, std::string, std::string, uint32_t, sdbus::ObjectPath>;
 using ManagedObjects = std::map<sdbus::ObjectPath, std::map<std::string, std::map<std::string, sdbus::Variant>>>;
 
-// The Image property of every VM, by object path: ListVMs does not carry it, one GetManagedObjects does for all.
-std::map<sdbus::ObjectPath, std::string> imagesOfVms(const ManagedObjects& objects)
+// Every VM's properties, by object path: ListVMs carries only a few, one GetManagedObjects carries all for all.
+std::map<sdbus::ObjectPath, VmProperties> propertiesOfVms(const ManagedObjects& objects)
 {
-    std::map<sdbus::ObjectPath, std::string> images;
+    std::map<sdbus::ObjectPath, VmProperties> vms;
     for (const auto& [path, interfaces] : objects) {
-        auto vm = interfaces.find(kVmInterface);
-        if (vm == interfaces.end())
-            continue;
-        if (auto image = vm->second.find("Image"); image != vm->second.end() && image->second.peekValueType() == "s")
-            images.emplace(path, image->second.get<std::string>());
+        if (auto vm = interfaces.find(kVmInterface); vm != interfaces.end())
+            vms.emplace(path, vm->second);
     }
-    return images;
+    return vms;
+}
+
+// A VM's properties for the list: ListVMs' row is authoritative for what it carries (the VM may have changed
+// between the two calls), GetManagedObjects adds the rest.
+VmProperties rowProperties(const VmRow& row, const std::map<sdbus::ObjectPath, VmProperties>& all)
+{
+    VmProperties vm;
+    if (auto it = all.find(row.get<4>()); it != all.end())
+        vm = it->second;
+    vm["Name"] = sdbus::Variant(row.get<0>());
+    vm["UUID"] = sdbus::Variant(row.get<1>());
+    vm["State"] = sdbus::Variant(row.get<2>());
+    vm["Owner"] = sdbus::Variant(row.get<3>());
+    return vm;
 }
 
 struct ActionInfo
@@ -151,17 +164,18 @@ ExitCode runList(Context& context, const ListOptions& options)
         filter["state"] = sdbus::Variant(options.state);
 
     std::vector<VmRow> rows;
-    std::map<sdbus::ObjectPath, std::string> images;
+    std::map<sdbus::ObjectPath, VmProperties> properties;
     try {
         rows = context.connection().manager().ListVMs(filter);
         if (!rows.empty())
-            images = imagesOfVms(context.connection().manager().GetManagedObjects());
+            properties = propertiesOfVms(context.connection().manager().GetManagedObjects());
     } catch (const sdbus::Error& e) {
         return context.reportError("list VMs", e);
     }
-    auto imageOf = [&images](const VmRow& row) {
-        auto it = images.find(row.get<4>());
-        return it == images.end() ? std::string() : it->second;
+    auto imageOf = [&properties](const VmRow& row) {
+        auto vm = rowProperties(row, properties);
+        auto it = vm.find("Image");
+        return it == vm.end() || it->second.peekValueType() != "s" ? std::string() : it->second.get<std::string>();
     };
 
     if (context.json()) {
@@ -179,15 +193,31 @@ ExitCode runList(Context& context, const ListOptions& options)
         return ExitCode::Ok;
     }
     if (rows.empty()) {
-        std::cout << (options.all ? "No VMs." : "No VMs of yours (--all shows everyone's).") << std::endl;
+        // -q is for scripts: no rows, no words.
+        if (!options.noLegend)
+            std::cout << (options.all ? "No VMs." : "No VMs of yours (--all shows everyone's).") << std::endl;
         return ExitCode::Ok;
     }
-    Table table({"NAME", "STATE", "IMAGE", "OWNER", "UUID"});
-    for (const auto& row : rows) {
-        const std::string image = imageOf(row);
-        table.addRow({row.get<0>(), row.get<2>(), image.empty() ? "-" : image, userName(row.get<3>()), row.get<1>()});
+    std::vector<std::string> columns = options.columns;
+    if (columns.empty()) {
+        std::string defaults = kDefaultListColumns;
+        for (std::size_t at = 0, end = 0; at <= defaults.size(); at = end + 1) {
+            end = std::min(defaults.find(',', at), defaults.size());
+            columns.push_back(defaults.substr(at, end - at));
+        }
     }
-    table.print(std::cout);
+    Table table(listHeaders(columns));
+    const std::size_t state = stateColumn(columns);
+    if (colourWanted(STDOUT_FILENO))
+        table.decorate([state](std::size_t column, const std::string& cell) {
+            return column == state ? colourState(cell, true) : cell;
+        });
+    for (const auto& row : rows)
+        table.addRow(listCells(columns, rowProperties(row, properties)));
+    if (options.noLegend)
+        table.printRows(std::cout);
+    else
+        table.print(std::cout);
     std::cout.flush();
     return ExitCode::Ok;
 }
@@ -232,6 +262,7 @@ ExitCode runCreate(Context& context, const CreateOptions& options)
     addProvisioning(options.provisioning, spec);
 
     sdbus::ObjectPath path;
+    context.useFlagNames(kCreateFlags);
     try {
         context.prepareAuthorizedCall();
         path = context.connection().manager().CreateVM(options.name, spec);
