@@ -32,6 +32,11 @@ void Context::prepareAuthorizedCall(std::chrono::microseconds callTimeout)
     // as that bus admits only its own user.
     if (m_options.noAskPassword || !isatty(STDIN_FILENO) || connection().spec().kind == BusSpec::Kind::Session)
         return;
+    // An agent without polkit to register with would only print pkttyagent's "Authorization not available" (a
+    // hangard on a private bus without polkit says for itself what is wrong, permissionHint in common/Errors.h).
+    const bool onSystemBus = connection().spec().kind == BusSpec::Kind::System;
+    if (!polkitOnSystemBus(onSystemBus ? &connection().bus() : nullptr))
+        return;
     m_agent = AuthAgent::start();
 }
 

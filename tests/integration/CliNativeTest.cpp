@@ -163,3 +163,22 @@ TEST_F(CliTest, Hangarctl_RangeErrorsNameTheOptionNotTheApiKey)
     EXPECT_TRUE(contains(r.err, "--memory (MiB) must be 64..")) << r.err;
     EXPECT_FALSE(contains(r.err, "memory_mib")) << r.err;
 }
+
+TEST_F(CliTest, Hangarctl_OnATerminalWithoutPolkitStartsNoAgentAndPrintsNoNoise)
+{
+    // A terminal and a state change, as in Hangarctl_OnATerminalStartsATextAuthAgentForItself..., but nothing owns
+    // org.freedesktop.PolicyKit1 on the system bus pkttyagent would use: an agent would only print "Authorization
+    // not available".
+    create("web");
+    const std::string bin = writeFakeAgent();
+    StreamingChild start(ctlArgv({"start", "web"}), agentEnv(bin), true);
+    ASSERT_EQ(start.waitExit(), 0) << start.err();
+    EXPECT_EQ(start.out(), "Started VM 'web'.\n");
+    EXPECT_EQ(start.err(), "");
+    EXPECT_FALSE(std::filesystem::exists(agentLog())) << readFile(agentLog());
+
+    const auto polkit = ownPolkitName();
+    StreamingChild stop(ctlArgv({"stop", "web"}), agentEnv(bin), true);
+    ASSERT_EQ(stop.waitExit(), 0) << stop.err();
+    EXPECT_TRUE(std::filesystem::exists(agentLog())) << "with polkit on the system bus, the agent is started";
+}
