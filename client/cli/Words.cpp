@@ -59,21 +59,12 @@ std::string suggestWord(std::string_view word, const std::vector<std::string>& c
 }
 
 const std::vector<FlagName> kCreateFlags{
-    {"vcpus", "--cpus", ""},
-    {"memory_mib", "--memory", "MiB"},
-    {"disk_gib", "--disk", "GiB"},
-    {"description", "--description", ""},
-    {"kernel", "--kernel", ""},
-    {"initrd", "--initrd", ""},
-    {"cmdline", "--cmdline", ""},
-    {"image", "--image", ""},
-    {"hostname", "--hostname", ""},
-    {"users", "--user", ""},
-    {"ssh_authorized_keys", "--ssh-key", ""},
-    {"passwd", "--password-hash", ""},
-    {"packages", "--package", ""},
+    {"vcpus", "--cpus", ""},        {"memory_mib", "--memory", "MiB"},
+    {"disk_gib", "--disk", "GiB"},  {"description", "--description", ""},
+    {"kernel", "--kernel", ""},     {"initrd", "--initrd", ""},
+    {"cmdline", "--cmdline", ""},   {"image", "--image", ""},
+    {"hostname", "--hostname", ""}, {"packages", "--package", ""},
     {"runcmd", "--runcmd", ""},
-    {"write_files", "--write-file", ""},
 };
 const std::vector<FlagName> kQuotaSetFlags{
     {"max_vms", "--vms", ""},          {"max_running", "--running", ""},
@@ -100,7 +91,11 @@ std::string withFlagNames(const std::string& message, const std::vector<FlagName
         while (wordEnd > i && message[wordEnd - 1] == '.')
             --wordEnd;
         const std::string_view word(message.data() + i, wordEnd - i);
-        auto flag = std::find_if(flags.begin(), flags.end(), [&](const FlagName& f) { return f.key == word; });
+        // A key inside a path ("users[1].ssh_authorized_keys[0]: ...") names a field of the request, not an option.
+        const bool inPath = (wordEnd < message.size() && message[wordEnd] == '[') ||
+                            (i > 0 && (message[i - 1] == ']' || message[i - 1] == '.'));
+        auto flag = inPath ? flags.end()
+                           : std::find_if(flags.begin(), flags.end(), [&](const FlagName& f) { return f.key == word; });
         if (flag == flags.end()) {
             out.append(word);
         } else {

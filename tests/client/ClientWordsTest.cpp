@@ -38,6 +38,10 @@ TEST(ClientWordsTest, WithFlagNames_ReplacesWholeKeysOnly)
     EXPECT_EQ(withFlagNames("unknown spec key 'max_disk_gib_x'", kQuotaSetFlags), "unknown spec key 'max_disk_gib_x'");
     EXPECT_EQ(withFlagNames("max_memory_mib is below usage.", kQuotaSetFlags), "--memory (MiB) is below usage.");
     EXPECT_EQ(withFlagNames("no key here", kCreateFlags), "no key here");
+    EXPECT_EQ(withFlagNames("packages[3]: not a package name; hostname is bad", kCreateFlags),
+              "packages[3]: not a package name; --hostname is bad")
+        << "a key inside a path names a field, not an option";
+    EXPECT_EQ(withFlagNames("users[0].description: x", kCreateFlags), "users[0].description: x");
 }
 
 TEST(ClientWordsTest, Colour_OnlyOnATerminalAndNeverWithNoColor)
