@@ -43,7 +43,7 @@ _hangarctl() {
 
     # The command path (e.g. "image import") and the global --bus, from the words before the cursor.
     local -a path=() bus=() args=()
-    local i word
+    local i word helping=0
     for ((i = 1; i < cword; i++)); do
         word=${words[i]}
         case $word in
@@ -51,7 +51,10 @@ _hangarctl() {
         --bus) bus=(--bus "${words[i + 1]}"); ((i++)) ;;
         -*) ;;
         *)
-            if [[ " $(_hangarctl_subcommands "${path[@]}" | tr '\n' ' ') " == *" $word "* ]]; then
+            # `hangarctl help image import` completes like `hangarctl image import`, without positionals.
+            if [[ $word == help && ${#path[@]} == 0 && ${#args[@]} == 0 ]]; then
+                helping=1
+            elif [[ " $(_hangarctl_subcommands "${path[@]}" | tr '\n' ' ') " == *" $word "* ]]; then
                 path+=("$word")
             else
                 args+=("$word")
@@ -81,6 +84,14 @@ _hangarctl() {
         COMPREPLY=($(compgen -W "$(_hangarctl_vms "${bus[@]}")" -- "$cur"))
         return
         ;;
+    -o | --columns)
+        # A comma-separated list: complete the column after the last comma.
+        local done=${cur%"${cur##*,}"}
+        COMPREPLY=($(compgen -P "$done" -W "$(command hangarctl list --help 2>/dev/null |
+            sed -n 's/.*separated by commas: \([a-z, ]*\) (default.*/\1/p' | tr -d ',')" -- "${cur##*,}"))
+        compopt -o nospace 2>/dev/null
+        return
+        ;;
     --cpus | --memory | --disk | --description | --kernel | --initrd | --cmdline | --name | --since | --limit | \
         --uid | --timeout | --wait-timeout | --listen | -d | --delay | -n | --iterations | --vms | --running)
         return
@@ -94,11 +105,13 @@ _hangarctl() {
 
     local subs
     subs=$(_hangarctl_subcommands "${path[@]}")
+    ((${#path[@]} == 0 && !helping)) && subs+=$'\nhelp'
     if [[ -n $subs ]]; then
         COMPREPLY=($(compgen -W "$subs" -- "$cur"))
         return
     fi
 
+    ((helping)) && return
     # Positional arguments: names from the daemon.
     case "${path[*]}" in
     "image import") _filedir ;;

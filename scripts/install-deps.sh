@@ -21,6 +21,8 @@ readonly PACKAGES=(
     libosinfo-1.0-dev osinfo-db
     # tests
     libgtest-dev libgmock-dev python3
+    # docs/hangarctl.md's examples pipe hangarctl --json into jq (tests/docs-examples.sh runs them)
+    jq
     # run: libvirt, polkit, D-Bus and their command-line tools (busctl comes with systemd on Debian 12)
     libvirt-daemon libvirt-clients qemu-utils polkitd pkexec dbus-daemon dbus-bin libglib2.0-bin systemd
     libxml2-utils sqlite3
@@ -48,7 +50,7 @@ readonly PACKAGES=(
 # Commands the build and the tests call directly. Checked after installing, whichever package provides them.
 readonly COMMANDS=(cmake g++ make pkg-config git ccache sdbus-c++-xml2cpp busctl gdbus dbus-daemon pkcheck virsh
     xmllint sqlite3 python3 qemu-system-x86_64 cpio gzip unshare ip systemd-analyze Xvfb dbus-run-session import node
-    npm chromium fusermount xorriso scdoc man dpkg-buildpackage dh lintian setpriv)
+    npm chromium fusermount xorriso scdoc man dpkg-buildpackage dh lintian setpriv jq)
 # Files the end-to-end, GTK and web suites use by path (sbin and libexec are not on PATH; the kernel is found by its
 # glob).
 readonly FILES=(/usr/sbin/libvirtd /bin/busybox /usr/libexec/at-spi-bus-launcher /usr/bin/python3

@@ -70,6 +70,13 @@ expect() {
     fi
 }
 expect "hangarctl st" "start stats status stop"
+expect "hangarctl he" "help"
+expect "hangarctl help ima" "image"
+expect "hangarctl help image " "delete import list show"
+expect "hangarctl list -o name,st" "name,state"
+expect "hangarctl list --columns i" "image ip"
+expect "hangarctl --bus $bus info al" "alpha alpine"
+expect "hangarctl start --w" "--wait --wait-timeout"
 expect "hangarctl image " "delete import list show"
 expect "hangarctl snapshot re" "revert"
 expect "hangarctl stop --w" "--wait --wait-timeout"

@@ -34,7 +34,7 @@ for cmd in $(subcommands); do
 done
 ((checked > 0)) || { echo "no subcommands found in hangarctl --help" >&2; exit 1; }
 
-pages=(hangard.8 hangarctl.1 hangard.conf.5)
+pages=(hangard.8 hangarctl.1 hangard.conf.5 org.hangar.Hangar1.5)
 [[ -e $build_dir/client/gtk/hangar-gtk ]] && pages+=(hangar-gtk.1)
 for page in "${pages[@]}"; do
     out=$build_dir/docs/man/$page

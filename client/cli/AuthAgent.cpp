@@ -1,11 +1,13 @@
 #include "AuthAgent.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <fcntl.h>
 #include <poll.h>
+#include <sdbus-c++/sdbus-c++.h>
 #include <string>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -65,7 +67,34 @@ void waitForRegistration(int readFd)
     }
 }
 
+constexpr const char* kPolkitName = "org.freedesktop.PolicyKit1";
+
 } // namespace
+
+bool polkitOnSystemBus(sdbus::IConnection* systemBus)
+{
+    try {
+        std::unique_ptr<sdbus::IConnection> own;
+        if (systemBus == nullptr) {
+            own = sdbus::createSystemBusConnection();
+            systemBus = own.get();
+        }
+        auto bus = sdbus::createProxy(*systemBus, "org.freedesktop.DBus", "/org/freedesktop/DBus");
+        bool owned = false;
+        bus->callMethod("NameHasOwner")
+            .onInterface("org.freedesktop.DBus")
+            .withArguments(kPolkitName)
+            .storeResultsTo(owned);
+        if (owned)
+            return true;
+        // Not running yet, but the bus starts it on the agent's first call.
+        std::vector<std::string> activatable;
+        bus->callMethod("ListActivatableNames").onInterface("org.freedesktop.DBus").storeResultsTo(activatable);
+        return std::find(activatable.begin(), activatable.end(), kPolkitName) != activatable.end();
+    } catch (const sdbus::Error&) {
+        return false; // no system bus at all: no polkit either
+    }
+}
 
 std::unique_ptr<AuthAgent> AuthAgent::start()
 {

@@ -10,7 +10,17 @@
 #include <memory>
 #include <sys/types.h>
 
+namespace sdbus {
+class IConnection;
+}
+
 namespace hangar::client {
+
+// Whether polkit is there for an agent to register with: pkttyagent always talks to polkit on the system bus (the one
+// $DBUS_SYSTEM_BUS_ADDRESS names, if set), whatever bus hangard is on. Without polkit there an agent could never be
+// asked anything and only prints "Authorization not available..." on the terminal. systemBus: a connection to that
+// bus when the caller has one (hangarctl --bus=system), else one is opened for the question.
+bool polkitOnSystemBus(sdbus::IConnection* systemBus);
 
 class AuthAgent
 {

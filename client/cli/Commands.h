@@ -5,6 +5,7 @@
 
 #include "AuthAgent.h"
 #include "ExitCode.h"
+#include "Words.h"
 #include "common/Connection.h"
 
 #include <chrono>
@@ -63,8 +64,13 @@ public:
     // hangard it went to left the bus meanwhile (Connection::daemonWatch, made by prepareAuthorizedCall), the message
     // says so, naming what was being done ("clone VM 'web'"), and that its outcome is unknown.
     [[noreturn]] void throwUnreachable(const sdbus::Error& error, const std::string& doing = {});
+    // The command's options that became a{sv} keys: the report functions above then name the option the user typed
+    // where hangard's message names the key ("--disk (GiB) must be 1..65536", not "disk_gib must be 1..65536").
+    void useFlagNames(const std::vector<FlagName>& flags) { m_flags = &flags; }
 
 private:
+    std::string describeForUser(const sdbus::Error& error) const;
+
     void hintOnDenial(const sdbus::Error& error);
 
     GlobalOptions m_options;
@@ -72,6 +78,7 @@ private:
     std::unique_ptr<AuthAgent> m_agent; // stopped when the Context goes, on every return and exception path
     bool m_agentConsidered = false;     // prepareAuthorizedCall() decided about the agent already
     bool m_denialHinted = false;        // the PermissionDenied hint was printed already: once per run is enough
+    const std::vector<FlagName>* m_flags = nullptr; // useFlagNames(); a static table
 };
 
 // With several names, the exit code is the shared one if all failures agree, else the generic 1.
@@ -81,7 +88,14 @@ struct ListOptions
 {
     bool all = false;
     std::string state;
+    std::vector<std::string> columns; // -o: listColumns() names; empty = kDefaultListColumns
+    bool noLegend = false;            // -q: rows only
 };
+
+// The columns `list -o` offers (ListColumns.cpp), their names joined for --help, and the default set.
+std::vector<std::string> listColumns();
+std::string listColumnNames();
+inline constexpr const char* kDefaultListColumns = "name,state,image,owner,lifetime,uuid";
 
 // The create options that become CreateVM's cloud-init keys (client/cli/ProvisioningCommands.cpp).
 struct ProvisioningOptions
@@ -149,6 +163,7 @@ struct ActionOptions
     bool force = false; // delete --force
 };
 
+// stop, and start and restart with --wait (StopCommand.cpp).
 struct StopOptions
 {
     bool force = false;
@@ -204,6 +219,12 @@ ExitCode runProvisioning(Context& context, const std::string& name);
 ExitCode runAction(Context& context, Action action, const std::vector<std::string>& names,
                    const ActionOptions& options);
 ExitCode runStop(Context& context, const std::vector<std::string>& names, const StopOptions& options);
+// start --wait: returns once each VM is running (or failed to get there).
+ExitCode runStartWait(Context& context, const std::vector<std::string>& names, const StopOptions& options);
+// restart --wait: stop (as stop --wait, with force and timeoutSec), then start --wait, each VM that stopped.
+ExitCode runRestartWait(Context& context, const std::vector<std::string>& names, const StopOptions& options);
+// Everything about one VM, like `virsh dominfo`: its properties in a readable form and its live figures.
+ExitCode runInfo(Context& context, const std::string& name);
 ExitCode runRename(Context& context, const std::string& oldName, const std::string& newName);
 ExitCode runEvents(Context& context, const EventsOptions& options);
 ExitCode runQuotaShow(Context& context, const QuotaShowOptions& options);

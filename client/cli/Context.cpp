@@ -32,6 +32,11 @@ void Context::prepareAuthorizedCall(std::chrono::microseconds callTimeout)
     // as that bus admits only its own user.
     if (m_options.noAskPassword || !isatty(STDIN_FILENO) || connection().spec().kind == BusSpec::Kind::Session)
         return;
+    // An agent without polkit to register with would only print pkttyagent's "Authorization not available" (a
+    // hangard on a private bus without polkit says for itself what is wrong, permissionHint in common/Errors.h).
+    const bool onSystemBus = connection().spec().kind == BusSpec::Kind::System;
+    if (!polkitOnSystemBus(onSystemBus ? &connection().bus() : nullptr))
+        return;
     m_agent = AuthAgent::start();
 }
 
@@ -50,7 +55,7 @@ ExitCode Context::reportVmError(const std::string& doing, const std::string& nam
 {
     if (isUnreachable(error))
         throwUnreachable(error, doing + " VM '" + name + "'");
-    printError("cannot " + doing + " VM '" + name + "': " + describe(error));
+    printError("cannot " + doing + " VM '" + name + "': " + describeForUser(error));
     hintOnDenial(error);
     return exitCodeFor(error);
 }
@@ -59,9 +64,16 @@ ExitCode Context::reportError(const std::string& doing, const sdbus::Error& erro
 {
     if (isUnreachable(error))
         throwUnreachable(error, doing);
-    printError("cannot " + doing + ": " + describe(error));
+    printError("cannot " + doing + ": " + describeForUser(error));
     hintOnDenial(error);
     return exitCodeFor(error);
+}
+
+std::string Context::describeForUser(const sdbus::Error& error) const
+{
+    if (m_flags == nullptr)
+        return describe(error);
+    return describe(error.getName(), withFlagNames(error.getMessage(), *m_flags));
 }
 
 // hangard's message names the polkit action and the uid; what the user can do about it is to ask for the group that

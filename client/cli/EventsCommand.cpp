@@ -276,6 +276,7 @@ ExitCode EventFollower::run()
 ExitCode runEvents(Context& context, const EventsOptions& options)
 {
     Options filter = buildFilter(options); // before connecting: a bad --since is a usage error either way
+    context.useFlagNames(kEventsFlags);
     if (options.follow) {
         EventFollower follower(context, options, filter);
         return follower.run();

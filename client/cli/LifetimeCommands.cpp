@@ -2,6 +2,7 @@
 // lifetime (--ephemeral, --ttl) are in VmCommands.cpp with the rest of create.
 #include "Commands.h"
 #include "Parse.h"
+#include "Words.h"
 #include "common/Format.h"
 
 #include <iostream>
@@ -40,6 +41,7 @@ ExitCode runSet(Context& context, const SetOptions& options)
         resources["disk_gib"] = sdbus::Variant(parseDiskGiB(*options.disk));
     if (!options.cpus && !options.memory && !options.disk)
         throw UsageError("set: give at least one of --cpus, --memory, --disk");
+    context.useFlagNames(kSetFlags);
     try {
         VmProxy vm(context.connection().bus(), context.connection().vmPath(options.name));
         context.prepareAuthorizedCall();

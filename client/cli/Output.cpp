@@ -52,15 +52,33 @@ void Table::print(std::ostream& out, const std::vector<std::size_t>& columnWidth
 {
     printRow(out, m_headers, columnWidths);
     for (const auto& row : m_rows)
-        printRow(out, row, columnWidths);
+        printRow(out, row, columnWidths, m_decorate);
 }
 
-void Table::printRow(std::ostream& out, const std::vector<std::string>& cells, const std::vector<std::size_t>& widths)
+std::vector<std::size_t> Table::rowWidths() const
+{
+    std::vector<std::size_t> widths(m_headers.size(), 0);
+    for (const auto& row : m_rows) {
+        for (std::size_t i = 0; i < row.size(); ++i)
+            widths[i] = std::max(widths[i], displayWidth(row[i]));
+    }
+    return widths;
+}
+
+void Table::printRows(std::ostream& out) const
+{
+    const std::vector<std::size_t> columnWidths = rowWidths();
+    for (const auto& row : m_rows)
+        printRow(out, row, columnWidths, m_decorate);
+}
+
+void Table::printRow(std::ostream& out, const std::vector<std::string>& cells, const std::vector<std::size_t>& widths,
+                     const Decorate& decorate)
 {
     std::string line;
     for (std::size_t i = 0; i < cells.size(); ++i) {
         const std::string cell = sanitize(cells[i]);
-        line += cell;
+        line += decorate ? decorate(i, cell) : cell;
         if (i + 1 < cells.size()) {
             std::size_t width = i < widths.size() ? widths[i] : 0;
             std::size_t used = displayWidth(cell);

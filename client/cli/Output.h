@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <iosfwd>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -17,17 +18,26 @@ namespace hangar::client {
 class Table
 {
 public:
+    // Applied to a cell (already sanitized) after the padding is measured, so terminal colours do not shift columns.
+    using Decorate = std::function<std::string(std::size_t column, const std::string& cell)>;
+
     explicit Table(std::vector<std::string> headers);
+    void decorate(Decorate decorate) { m_decorate = std::move(decorate); }
     void addRow(std::vector<std::string> cells);
     bool empty() const { return m_rows.empty(); }
     // Column widths after all rows so far; used by `events --follow` to keep live lines aligned with the history.
     std::vector<std::size_t> widths() const;
+    // Column widths of the rows alone, for printRows.
+    std::vector<std::size_t> rowWidths() const;
     void print(std::ostream& out) const;
     void print(std::ostream& out, const std::vector<std::size_t>& widths) const;
     static void printRow(std::ostream& out, const std::vector<std::string>& cells,
-                         const std::vector<std::size_t>& widths);
+                         const std::vector<std::size_t>& widths, const Decorate& decorate = {});
+    // The rows only, without the header line (-q/--no-legend).
+    void printRows(std::ostream& out) const;
 
 private:
+    Decorate m_decorate;
     std::vector<std::string> m_headers;
     std::vector<std::vector<std::string>> m_rows;
 };

@@ -183,6 +183,7 @@ ExitCode runQuotaSet(Context& context, const QuotaSetOptions& options)
     // The user, sizes and names are checked before connecting: a typo is a usage error even without a daemon.
     const std::uint32_t uid = parseUser(options.user);
     const Options limits = quotaChange(context, options);
+    context.useFlagNames(kQuotaSetFlags);
     try {
         context.prepareAuthorizedCall();
         context.connection().manager().SetQuota(uid, limits);

@@ -1,6 +1,7 @@
-// stop, with and without --wait. Waiting follows the VM's State through PropertiesChanged (and its removal through
-// InterfacesRemoved) instead of polling: each VM's subscription is in place before its Stop call, so a change that
-// happens while Stop is still returning cannot be missed.
+// stop, with and without --wait, and start --wait and restart --wait, which wait the same way for another state.
+// Waiting follows the VM's State through PropertiesChanged (and its removal through InterfacesRemoved) instead of
+// polling: each VM's subscription is in place before its Stop (Start) call, so a change that happens while the call
+// is still returning cannot be missed.
 #include "Commands.h"
 #include "Output.h"
 #include "Waiter.h"
@@ -13,6 +14,17 @@ namespace hangar::client {
 namespace {
 
 constexpr const char* kStopped = "stopped";
+constexpr const char* kRunning = "running";
+
+// What a wait is for: the call that starts the change, and the state that ends it.
+struct Goal
+{
+    const char* verb;  // "stop": "cannot stop VM 'x'", "waiting for it to stop"
+    const char* state; // "stopped"
+    const char* done;  // "Stopped": "Stopped VM 'x'."
+    bool goneIsDone;   // a VM deleted meanwhile counts as reached (stopping) or as failed (starting)
+    void (*call)(VmProxy& vm, const Context& context, const StopOptions& options);
+};
 
 Options stopOptions(const Context& context, const StopOptions& options)
 {
@@ -23,6 +35,12 @@ Options stopOptions(const Context& context, const StopOptions& options)
         call["timeout_sec"] = sdbus::Variant(*options.timeoutSec);
     return call;
 }
+
+const Goal kStopGoal{
+    "stop", kStopped, "Stopped", true,
+    [](VmProxy& vm, const Context& context, const StopOptions& options) { vm.Stop(stopOptions(context, options)); }};
+const Goal kStartGoal{"start", kRunning, "Started", false,
+                      [](VmProxy& vm, const Context& context, const StopOptions&) { vm.Start(context.authOptions()); }};
 
 ExitCode stopWithoutWaiting(Context& context, const std::vector<std::string>& names, const StopOptions& options)
 {
@@ -57,7 +75,7 @@ struct Target
     bool finished = false; // reported, one way or another (main thread only)
     // guarded by StopWait::m_mutex
     std::string lastState;
-    bool stopped = false; // seen "stopped" at any point after the subscription: terminal, never reset
+    bool stopped = false; // seen the goal's state at any point after the subscription: terminal, never reset
     bool gone = false;    // the object was removed
     bool reread = false;  // State was invalidated rather than sent: read it from the main thread
 };
@@ -65,7 +83,9 @@ struct Target
 class StopWait
 {
 public:
-    StopWait(Context& context, const StopOptions& options) : m_context(context), m_options(options) {}
+    StopWait(Context& context, const StopOptions& options, const Goal& goal = kStopGoal)
+        : m_context(context), m_options(options), m_goal(goal)
+    {}
     // The loop thread's handlers point into this object: stop them before the members go.
     ~StopWait()
     {
@@ -76,6 +96,9 @@ public:
     StopWait& operator=(const StopWait&) = delete;
 
     ExitCode run(const std::vector<std::string>& names);
+    // The per-name JSON entries so far (restart --wait joins two waits into one report).
+    const nlohmann::json& reportEntries() const { return m_report; }
+    void printReport(bool print) { m_printReport = print; }
 
 private:
     void stopOne(const std::string& name);
@@ -88,6 +111,8 @@ private:
 
     Context& m_context;
     const StopOptions& m_options;
+    const Goal& m_goal;
+    bool m_printReport = true;
     Waiter m_waiter; // blocks SIGINT/SIGTERM before the event loop thread exists
     std::mutex m_mutex;
     std::vector<std::unique_ptr<Target>> m_targets; // guarded by m_mutex when changed after the loop started
@@ -122,14 +147,16 @@ ExitCode StopWait::run(const std::vector<std::string>& names)
             break;
         case Waiter::Wake::Timeout:
             failPending(ExitCode::Timeout, "Timeout",
-                        "timed out after " + formatDuration(m_options.waitTimeoutSec) + " waiting for it to stop");
+                        "timed out after " + formatDuration(m_options.waitTimeoutSec) + " waiting for it to " +
+                            m_goal.verb);
             break;
         case Waiter::Wake::Signal:
-            failPending(ExitCode::Interrupted, "Interrupted", "interrupted while waiting for it to stop");
+            failPending(ExitCode::Interrupted, "Interrupted",
+                        std::string("interrupted while waiting for it to ") + m_goal.verb);
             break;
         }
     }
-    if (m_context.json())
+    if (m_context.json() && m_printReport)
         printJson(std::cout, m_report, true);
     return m_result;
 }
@@ -152,17 +179,17 @@ void StopWait::stopOne(const std::string& name)
                 std::lock_guard lock(m_mutex);
                 if (auto it = changed.find("State"); it != changed.end() && it->second.peekValueType() == "s") {
                     target.lastState = it->second.get<std::string>();
-                    target.stopped = target.stopped || target.lastState == kStopped;
+                    target.stopped = target.stopped || target.lastState == m_goal.state;
                 }
                 for (const auto& property : invalidated)
                     target.reread = target.reread || property == "State";
                 m_waiter.notify();
             });
-        target.proxy->Stop(stopOptions(m_context, m_options));
+        m_goal.call(*target.proxy, m_context, m_options);
     } catch (const sdbus::Error& e) {
         if (!owned) // already listed: mark it done so the wait loop skips it
             target.finished = true;
-        m_result = combine(m_result, m_context.reportVmError("stop", name, e));
+        m_result = combine(m_result, m_context.reportVmError(m_goal.verb, name, e));
         m_report.push_back({{"name", name}, {"ok", false}, {"error", e.getName()}, {"message", e.getMessage()}});
         return;
     }
@@ -174,7 +201,7 @@ void StopWait::recordState(Target& target, const std::string& state)
 {
     std::lock_guard lock(m_mutex);
     target.lastState = state;
-    target.stopped = target.stopped || state == kStopped;
+    target.stopped = target.stopped || state == m_goal.state;
 }
 
 void StopWait::readState(Target& target)
@@ -207,8 +234,15 @@ bool StopWait::reportFinished()
                 continue;
             if (target.stopped) {
                 report(target, true, ExitCode::Ok, {}, {});
-            } else if (target.gone) {
+            } else if (target.gone && m_goal.goneIsDone) {
                 report(target, true, ExitCode::Ok, {}, "deleted");
+            } else if (target.gone) {
+                report(target, false, ExitCode::NotFound, "NotFound", "it was deleted meanwhile");
+                printError("cannot " + std::string(m_goal.verb) + " VM '" + target.name +
+                           "': it was deleted meanwhile");
+            } else if (!m_goal.goneIsDone && target.lastState == "crashed") {
+                report(target, false, ExitCode::Failed, "Crashed", "the guest crashed");
+                printError("cannot " + std::string(m_goal.verb) + " VM '" + target.name + "': the guest crashed");
             } else if (target.reread) {
                 target.reread = false;
                 toRead.push_back(&target);
@@ -217,7 +251,8 @@ bool StopWait::reportFinished()
     }
     if (daemonGone) {
         failPending(ExitCode::Unreachable, "Unreachable",
-                    "hangard left " + m_context.connection().spec().describe() + " while waiting for it to stop");
+                    "hangard left " + m_context.connection().spec().describe() + " while waiting for it to " +
+                        m_goal.verb);
         return true;
     }
     for (Target* target : toRead)
@@ -239,7 +274,7 @@ void StopWait::failPending(ExitCode code, const std::string& errorName, const st
     for (auto& target : m_targets) {
         if (target->finished)
             continue;
-        std::string text = "cannot stop VM '" + target->name + "': ";
+        std::string text = "cannot " + std::string(m_goal.verb) + " VM '" + target->name + "': ";
         text += why;
         text += " (state: " + (target->lastState.empty() ? std::string("unknown") : target->lastState) + ")";
         printError(text);
@@ -254,13 +289,13 @@ void StopWait::report(Target& target, bool ok, ExitCode code, const std::string&
     m_result = combine(m_result, code);
     if (ok && !m_context.json()) {
         if (message.empty())
-            std::cout << "Stopped VM '" << sanitize(target.name) << "'." << std::endl;
+            std::cout << m_goal.done << " VM '" << sanitize(target.name) << "'." << std::endl;
         else
             std::cout << "VM '" << sanitize(target.name) << "' was deleted while stopping." << std::endl;
     }
     nlohmann::json entry{{"name", target.name}, {"ok", ok}};
     if (ok)
-        entry["state"] = message.empty() ? kStopped : "deleted";
+        entry["state"] = message.empty() ? m_goal.state : "deleted";
     else
         entry.update({{"error", error}, {"message", message}, {"state", target.lastState}});
     m_report.push_back(entry);
@@ -270,11 +305,48 @@ void StopWait::report(Target& target, bool ok, ExitCode code, const std::string&
 
 ExitCode runStop(Context& context, const std::vector<std::string>& names, const StopOptions& options)
 {
+    context.useFlagNames(kStopFlags);
     context.prepareAuthorizedCall();
     if (!options.wait)
         return stopWithoutWaiting(context, names, options);
     StopWait wait(context, options);
     return wait.run(names);
+}
+
+ExitCode runStartWait(Context& context, const std::vector<std::string>& names, const StopOptions& options)
+{
+    context.prepareAuthorizedCall();
+    StopWait wait(context, options, kStartGoal);
+    return wait.run(names);
+}
+
+ExitCode runRestartWait(Context& context, const std::vector<std::string>& names, const StopOptions& options)
+{
+    context.prepareAuthorizedCall();
+    std::vector<std::string> stopped;
+    nlohmann::json report = nlohmann::json::array();
+    ExitCode result = ExitCode::Ok;
+    {
+        StopWait stop(context, options);
+        stop.printReport(false);
+        result = stop.run(names);
+        for (const auto& entry : stop.reportEntries()) {
+            if (entry.value("ok", false) && entry.value("state", "") == kStopped)
+                stopped.push_back(entry["name"].get<std::string>());
+            else
+                report.push_back(entry);
+        }
+    }
+    if (!stopped.empty()) {
+        StopWait start(context, options, kStartGoal);
+        start.printReport(false);
+        result = combine(result, start.run(stopped));
+        for (const auto& entry : start.reportEntries())
+            report.push_back(entry);
+    }
+    if (context.json())
+        printJson(std::cout, report, true);
+    return result;
 }
 
 } // namespace hangar::client

@@ -1,7 +1,9 @@
 // list, status, create, clone, rename and the one-call-per-name actions (start, restart, pause, resume, delete).
 #include "Commands.h"
+#include "ListColumns.h"
 #include "Output.h"
 #include "Parse.h"
+#include "Words.h"
 #include "common/Format.h"
 
 #include <chrono>
@@ -14,43 +16,29 @@ namespace {
 using VmRow = sdbus::Struct<std::string, std::string, std::string, uint32_t, sdbus::ObjectPath>;
 using ManagedObjects = std::map<sdbus::ObjectPath, std::map<std::string, std::map<std::string, sdbus::Variant>>>;
 
-// What ListVMs does not carry, by object path; one GetManagedObjects has it for all.
-struct VmExtras
+// Every VM's properties, by object path: ListVMs carries only a few, one GetManagedObjects carries all for all.
+std::map<sdbus::ObjectPath, VmProperties> propertiesOfVms(const ManagedObjects& objects)
 {
-    std::string image;
-    bool ephemeral = false;
-    std::uint64_t expiresAt = 0;
-};
-
-std::map<sdbus::ObjectPath, VmExtras> extrasOfVms(const ManagedObjects& objects)
-{
-    std::map<sdbus::ObjectPath, VmExtras> extras;
+    std::map<sdbus::ObjectPath, VmProperties> vms;
     for (const auto& [path, interfaces] : objects) {
-        auto vm = interfaces.find(kVmInterface);
-        if (vm == interfaces.end())
-            continue;
-        VmExtras& e = extras[path];
-        const auto& props = vm->second;
-        if (auto it = props.find("Image"); it != props.end() && it->second.peekValueType() == "s")
-            e.image = it->second.get<std::string>();
-        if (auto it = props.find("Ephemeral"); it != props.end() && it->second.peekValueType() == "b")
-            e.ephemeral = it->second.get<bool>();
-        if (auto it = props.find("ExpiresAt"); it != props.end() && it->second.peekValueType() == "t")
-            e.expiresAt = it->second.get<std::uint64_t>();
+        if (auto vm = interfaces.find(kVmInterface); vm != interfaces.end())
+            vms.emplace(path, vm->second);
     }
-    return extras;
+    return vms;
 }
 
-// The LIFETIME column: "ephemeral", "in 2h", both, or "-".
-std::string lifetimeText(const VmExtras& e)
+// A VM's properties for the list: ListVMs' row is authoritative for what it carries (the VM may have changed
+// between the two calls), GetManagedObjects adds the rest.
+VmProperties rowProperties(const VmRow& row, const std::map<sdbus::ObjectPath, VmProperties>& all)
 {
-    std::string text = e.ephemeral ? "ephemeral" : "";
-    if (e.expiresAt != 0) {
-        const std::uint64_t now = currentTimeUsec() / 1000000;
-        text += (text.empty() ? "" : ", ") +
-                (e.expiresAt > now ? "expires in " + formatDuration(e.expiresAt - now) : std::string("expiring"));
-    }
-    return text.empty() ? "-" : text;
+    VmProperties vm;
+    if (auto it = all.find(row.get<4>()); it != all.end())
+        vm = it->second;
+    vm["Name"] = sdbus::Variant(row.get<0>());
+    vm["UUID"] = sdbus::Variant(row.get<1>());
+    vm["State"] = sdbus::Variant(row.get<2>());
+    vm["Owner"] = sdbus::Variant(row.get<3>());
+    return vm;
 }
 
 struct ActionInfo
@@ -191,19 +179,28 @@ ExitCode runList(Context& context, const ListOptions& options)
         filter["state"] = sdbus::Variant(options.state);
 
     std::vector<VmRow> rows;
-    std::map<sdbus::ObjectPath, VmExtras> extras;
+    std::map<sdbus::ObjectPath, VmProperties> properties;
     try {
         rows = context.connection().manager().ListVMs(filter);
         if (!rows.empty())
-            extras = extrasOfVms(context.connection().manager().GetManagedObjects());
+            properties = propertiesOfVms(context.connection().manager().GetManagedObjects());
     } catch (const sdbus::Error& e) {
         return context.reportError("list VMs", e);
     }
-    auto extrasOf = [&extras](const VmRow& row) {
-        auto it = extras.find(row.get<4>());
-        return it == extras.end() ? VmExtras{} : it->second;
+    auto imageOf = [&properties](const VmRow& row) {
+        auto vm = rowProperties(row, properties);
+        auto it = vm.find("Image");
+        return it == vm.end() || it->second.peekValueType() != "s" ? std::string() : it->second.get<std::string>();
     };
-    auto imageOf = [&](const VmRow& row) { return extrasOf(row).image; };
+    // Ephemeral and ExpiresAt, for --json.
+    auto lifetimeOf = [&properties](const VmRow& row) {
+        auto vm = rowProperties(row, properties);
+        auto e = vm.find("Ephemeral");
+        auto x = vm.find("ExpiresAt");
+        return std::pair<bool, std::uint64_t>{
+            e != vm.end() && e->second.peekValueType() == "b" && e->second.get<bool>(),
+            x != vm.end() && x->second.peekValueType() == "t" ? x->second.get<std::uint64_t>() : 0};
+    };
 
     if (context.json()) {
         nlohmann::json array = nlohmann::json::array();
@@ -212,8 +209,8 @@ ExitCode runList(Context& context, const ListOptions& options)
                              {"UUID", row.get<1>()},
                              {"State", row.get<2>()},
                              {"Image", imageOf(row)},
-                             {"Ephemeral", extrasOf(row).ephemeral},
-                             {"ExpiresAt", extrasOf(row).expiresAt},
+                             {"Ephemeral", lifetimeOf(row).first},
+                             {"ExpiresAt", lifetimeOf(row).second},
                              {"Owner", row.get<3>()},
                              {"OwnerName", userName(row.get<3>())},
                              {"ObjectPath", std::string(row.get<4>())}});
@@ -222,16 +219,31 @@ ExitCode runList(Context& context, const ListOptions& options)
         return ExitCode::Ok;
     }
     if (rows.empty()) {
-        std::cout << (options.all ? "No VMs." : "No VMs of yours (--all shows everyone's).") << std::endl;
+        // -q is for scripts: no rows, no words.
+        if (!options.noLegend)
+            std::cout << (options.all ? "No VMs." : "No VMs of yours (--all shows everyone's).") << std::endl;
         return ExitCode::Ok;
     }
-    Table table({"NAME", "STATE", "IMAGE", "OWNER", "LIFETIME", "UUID"});
-    for (const auto& row : rows) {
-        const std::string image = imageOf(row);
-        table.addRow({row.get<0>(), row.get<2>(), image.empty() ? "-" : image, userName(row.get<3>()),
-                      lifetimeText(extrasOf(row)), row.get<1>()});
+    std::vector<std::string> columns = options.columns;
+    if (columns.empty()) {
+        std::string defaults = kDefaultListColumns;
+        for (std::size_t at = 0, end = 0; at <= defaults.size(); at = end + 1) {
+            end = std::min(defaults.find(',', at), defaults.size());
+            columns.push_back(defaults.substr(at, end - at));
+        }
     }
-    table.print(std::cout);
+    Table table(listHeaders(columns));
+    const std::size_t state = stateColumn(columns);
+    if (colourWanted(STDOUT_FILENO))
+        table.decorate([state](std::size_t column, const std::string& cell) {
+            return column == state ? colourState(cell, true) : cell;
+        });
+    for (const auto& row : rows)
+        table.addRow(listCells(columns, rowProperties(row, properties)));
+    if (options.noLegend)
+        table.printRows(std::cout);
+    else
+        table.print(std::cout);
     std::cout.flush();
     return ExitCode::Ok;
 }
@@ -280,6 +292,7 @@ ExitCode runCreate(Context& context, const CreateOptions& options)
         spec["ttl_sec"] = sdbus::Variant(parseDuration(*options.ttl, "--ttl"));
 
     sdbus::ObjectPath path;
+    context.useFlagNames(kCreateFlags);
     try {
         context.prepareAuthorizedCall();
         path = context.connection().manager().CreateVM(options.name, spec);

@@ -2,28 +2,34 @@
 // one of the documented exit codes; the commands themselves live in *Command*.cpp. See docs/hangarctl.md.
 #include "Commands.h"
 #include "ExitCode.h"
+#include "Usage.h"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <iostream>
 
 using namespace hangar::client;
 
 namespace {
 
-constexpr const char* kFooter = R"(Exit codes:
+constexpr const char* kFooter =
+    R"('hangarctl help COMMAND' (or 'hangarctl COMMAND --help') describes one command, with examples.
+
+Exit codes:
   0  success
   1  hangard refused or failed the operation (e.g. Busy, InvalidArgument, AlreadyExists)
   2  usage error: bad command line, size, time or user, or an image FILE that cannot be opened
   3  cannot reach hangard: no bus, or nothing owns org.hangar.Hangar1 on it, or no reply
   4  no such VM, image or snapshot (NotFound)
   5  permission denied (polkit or the bus policy)
-  6  stop --wait: the VM did not stop before --wait-timeout
+  6  --wait: the VM did not reach the state waited for before --wait-timeout
 130  interrupted by SIGINT/SIGTERM while waiting (image import and publish: after cancelling the job)
 With several names, each is processed in order; the exit code is the failures' shared code, or 1 if they differ.
 
 Environment: HANGAR_BUS sets the bus when --bus is not given.
-Authentication: when stdin is a terminal, a call that polkit must authorize starts pkttyagent so polkit can ask for
-a password here; --no-ask-password turns that off.)";
+Authentication: when stdin is a terminal and polkit runs, a call that polkit must authorize starts pkttyagent so
+polkit can ask for a password here; --no-ask-password turns that off.
+Colour: only on a terminal, and never when NO_COLOR is set.)";
 
 // CLI::PositiveNumber would print its range up to DBL_MAX; the daemon checks the upper bound with a better message.
 const CLI::Validator kAtLeastOne(
@@ -41,11 +47,14 @@ struct CommandLine
     GlobalOptions global;
     ListOptions list;
     std::string statusName;
+    std::string infoName;
     std::string provisioningName;
     CreateOptions create;
     std::vector<std::string> names;
     ActionOptions action;
     StopOptions stop;
+    StopOptions start;
+    StopOptions restart;
     std::string oldName;
     std::string newName;
     EventsOptions events;
@@ -70,6 +79,7 @@ struct Subcommands
 {
     CLI::App* list;
     CLI::App* status;
+    CLI::App* info;
     CLI::App* create;
     CLI::App* provisioning;
     CLI::App* start;
@@ -104,6 +114,15 @@ struct Subcommands
     CLI::App* expire;
     CLI::App* set;
 };
+
+void addWaitOptions(CLI::App& command, const std::string& what, StopOptions& options)
+{
+    CLI::Option* wait = command.add_flag("-w,--wait", options.wait, what);
+    command.add_option("--wait-timeout", options.waitTimeoutSec, "give up waiting after SEC seconds (exit code 6)")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, 86400u * 7))
+        ->needs(wait);
+}
 
 CLI::App* addNamesCommand(CLI::App& app, const char* name, const char* description, CommandLine& line)
 {
@@ -233,6 +252,16 @@ Subcommands defineCommands(CLI::App& app, CommandLine& line)
     s.list = app.add_subcommand("list", "List VMs: yours, or everyone's with --all");
     s.list->add_flag("-a,--all", line.list.all, "show the VMs of all users");
     s.list->add_option("--state", line.list.state, "only VMs in this state (running, stopped, paused, ...)");
+    s.list
+        ->add_option("-o,--columns", line.list.columns,
+                     "the columns, in this order, separated by commas: " + listColumnNames() +
+                         " (default: " + kDefaultListColumns + ")")
+        ->delimiter(',')
+        ->check(CLI::IsMember(listColumns()).description(""));
+    s.list->add_flag("-q,--no-legend", line.list.noLegend, "print the rows only, without the header line");
+
+    s.info = app.add_subcommand("info", "Show everything about one VM, like virsh dominfo: sizes, addresses, disk use");
+    s.info->add_option("NAME", line.infoName, "VM name")->required();
 
     s.status = app.add_subcommand("status", "Show every property of a VM");
     s.status->add_option("NAME", line.statusName, "VM name")->required();
@@ -288,19 +317,23 @@ Subcommands defineCommands(CLI::App& app, CommandLine& line)
     s.set->add_option("--disk", line.set.disk, "system disk: 20G, 1T, ...; a plain number is GiB; only grows");
 
     s.start = addNamesCommand(app, "start", "Start VMs", line);
+    addWaitOptions(*s.start, "return only once the VM is running", line.start);
     s.stop = addNamesCommand(app, "stop", "Stop VMs: ask the guest to power off, or pull the plug with --force", line);
     s.stop->add_flag("-f,--force", line.stop.force, "power off at once instead of asking the guest");
     s.stop
         ->add_option("--timeout", line.stop.timeoutSec,
                      "power off at once if the guest has not stopped after SEC seconds (0 = never, default)")
         ->check(CLI::Range(0u, 86400u));
-    CLI::Option* wait =
-        s.stop->add_flag("-w,--wait", line.stop.wait, "return only once the VM is stopped (or deleted)");
-    s.stop->add_option("--wait-timeout", line.stop.waitTimeoutSec, "give up waiting after SEC seconds (exit code 6)")
-        ->capture_default_str()
-        ->check(CLI::Range(1u, 86400u * 7))
-        ->needs(wait);
-    s.restart = addNamesCommand(app, "restart", "Ask running VMs to reboot", line);
+    addWaitOptions(*s.stop, "return only once the VM is stopped (or deleted)", line.stop);
+    s.restart = addNamesCommand(app, "restart", "Ask running VMs to reboot; --wait: stop, then start again", line);
+    addWaitOptions(*s.restart,
+                   "instead of a guest reboot, stop the VM (asking the guest, --timeout as for stop), wait until it is "
+                   "stopped, start it and wait until it runs",
+                   line.restart);
+    s.restart
+        ->add_option("--timeout", line.restart.timeoutSec,
+                     "with --wait: power off at once if the guest has not stopped after SEC seconds")
+        ->check(CLI::Range(0u, 86400u));
     s.pause = addNamesCommand(app, "pause", "Freeze running VMs", line);
     s.resume = addNamesCommand(app, "resume", "Let paused VMs run again", line);
     s.remove = addNamesCommand(app, "delete", "Delete VMs and their disks", line);
@@ -340,6 +373,8 @@ ExitCode dispatch(const CLI::App& app, const Subcommands& s, CommandLine& line)
         return runList(context, line.list);
     if (app.got_subcommand(s.status))
         return runStatus(context, line.statusName);
+    if (app.got_subcommand(s.info))
+        return runInfo(context, line.infoName);
     if (app.got_subcommand(s.create)) {
         // Which --user each --ssh-key and --password-hash follows: CLI11 keeps the order options came in.
         ProvisioningOptions& p = line.create.provisioning;
@@ -357,11 +392,13 @@ ExitCode dispatch(const CLI::App& app, const Subcommands& s, CommandLine& line)
     if (app.got_subcommand(s.provisioning))
         return runProvisioning(context, line.provisioningName);
     if (app.got_subcommand(s.start))
-        return runAction(context, Action::Start, line.names, line.action);
+        return line.start.wait ? runStartWait(context, line.names, line.start)
+                               : runAction(context, Action::Start, line.names, line.action);
     if (app.got_subcommand(s.stop))
         return runStop(context, line.names, line.stop);
     if (app.got_subcommand(s.restart))
-        return runAction(context, Action::Restart, line.names, line.action);
+        return line.restart.wait ? runRestartWait(context, line.names, line.restart)
+                                 : runAction(context, Action::Restart, line.names, line.action);
     if (app.got_subcommand(s.pause))
         return runAction(context, Action::Pause, line.names, line.action);
     if (app.got_subcommand(s.resume))
@@ -424,9 +461,9 @@ namespace {
 
 int run(int argc, char** argv)
 {
-    CLI::App app{"hangarctl — control the VMs of hangard (org.hangar.Hangar1)"};
+    // Named here: CLI11 would otherwise show argv[0], a build path as often as not.
+    CLI::App app{"hangarctl — control the VMs of hangard (org.hangar.Hangar1)", "hangarctl"};
     app.set_version_flag("--version", "hangarctl " HANGAR_VERSION);
-    app.footer(kFooter);
     app.require_subcommand(1);
     // Global options may follow the command too: `hangarctl list --json`.
     app.fallthrough();
@@ -439,9 +476,17 @@ int run(int argc, char** argv)
     app.add_flag("--no-ask-password", line.global.noAskPassword,
                  "do not let polkit ask for a password; fail with PermissionDenied instead");
     const Subcommands subcommands = defineCommands(app, line);
+    // After the commands: a subcommand copies its parent's footer when it is made, and the exit codes belong in the
+    // main help only. Each command's own help ends with its examples instead.
+    app.footer(kFooter);
+    addExamples(app);
 
+    std::vector<std::string> args(argv + std::min(argc, 1), argv + argc);
+    if (auto code = checkCommandWords(app, args))
+        return *code;
+    std::reverse(args.begin(), args.end()); // CLI11 takes a vector last word first
     try {
-        app.parse(argc, argv);
+        app.parse(args);
     } catch (const CLI::ParseError& e) {
         // --help and --version are "errors" with code 0; every real parse error is a usage error.
         int code = app.exit(e);

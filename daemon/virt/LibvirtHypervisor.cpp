@@ -2,6 +2,7 @@
 // display. Its snapshots are in virt/LibvirtSnapshots.cpp; both halves make their calls through virt/LibvirtCall.h.
 #include "virt/LibvirtHypervisor.h"
 
+#include "core/DriverLimits.h"
 #include "virt/ConsoleBridge.h"
 #include "virt/DomainXml.h"
 #include "virt/EventRelay.h"
@@ -311,6 +312,7 @@ UniqueFd LibvirtHypervisor::openConsole(const std::string& uuid, bool force)
 {
     const Call call = domainCall(*m_connection, uuid, "open the console of");
     const auto dom = call.lookup();
+    refuseOnTestDriver(m_uri, "open a guest's serial console (hangarctl console)");
     auto claim = m_consoles->claim(uuid, force);
     StreamPtr stream(virStreamNew(call.conn(), VIR_STREAM_NONBLOCK));
     if (!stream)
@@ -331,6 +333,7 @@ UniqueFd LibvirtHypervisor::openGraphics(const std::string& uuid)
 {
     const Call call = domainCall(*m_connection, uuid, "open the display of");
     const auto dom = call.lookup();
+    refuseOnTestDriver(m_uri, "hand over a guest's VNC display (hangarctl vnc)");
     // QEMU accepts the socket as a new VNC client (QMP add_client), so there is no port to reach and no
     // address to trust: the fd is the connection.
     UniqueFd fd(virDomainOpenGraphicsFD(dom.get(), 0, 0));

@@ -1,5 +1,6 @@
 #include "virt/LibvirtStorage.h"
 
+#include "core/DriverLimits.h"
 #include "core/Error.h"
 #include "virt/StorageXml.h"
 #include "virt/VolumeStreams.h"
@@ -173,6 +174,7 @@ VolumeInfo LibvirtStorage::upload(const std::string& name, ImageFormat format, i
 {
     requireVolumeName(name);
     requireReadable(fd, size);
+    refuseOnTestDriver(m_uri, "stream volume uploads, so it cannot import images");
     const PoolHandle p = openPool();
     requireAbsent(p.pool.get(), name);
     NewVolume placeholder{name, format, size};

@@ -198,10 +198,10 @@ class MainWindowTest(unittest.TestCase):
         files.queryTable().addRowSelection(0)
         ui.press(chooser, "Import")
         message = ui.find(images, "Image message", "label")
-        # libvirt's test driver cannot upload into a volume: the job fails with its words, and the image goes again.
-        # That the words are the driver's proves the fd reached the daemon and the job ran (a real libvirtd imports).
+        # libvirt's test driver cannot upload into a volume: the job fails saying so, and the image goes again. That
+        # the words are the upload's proves the fd reached the daemon and the job ran (a real libvirtd imports).
         wait_for("the import job's failure", lambda: message.text.startswith("Import of imported failed"))
-        self.assertIn("virStorageVolUpload", message.text)
+        self.assertIn("cannot stream volume uploads", message.text)
         table = ui.find(images, "Image list", "table")
         wait_for("the failed image to leave the list", lambda: ui.row(table, "imported") is None)
         WORLD.screenshot("14-import")

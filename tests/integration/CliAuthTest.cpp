@@ -13,6 +13,7 @@ TEST_F(CliTest, Hangarctl_OnATerminalStartsATextAuthAgentForItselfAndStopsItBefo
 {
     create("web");
     const std::string bin = writeFakeAgent();
+    const auto polkit = ownPolkitName();
     StreamingChild start(ctlArgv({"start", "web"}), agentEnv(bin), true);
     ASSERT_EQ(start.waitExit(), 0) << start.err();
     EXPECT_EQ(start.out(), "Started VM 'web'.\n");
@@ -42,6 +43,7 @@ TEST_F(CliTest, Hangarctl_StartsNoAgentWithoutATerminalForReadsOrWithNoAskPasswo
 {
     create("web");
     const std::string bin = writeFakeAgent();
+    const auto polkit = ownPolkitName(); // an agent could register: these cases start none for another reason
     // stdin is /dev/null: no one to type a password.
     RunResult r = ctl({"start", "web"}, agentEnv(bin));
     ASSERT_EQ(r.exitCode, 0) << r.err;

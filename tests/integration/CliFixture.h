@@ -199,7 +199,18 @@ wait $sleeper
     std::map<std::string, std::string> agentEnv(const std::string& bin) const
     {
         const char* path = std::getenv("PATH");
-        return {{"PATH", bin + ":" + (path ? path : "/usr/bin:/bin")}, {"FAKE_AGENT_LOG", agentLog()}};
+        // The private bus is the system bus pkttyagent would register on: hangarctl starts an agent only when
+        // polkit is there (ownPolkitName).
+        return {{"PATH", bin + ":" + (path ? path : "/usr/bin:/bin")},
+                {"FAKE_AGENT_LOG", agentLog()},
+                {"DBUS_SYSTEM_BUS_ADDRESS", bus->address()}};
+    }
+    // A stand-in for polkitd on the private bus: something owns org.freedesktop.PolicyKit1 while the result lives.
+    std::unique_ptr<sdbus::IConnection> ownPolkitName() const
+    {
+        auto connection = sdbus::createSessionBusConnectionWithAddress(bus->address());
+        connection->requestName("org.freedesktop.PolicyKit1");
+        return connection;
     }
     std::string agentLog() const { return dir.path() + "/agent.log"; }
 };

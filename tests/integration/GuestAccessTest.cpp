@@ -44,7 +44,12 @@ TEST_F(GuestAccessTest, OpenConsole_IsNotSupportedByTheTestDriver)
 {
     const std::string path = manager->CreateVM("web", {});
     vm(path).Start({});
-    EXPECT_EQ(errorOf([&] { vm(path).OpenConsole({}); }), std::string(kError) + "NotSupported");
+    std::string message;
+    EXPECT_EQ(errorOf([&] { vm(path).OpenConsole({}); }, &message), std::string(kError) + "NotSupported");
+    EXPECT_TRUE(message.find("the test driver (test:///default) cannot open a guest's serial console") !=
+                    std::string::npos &&
+                message.find("use qemu:///system") != std::string::npos)
+        << "names the driver that can, not libvirt's words: " << message;
     EXPECT_EQ(errorOf([&] {
                   vm(path).OpenConsole({{"force", sdbus::Variant(true)}});
               }),

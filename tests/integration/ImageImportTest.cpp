@@ -99,7 +99,9 @@ TEST_F(ImageTest, ImportImage_ThatFailsInItsJobCompletesWithTheReasonAndLeavesNo
     const Signal completed = *signals->find("Completed", job);
     EXPECT_FALSE(completed.success) << "libvirt's test driver cannot upload into a volume";
     EXPECT_FALSE(completed.message.empty());
-    EXPECT_TRUE(contains(completed.message, "upload")) << completed.message;
+    EXPECT_TRUE(contains(completed.message, "the test driver (test:///default) cannot stream volume uploads"))
+        << completed.message;
+    EXPECT_TRUE(contains(completed.message, "use qemu:///system")) << completed.message;
 
     const auto added = signals->find("InterfacesAdded", job);
     ASSERT_TRUE(added);
