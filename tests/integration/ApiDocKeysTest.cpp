@@ -59,6 +59,8 @@ protected:
                 message << std::uint64_t{0};
             else if (type == "b")
                 message << false;
+            else if (type == "as") // a valid argv (Exec) and a valid package list (InstallPackages)
+                message << std::vector<std::string>{"true"};
             else if (type == "o")
                 message << sdbus::ObjectPath("/");
             else if (type == "h")
