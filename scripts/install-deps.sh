@@ -11,6 +11,8 @@ readonly PACKAGES=(
     cmake g++ make pkg-config git ca-certificates
     # compiler cache: the sanitizer build of scripts/test.sh is a second build tree (g++ brings libasan and libubsan)
     ccache
+    # the libFuzzer targets of the same stage (tests/libfuzzer/): clang with its fuzzer and sanitizer runtimes
+    clang libclang-rt-14-dev
     # libraries (headers) and code generators
     libsdbus-c++-dev libsdbus-c++-bin libsystemd-dev libvirt-dev libxml2-dev libsqlite3-dev
     libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libinih-dev
@@ -48,7 +50,7 @@ readonly PACKAGES=(
     libdbus-1-dev libpolkit-gobject-1-dev bash-completion scdoc man-db dpkg-dev debhelper lintian
 )
 # Commands the build and the tests call directly. Checked after installing, whichever package provides them.
-readonly COMMANDS=(cmake g++ make pkg-config git ccache sdbus-c++-xml2cpp busctl gdbus dbus-daemon pkcheck virsh
+readonly COMMANDS=(cmake g++ clang++ make pkg-config git ccache sdbus-c++-xml2cpp busctl gdbus dbus-daemon pkcheck virsh
     xmllint sqlite3 python3 qemu-system-x86_64 cpio gzip unshare ip systemd-analyze Xvfb dbus-run-session import node
     npm chromium fusermount xorriso scdoc man dpkg-buildpackage dh lintian setpriv jq)
 # Files the end-to-end, GTK and web suites use by path (sbin and libexec are not on PATH; the kernel is found by its

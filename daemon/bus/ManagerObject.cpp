@@ -1,8 +1,8 @@
 #include "bus/ManagerObject.h"
 
 #include "bus/BusSupport.h"
-#include "bus/ProvisioningDict.h"
 #include "bus/ReplyBoundary.h"
+#include "bus/SpecDict.h"
 #include "core/Validation.h"
 
 #include <fmt/format.h>
@@ -135,21 +135,7 @@ void ManagerObject::CreateVM(sdbus::Result<sdbus::ObjectPath>&& result, std::str
 {
     asyncMethod(std::move(result), m_calls, [&](const Reply<sdbus::ObjectPath>& reply) {
         Caller caller = currentCaller(getObject());
-        VmSpecRequest request;
-        OptionReader reader(spec, "spec");
-        reader.takeAuthOptions(caller);
-        request.vcpus = reader.take<std::uint32_t>("vcpus");
-        request.memoryMiB = reader.take<std::uint64_t>("memory_mib");
-        request.diskGiB = reader.take<std::uint64_t>("disk_gib");
-        request.description = reader.take<std::string>("description");
-        request.kernel = reader.take<std::string>("kernel");
-        request.initrd = reader.take<std::string>("initrd");
-        request.cmdline = reader.take<std::string>("cmdline");
-        request.image = reader.take<std::string>("image");
-        request.provisioning = takeProvisioning(reader);
-        request.ephemeral = reader.take<bool>("ephemeral");
-        request.ttlSec = reader.take<std::uint64_t>("ttl_sec");
-        reader.finish();
+        const VmSpecRequest request = readVmSpec(spec, caller);
         m_manager.create(caller, name, request, reply.done<std::string>([](const std::string& uuid) {
             return sdbus::ObjectPath(vmPath(uuid));
         }));
@@ -288,19 +274,8 @@ void ManagerObject::ImportImage(sdbus::Result<sdbus::ObjectPath>&& result, std::
 {
     asyncMethod(std::move(result), m_calls, [&](const Reply<sdbus::ObjectPath>& reply) {
         Caller caller = currentCaller(getObject());
-        ImportRequest request;
+        ImportRequest request = readImportOptions(options, caller);
         request.name = std::move(name);
-        OptionReader reader(options, "option");
-        reader.takeAuthOptions(caller);
-        if (auto format = reader.take<std::string>("format")) {
-            request.expectedFormat = formatFromName(*format);
-            if (!request.expectedFormat)
-                throw Error(ErrorCode::InvalidArgument,
-                            fmt::format("option 'format' must be qcow2, raw or iso; got {}", quoteForMessage(*format)));
-        }
-        request.description = reader.take<std::string>("description").value_or("");
-        request.os = reader.take<std::string>("os");
-        reader.finish();
         // sdbus::UnixFd owns a duplicate of the received descriptor; core keeps its own for as long as the upload
         // runs.
         request.fd = std::make_shared<UniqueFd>(fd.release());

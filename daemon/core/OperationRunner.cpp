@@ -84,7 +84,7 @@ bool OperationRunner::guard(const Ticket& ticket, Vm& vm, Guard level, const std
         if (level != Guard::NotBusy && (vm.state == VmState::Creating || vm.state == VmState::Deleting))
             throw vmBusy(vm, fmt::format("is {}", stateName(vm.state)));
         if (level == Guard::Settled && vm.state == VmState::Unavailable)
-            throw vmBusy(vm, "is unavailable: the hypervisor does not know its domain");
+            throw vmBusy(vm, "is unavailable: the hypervisor cannot be reached or does not know its domain");
         if (check)
             check(vm);
     });

@@ -110,10 +110,16 @@ vnc_listen = "127.0.0.1"
                         "auth_unix_ro = \"none\"\n"
                         "log_outputs = \"3:file:" +
                         dir + "/libvirtd.log\"\n");
+    launch();
+}
+
+void PrivateLibvirtd::launch()
+{
+    const std::string conf = m_dir + "/libvirtd.conf";
     const auto start = Clock::now();
-    m_process =
-        std::make_unique<Child>(std::vector<std::string>{"/usr/sbin/libvirtd", "-f", conf, "-p", dir + "/libvirtd.pid"},
-                                std::map<std::string, std::string>{}, dir + "/libvirtd.out");
+    m_process = std::make_unique<Child>(
+        std::vector<std::string>{"/usr/sbin/libvirtd", "-f", conf, "-p", m_dir + "/libvirtd.pid"},
+        std::map<std::string, std::string>{}, m_dir + "/libvirtd.out");
     // The first start probes QEMU's capabilities (~10 s; cached in /var/cache/libvirt afterwards).
     bool up = false;
     const auto deadline = start + 90s;
@@ -126,8 +132,23 @@ vnc_listen = "127.0.0.1"
     if (!up) {
         const std::string why = m_process->running() ? "did not answer within 90 s" : "exited";
         stop();
-        throw std::runtime_error("libvirtd " + why + ": " + tail(readFile(dir + "/libvirtd.out")) + tail(log()));
+        throw std::runtime_error("libvirtd " + why + ": " + tail(readFile(m_dir + "/libvirtd.out")) + tail(log()));
     }
+}
+
+void PrivateLibvirtd::killDaemon()
+{
+    if (!m_process)
+        return;
+    m_process->stop(SIGKILL, 10s);
+    m_process.reset();
+}
+
+void PrivateLibvirtd::restart()
+{
+    if (m_process)
+        throw std::logic_error("PrivateLibvirtd::restart: libvirtd is still running");
+    launch();
 }
 
 PrivateLibvirtd::~PrivateLibvirtd()
@@ -196,9 +217,7 @@ std::vector<pid_t> PrivateLibvirtd::qemuPids() const
 
 void PrivateLibvirtd::stop()
 {
-    if (!m_process)
-        return;
-    if (m_process->running()) {
+    if (m_process && m_process->running()) {
         // The polite way first (also lets libvirt clean its state), bounded.
         try {
             for (const auto& domain : domains(false))
@@ -206,13 +225,15 @@ void PrivateLibvirtd::stop()
         } catch (const std::exception&) {
         }
     }
-    // Then by PID, whatever libvirt managed.
+    // Then by PID, whatever libvirt managed; also the QEMUs that outlived a libvirtd killed by killDaemon().
     auto pids = qemuPids();
     for (pid_t pid : pids)
         kill(pid, SIGKILL);
     waitFor([&pids] { return std::all_of(pids.begin(), pids.end(), [](pid_t p) { return processGone(p); }); }, 10s);
-    m_process->stop(SIGTERM, std::chrono::seconds(10));
-    m_process.reset();
+    if (m_process) {
+        m_process->stop(SIGTERM, std::chrono::seconds(10));
+        m_process.reset();
+    }
 }
 
 } // namespace hangar::support

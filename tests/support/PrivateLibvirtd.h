@@ -45,9 +45,16 @@ public:
     Clock::duration startup() const { return m_startup; }
     // libvirtd's own PID (e.g. to hold it still with SIGSTOP for a moment); -1 once stopped.
     pid_t pid() const { return m_process ? m_process->pid() : -1; }
+    // The hypervisor going away: SIGKILL to libvirtd alone, by PID (the QEMUs it started run in sessions of their
+    // own and live on, as when a real libvirtd crashes); restart() starts it again on the same configuration and
+    // state, where it finds the surviving QEMUs again, and returns once it answers (startup() is then that start's).
+    void killDaemon();
+    void restart();
     void stop();
 
 private:
+    void launch();
+
     std::string m_dir;
     std::string m_uri;
     std::unique_ptr<Child> m_process;

@@ -121,7 +121,8 @@ TEST_F(OperationRunnerTest, Guard_SettledRefusesAnUnavailableVmNotInFluxDoesNot)
     Capture<std::monostate> settled;
     EXPECT_FALSE(runner.guard(OperationRunner::open(caller(kAlice), uuid, VmOperation::Start, settled.done()), vm(),
                               Guard::Settled));
-    EXPECT_EQ(settled.message(), "VM 'web' is unavailable: the hypervisor does not know its domain");
+    EXPECT_EQ(settled.message(),
+              "VM 'web' is unavailable: the hypervisor cannot be reached or does not know its domain");
 
     Capture<std::monostate> inFlux;
     EXPECT_TRUE(runner.guard(OperationRunner::open(caller(kAlice), uuid, VmOperation::Delete, inFlux.done()), vm(),
