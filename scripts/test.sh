@@ -54,7 +54,7 @@ fi
 # End-to-end stage (tests/e2e/README.md): hangard against a libvirtd the suite starts itself, QEMU (TCG without KVM)
 # booting a tiny guest built from Debian's kernel and busybox. Needs root; everything runs in throw-away
 # namespaces (run-hermetic.sh) and is stopped by PID, even on failure. libvirt's QEMU capability cache is kept in
-# build/ so only the first run probes QEMU. ~2.5 min (48 tests, 8-9 guests booted; libvirtd killed and restarted once; ~4 min on a loaded machine); the binary ends itself after 300 s, timeout is the backstop.
+# build/ so only the first run probes QEMU. ~2.5 min (50 tests, 8-9 guests booted; libvirtd killed and restarted once; ~4 min on a loaded machine); the binary ends itself after 300 s, timeout is the backstop.
 if [[ $(id -u) -ne 0 ]]; then
     if [[ ${CI:-} == true ]]; then
         echo "e2e: needs root (libvirtd with the QEMU driver); failing because CI=true" >&2

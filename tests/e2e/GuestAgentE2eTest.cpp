@@ -108,5 +108,28 @@ TEST_F(GuestAgentE2e, InstallPackagesFailsClearlyInAGuestWithoutAPackageManager)
     EXPECT_TRUE(client().vmProperty(path, "InstalledPackages").get<std::vector<std::string>>().empty());
 }
 
+TEST_F(GuestAgentE2e, HangarctlExecAdduserAndInstallTalkToTheRealAgent)
+{
+    guestWithAgent();
+    // exec: the guest's output on hangarctl's own stdout/stderr, and its exit code as hangarctl's.
+    const auto exec =
+        m_world->hangarctl({"exec", "e2e-shared", "--", "/bin/sh", "-c", "echo out; echo err >&2; exit 4"});
+    EXPECT_EQ(exec.exitCode, 4) << exec.out << exec.err;
+    EXPECT_EQ(exec.out, "out\n");
+    EXPECT_NE(exec.err.find("err\n"), std::string::npos) << exec.err;
+
+    const auto added = m_world->hangarctl({"adduser", "e2e-shared", "e2e-cli-user"});
+    ASSERT_EQ(added.exitCode, 0) << added.out << added.err;
+    EXPECT_NE(added.out.find("Added user 'e2e-cli-user'"), std::string::npos) << added.out;
+    const auto passwd = m_world->hangarctl({"exec", "e2e-shared", "--", "/bin/cat", "/etc/passwd"});
+    EXPECT_NE(passwd.out.find("\ne2e-cli-user:"), std::string::npos) << passwd.out;
+
+    const auto install = m_world->hangarctl({"install", "e2e-shared", "nginx"});
+    EXPECT_NE(install.exitCode, 0);
+    EXPECT_NE(install.err.find("no supported package manager"), std::string::npos) << install.err;
+    const auto bad = m_world->hangarctl({"install", "e2e-shared", "-y"});
+    EXPECT_NE(bad.exitCode, 0) << "an option is not a package name";
+}
+
 } // namespace
 } // namespace hangar::e2e

@@ -52,6 +52,41 @@ protected:
     }
 };
 
+TEST_F(LifetimeE2e, HangarctlCreatesEphemeralWithTtlListsItChangesExpiryAndResources)
+{
+    const auto created = m_world->hangarctl(
+        {"create", "e2e-cli-life", "--cpus", "1", "--memory", "128M", "--disk", "1G", "--ephemeral", "--ttl", "2h"});
+    ASSERT_EQ(created.exitCode, 0) << created.out << created.err;
+    const auto path = client().findVm("e2e-cli-life");
+    ASSERT_TRUE(path);
+    own(*path);
+    EXPECT_TRUE(client().vmProperty(*path, "Ephemeral").get<bool>());
+
+    auto list = m_world->hangarctl({"list", "-o", "name,lifetime"});
+    EXPECT_TRUE(list.out.find("ephemeral, expires in 2h") != std::string::npos ||
+                list.out.find("ephemeral, expires in 1h 59m") != std::string::npos)
+        << list.out;
+    const auto never = m_world->hangarctl({"expire", "e2e-cli-life", "never"});
+    EXPECT_EQ(never.exitCode, 0) << never.err;
+    EXPECT_EQ(client().vmProperty(*path, "ExpiresAt").get<std::uint64_t>(), 0U);
+    list = m_world->hangarctl({"list", "-q", "-o", "name,lifetime"});
+    EXPECT_NE(list.out.find("e2e-cli-life  ephemeral"), std::string::npos) << list.out;
+    EXPECT_EQ(list.out.find("expires"), std::string::npos) << list.out;
+
+    // set: vCPUs, memory and a bigger disk on the real storage pool (the volume grows).
+    const auto set = m_world->hangarctl({"set", "e2e-cli-life", "--cpus", "2", "--memory", "256M", "--disk", "2G"});
+    ASSERT_EQ(set.exitCode, 0) << set.out << set.err;
+    EXPECT_EQ(client().vmProperty(*path, "VCPUs").get<std::uint32_t>(), 2U);
+    EXPECT_EQ(client().vmProperty(*path, "MemoryMiB").get<std::uint64_t>(), 256U);
+    EXPECT_EQ(client().vmProperty(*path, "DiskGiB").get<std::uint64_t>(), 2U);
+    const auto uuid = uuidOf(*path);
+    const auto vol = libvirtd().virsh({"vol-info", "--pool", kPoolName, "vm-" + uuid + ".qcow2"});
+    EXPECT_NE(vol.out.find("2.00 GiB"), std::string::npos) << vol.out << vol.err;
+    const auto shrink = m_world->hangarctl({"set", "e2e-cli-life", "--disk", "1G"});
+    EXPECT_NE(shrink.exitCode, 0);
+    EXPECT_NE(shrink.err.find("--disk"), std::string::npos) << "the CLI names its flag: " << shrink.err;
+}
+
 TEST_F(LifetimeE2e, EphemeralVmIsDeletedAfterItsGuestPowersItselfOff)
 {
     const std::string name = "e2e-ephemeral";
