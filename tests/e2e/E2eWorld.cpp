@@ -162,6 +162,19 @@ void E2eFixture::TearDown()
     }
 }
 
+std::string E2eFixture::exec(const std::string& path, const std::vector<std::string>& argv)
+{
+    sdbus::ObjectPath job;
+    client()
+        .proxy(path)
+        ->callMethod("Exec")
+        .onInterface(kVmIface)
+        .withTimeout(60s)
+        .withArguments(argv, Dict{})
+        .storeResultsTo(job);
+    return job;
+}
+
 Dict E2eFixture::guestSpec(const std::string& extraCmdline)
 {
     std::string cmdline = "console=ttyS0 quiet";

@@ -92,6 +92,8 @@ protected:
     std::string bootVm(const std::string& name, const Dict& spec, bool own = true);
     // The VM the read-only tests share: booted once, deleted with the world.
     std::string sharedVm();
+    // VM.Exec of argv in the guest (through its QEMU guest agent); the Job's path.
+    std::string exec(const std::string& path, const std::vector<std::string>& argv);
     // Waits until the guest prints its marker on its pty (read directly, not through Hangar).
     void waitGuestUp(const std::string& path);
 

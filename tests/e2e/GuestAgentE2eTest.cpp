@@ -36,18 +36,6 @@ protected:
             .storeResultsTo(job);
         return job;
     }
-    std::string exec(const std::string& path, const std::vector<std::string>& argv)
-    {
-        sdbus::ObjectPath job;
-        client()
-            .proxy(path)
-            ->callMethod("Exec")
-            .onInterface(kVmIface)
-            .withTimeout(60s)
-            .withArguments(argv, Dict{})
-            .storeResultsTo(job);
-        return job;
-    }
     JobEnd finished(const std::string& job)
     {
         const auto end = client().waitCompleted(job, 60s);

@@ -97,14 +97,7 @@ TEST_F(LifetimeE2e, EphemeralVmIsDeletedAfterItsGuestPowersItselfOff)
         << "the guest agent never connected; seen: " << client().statesSince(path, 0) << diagnostics(domainOf(path));
 
     // The guest powers itself off; the Exec job itself may end either way (the agent dies with the guest).
-    sdbus::ObjectPath job;
-    client()
-        .proxy(path)
-        ->callMethod("Exec")
-        .onInterface(kVmIface)
-        .withTimeout(60s)
-        .withArguments(std::vector<std::string>{"/bin/poweroff", "-f"}, Dict{})
-        .storeResultsTo(job);
+    exec(path, {"/bin/poweroff", "-f"});
 
     expectGoneEverywhere(name, uuid, 60s);
     const auto event = deleteEvent(uuid);
