@@ -379,10 +379,18 @@ describe("Hangar's Cockpit page", { skip: problem || false }, () => {
             const button = page.locator(`#hangar-guest-commands [data-action="${action}"]`);
             assert.equal(await button.getAttribute("aria-disabled"), "true");
             await button.hover();
-            await page.getByRole("tooltip").filter({ hasText: "needs qemu-guest-agent running in the guest" }).waitFor();
+            // This button's own tooltip (each is gone before the next button is hovered).
+            const tooltip = page.locator(`[role="tooltip"]#tooltip-${action}`);
+            await tooltip.waitFor();
+            // Faded in (for the screenshot), not just attached.
+            await page.waitForFunction(id => getComputedStyle(document.getElementById(id)).opacity === "1", `tooltip-${action}`);
+            assert.equal(await tooltip.textContent(), "needs qemu-guest-agent running in the guest");
             await shot(page, `24-guest-${action}-needs-agent`);
             await button.click({ force: true });
             assert.equal(await page.locator("#adduser, #install").count(), 0, "a disabled action opens no dialog");
+            await button.blur();
+            await page.mouse.move(0, 0);
+            await tooltip.waitFor({ state: "detached" });
         }
         assert.match(await page.textContent("#hangar-details"), /Added usersnone/);
         assert.match(await page.textContent("#hangar-details"), /Installed packagesnone/);

@@ -54,7 +54,7 @@ function CommandButton({ action, label, ready, onClick }) {
     const button = (
         <Button size="sm" variant="secondary" data-action={action} isAriaDisabled={!ready} onClick={onClick}>{label}</Button>
     );
-    return ready ? button : <Tooltip content={NEEDS_AGENT}>{button}</Tooltip>;
+    return ready ? button : <Tooltip content={NEEDS_AGENT} id={`tooltip-${action}`} position="bottom">{button}</Tooltip>;
 }
 
 export function GuestCommands({ vm }) {
