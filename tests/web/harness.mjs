@@ -22,6 +22,8 @@ export const USERS = {
     guest2: { name: "hgw-guest2", groups: ["hangar"] },
     outsider: { name: "hgw-outsider", groups: [] },
 };
+// [Lifetime] max_ttl_sec of hangard on the test driver.
+export const MAX_TTL_SEC = 4 * 86400;
 const SYSTEM_BUS_SOCKET = "/run/dbus/system_bus_socket";
 export const SYSTEM_BUS = `unix:path=${SYSTEM_BUS_SOCKET}`;
 
@@ -221,7 +223,9 @@ export class Harness {
             hypervisor = this.libvirtUri;
             writeFileSync(config, `[Daemon]\nstats_interval_sec = 1\n[Guest]\nboot_dir = ${this.bootDir}\n`);
         } else {
-            writeFileSync(config, "");
+            // A maximum lifetime for guests' VMs (4 days), so that the page's lifetime tests meet the daemon's
+            // refusals ("1 week", "Never expire"); guests' VMs created without a lifetime get it as their expiry.
+            writeFileSync(config, `[Lifetime]\nmax_ttl_sec = ${MAX_TTL_SEC}\n`);
         }
         this.hangard = this.start("hangard", [join(this.buildDir, "daemon/hangard"), `--bus=${SYSTEM_BUS}`,
             `--hypervisor=${hypervisor}`, `--state-dir=${state}`, `--config=${config}`, "--authorizer=polkit"]);

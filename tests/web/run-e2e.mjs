@@ -1,7 +1,8 @@
 // The page against a real libvirtd with QEMU and the e2e suite's tiny guest (tests/e2e/make-guest.sh): the serial
 // console in the browser shows the guest's boot marker and answers what is typed, the noVNC canvas shows a
 // non-blank screen, sends typed keys and Ctrl-Alt-Del to QEMU and scales with the window, the graphs fill from
-// the daemon's stats, and an upload from the browser becomes a ready image.
+// the daemon's stats, the details add a user to the guest through its agent (and show a failed install), and an
+// upload from the browser becomes a ready image.
 // Run through run-web-tests.sh --e2e (tests/e2e/run-hermetic.sh around tests/integration/polkit/run-hermetic.sh).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -157,6 +158,40 @@ describe("Hangar's Cockpit page on QEMU", { skip: problem || false }, () => {
         await page.waitForSelector("#graph-cpu polyline", { state: "attached", timeout: 20000 });
         await page.waitForSelector("#graph-memory polyline", { state: "attached", timeout: 20000 });
         await shot(page, "e2e-07-details-graphs");
+        await page.context().close();
+    });
+
+    test("the details page adds a user to the running guest through its agent and reports a failed install", async () => {
+        const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJqwpr9K2Tqh2ylR2zXUpWFH3oR+3aFUJv/IHTVTCIcv web@laptop";
+        const page = await session.login(USERS.guest1, "/vm/tiny");
+        await page.waitForSelector('#hangar-details[data-state="running"]');
+        // Enabled once qemu-ga in the guest is connected (AgentConnected, live through PropertiesChanged).
+        const addUser = page.locator('#hangar-guest-commands [data-action="add-user"]');
+        await page.waitForSelector('#hangar-guest-commands [data-action="add-user"]:not([aria-disabled="true"])', { timeout: 90000 });
+        await addUser.click();
+        await page.fill("#adduser-name", "webuser");
+        await page.check("#adduser-sudo");
+        await page.fill("#adduser-keys", key);
+        await shot(page, "e2e-10-add-user-dialog");
+        await page.click("#adduser-go");
+        await page.waitForSelector('#guest-command-status[data-outcome="success"]', { timeout: 60000 });
+        assert.match(await page.textContent("#guest-command-status"), /Adding user webuser: done/);
+        await page.waitForSelector("#hangar-details >> text=Added userswebuser");
+        const inGuest = argv => harness.hangarctl(USERS.guest1, ["exec", "tiny", "--", ...argv]).stdout;
+        assert.match(inGuest(["/bin/cat", "/etc/passwd"]), /^webuser:/m, "the user is in the guest's /etc/passwd");
+        // The sudo checkbox and the key from the textarea reached the guest as well.
+        assert.match(inGuest(["/bin/cat", "/etc/sudoers.d/90-hangar-webuser"]), /^webuser ALL=\(ALL\) NOPASSWD:ALL$/m);
+        assert.deepEqual(inGuest(["/bin/cat", "/home/webuser/.ssh/authorized_keys"]).split("\n").filter(Boolean), [key]);
+        await shot(page, "e2e-11-user-added");
+
+        // The tiny guest has no package manager: the job fails, and the page says why in the guest's words.
+        await page.click('#hangar-guest-commands [data-action="install-packages"]');
+        await page.fill("#install-names", "nginx git");
+        await page.click("#install-go");
+        await page.waitForSelector('#guest-command-status[data-outcome="failure"]', { timeout: 60000 });
+        assert.match(await page.textContent("#guest-command-status"), /Installing nginx, git: failed.*no supported package manager/);
+        assert.match(await page.textContent("#hangar-details"), /Installed packagesnone/);
+        await shot(page, "e2e-12-install-failed");
         await page.context().close();
     });
 

@@ -7,13 +7,15 @@ import assert from "node:assert/strict";
 import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-import { Harness, USERS, waitFor } from "./harness.mjs";
+import { Harness, MAX_TTL_SEC, USERS, waitFor } from "./harness.mjs";
 import { card, Session, shot } from "./browser.mjs";
 
 const problem = Harness.problem();
 const session = new Session();
 const harness = session.harness;
 const login = (user, route) => session.login(user, route);
+// A VM's row of `hangarctl --json list` as its owner sees it (Ephemeral, ExpiresAt in unix seconds, ...).
+const listed = (user, name) => JSON.parse(harness.hangarctl(user, ["--json", "list"]).stdout).find(vm => vm.Name === name);
 
 describe("Hangar's Cockpit page", { skip: problem || false }, () => {
     before(async () => {
@@ -314,6 +316,101 @@ describe("Hangar's Cockpit page", { skip: problem || false }, () => {
         assert.match(details, /Provisioned usersalice/);
         assert.match(details, /Provisioned packagesnginx, git/);
         await shot(page, "19-guest-provisioned-details");
+        await page.context().close();
+    });
+    test("a guest creates an ephemeral VM that expires after 1 h, extends it, is refused beyond the maximum", async () => {
+        const page = await login(USERS.guest1);
+        await page.waitForSelector("#hangar-create");
+        // Beyond [Lifetime] max_ttl_sec (4 days): the daemon's refusal, shown as the form's other errors are.
+        await page.fill("#create-name", "too-long");
+        await page.selectOption("#create-ttl", "1w");
+        await page.click("#create-submit");
+        await page.waitForSelector("#create-error >> text=QuotaExceeded");
+        assert.match(await page.textContent("#create-error"), /345600/, "the refusal names the maximum");
+        await shot(page, "20-guest-ttl-refused");
+        assert.equal(listed(USERS.guest1, "too-long"), undefined, "nothing was created");
+
+        await page.fill("#create-name", "shortlived");
+        await page.check("#create-ephemeral");
+        await page.selectOption("#create-ttl", "1h");
+        const created = Math.floor(Date.now() / 1000);
+        await page.click("#create-submit");
+        const shortlived = card(page, "shortlived");
+        await shortlived.waitFor();
+        assert.equal(await shortlived.locator(".hangar-ephemeral").textContent(), "Ephemeral");
+        assert.match(await shortlived.locator(".hangar-expiry").textContent(), /^Expires in (59m|1h)$/);
+        const vm = listed(USERS.guest1, "shortlived");
+        assert.equal(vm.Ephemeral, true);
+        assert.ok(vm.ExpiresAt >= created + 3600 && vm.ExpiresAt <= Math.ceil(Date.now() / 1000) + 3600,
+                  `ExpiresAt ${vm.ExpiresAt} is an hour after creation (${created})`);
+        // A VM created without a lifetime gets the maximum as its expiry (the guest's VMs always expire).
+        assert.match(await card(page, "web1").locator(".hangar-expiry").textContent(), /^Expires in 3d 2[0-3]h$/);
+        await shot(page, "21-guest-ephemeral-card");
+
+        // Extend by a day: ExpiresAt moves by a day, live on the open page.
+        await shortlived.locator(".hangar-vm-name").click();
+        await page.waitForSelector('#hangar-details[data-vm="shortlived"]');
+        assert.match(await page.textContent("#hangar-details"), /Lifetimeephemeral: deleted when it stops after running; expires /);
+        await page.click('#hangar-lifetime-actions [data-action="extend"]');
+        await page.selectOption("#extend-by", "1d");
+        await shot(page, "22-guest-extend-dialog");
+        await page.click("#extend-go");
+        await page.waitForSelector("#extend", { state: "detached" });
+        await page.waitForSelector(`#hangar-details .hangar-expiry[data-expires-at="${vm.ExpiresAt + 86400}"]`);
+        assert.match(await page.textContent("#hangar-details .hangar-expiry"), /^Expires in 1d( 0h)?$/);
+        assert.equal(listed(USERS.guest1, "shortlived").ExpiresAt, vm.ExpiresAt + 86400);
+        // Extending by a week would be beyond the maximum; clearing it is too: the daemon's refusal in the dialog.
+        await page.click('#hangar-lifetime-actions [data-action="extend"]');
+        await page.selectOption("#extend-by", "1w");
+        await page.click("#extend-go");
+        await page.waitForSelector("#extend-error >> text=QuotaExceeded");
+        await shot(page, "23-guest-extend-refused");
+        await page.click("#extend >> text=Cancel");
+        await page.click('#hangar-lifetime-actions [data-action="never-expire"]');
+        await page.click("#confirm-go");
+        await page.waitForSelector("#confirm-error >> text=QuotaExceeded");
+        await page.click("#hangar-confirm >> text=Cancel");
+        assert.equal(listed(USERS.guest1, "shortlived").ExpiresAt, vm.ExpiresAt + 86400, "the refusals changed nothing");
+
+        // Commands in the guest need its agent, which the test driver has not: disabled, and the tooltip says why.
+        harness.hangarctl(USERS.guest1, ["start", "shortlived"]);
+        await page.waitForSelector('#hangar-details[data-vm="shortlived"][data-state="running"]');
+        for (const action of ["add-user", "install-packages"]) {
+            const button = page.locator(`#hangar-guest-commands [data-action="${action}"]`);
+            assert.equal(await button.getAttribute("aria-disabled"), "true");
+            await button.hover();
+            // This button's own tooltip (each is gone before the next button is hovered).
+            const tooltip = page.locator(`[role="tooltip"]#tooltip-${action}`);
+            await tooltip.waitFor();
+            // Faded in (for the screenshot), not just attached.
+            await page.waitForFunction(id => getComputedStyle(document.getElementById(id)).opacity === "1", `tooltip-${action}`);
+            assert.equal(await tooltip.textContent(), "needs qemu-guest-agent running in the guest");
+            await shot(page, `24-guest-${action}-needs-agent`);
+            await button.click({ force: true });
+            assert.equal(await page.locator("#adduser, #install").count(), 0, "a disabled action opens no dialog");
+            await button.blur();
+            await page.mouse.move(0, 0);
+            await tooltip.waitFor({ state: "detached" });
+        }
+        assert.match(await page.textContent("#hangar-details"), /Added usersnone/);
+        assert.match(await page.textContent("#hangar-details"), /Installed packagesnone/);
+
+        // The administrator may clear it (no maximum for them); the guest's open page follows.
+        const admin = await login(USERS.admin, "/vm/shortlived");
+        await admin.click('#hangar-lifetime-actions [data-action="never-expire"]');
+        await admin.click("#confirm-go");
+        await admin.waitForSelector("#hangar-confirm", { state: "detached" });
+        await page.waitForSelector("#hangar-details .hangar-expiry", { state: "detached" });
+        assert.equal(listed(USERS.guest1, "shortlived").ExpiresAt, 0);
+        await shot(page, "25-guest-never-expires");
+        await admin.context().close();
+
+        // Ephemeral: once it has run, stopping it deletes it.
+        await page.click("#details-back");
+        await shortlived.waitFor();
+        harness.hangarctl(USERS.guest1, ["stop", "--force", "shortlived"]);
+        await shortlived.waitFor({ state: "detached" });
+        assert.equal(listed(USERS.guest1, "shortlived"), undefined);
         await page.context().close();
     });
 });

@@ -1,4 +1,5 @@
-// The two dialogs the actions need: a confirmation, and a one-field prompt (rename, clone, snapshot name).
+// The dialogs the actions need: a confirmation, a one-field prompt (rename, clone, snapshot name), and a form of
+// several fields (extend an expiry, add a user to a guest, install packages).
 import React, { useState } from "react";
 import { Alert, Button, Form, FormGroup, Modal, TextInput } from "@patternfly/react-core";
 
@@ -48,6 +49,28 @@ export function PromptDialog({ title, label, initial, action, run, onClose }) {
                 </FormGroup>
             </Form>
             {error && <Alert variant="danger" isInline title={`${action} failed`} id="prompt-error">{errorText(error)}</Alert>}
+        </Modal>
+    );
+}
+
+// run() returns a promise; fields are the form's contents; ready says whether they can be submitted.
+export function FormDialog({ id, title, action, ready, run, onClose, children }) {
+    const [error, setError] = useState(null);
+    const [busy, setBusy] = useState(false);
+    const go = event => {
+        event?.preventDefault();
+        setBusy(true);
+        run().then(onClose)
+                .catch(e => { setError(e); setBusy(false) });
+    };
+    return (
+        <Modal isOpen variant="small" title={title} onClose={onClose} id={id}
+               actions={[
+                   <Button key="go" onClick={go} isLoading={busy} isDisabled={busy || !ready} id={`${id}-go`}>{action}</Button>,
+                   <Button key="cancel" variant="link" onClick={onClose}>Cancel</Button>,
+               ]}>
+            <Form onSubmit={go}>{children}</Form>
+            {error && <Alert variant="danger" isInline title={`${action} failed`} id={`${id}-error`}>{errorText(error)}</Alert>}
         </Modal>
     );
 }

@@ -11,6 +11,7 @@ import { errorText, NO_INTERACTION, variant } from "./hangar.js";
 import { VmCard } from "./VmCard.jsx";
 import { NO_PROVISIONING, ProvisioningFields, provisioningSpec } from "./ProvisioningFields.jsx";
 import { OsPicker } from "./OsPicker.jsx";
+import { LifetimeFields, lifetimeSpec, NO_LIFETIME } from "./Lifetime.jsx";
 
 export function useQuota(uid, version) {
     const inv = useInventory();
@@ -59,6 +60,7 @@ function CreateForm() {
     const [memory, setMemory] = useState("512");
     const [disk, setDisk] = useState("");
     const [provisioning, setProvisioning] = useState(NO_PROVISIONING);
+    const [lifetime, setLifetime] = useState(NO_LIFETIME);
     const [error, setError] = useState(null);
     const [busy, setBusy] = useState(false);
     // An image with an OS: vCPUs, memory and disk are left empty for the daemon to take that OS's defaults.
@@ -84,7 +86,7 @@ function CreateForm() {
             spec.disk_gib = variant.t(disk);
         if (image)
             spec.image = variant.s(image);
-        Object.assign(spec, provisioningSpec(provisioning));
+        Object.assign(spec, provisioningSpec(provisioning), lifetimeSpec(lifetime));
         setBusy(true);
         setError(null);
         inv.managerCall("CreateVM", [name, spec], "sa{sv}")
@@ -115,6 +117,7 @@ function CreateForm() {
                            onChange={(e, v) => setDisk(v)} />
             </FormGroup>
             <ProvisioningFields value={provisioning} onChange={setProvisioning} />
+            <LifetimeFields value={lifetime} onChange={setLifetime} />
             {error && <Alert variant="danger" isInline title="Not created" id="create-error">{errorText(error)}</Alert>}
             <ActionGroup>
                 <Button type="submit" id="create-submit" isDisabled={!name || busy} isLoading={busy}>Create VM</Button>

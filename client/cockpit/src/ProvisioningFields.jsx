@@ -8,18 +8,31 @@ import { variant } from "./hangar.js";
 
 export const NO_PROVISIONING = { user: "", sudo: false, keys: "", packages: "" };
 
+// One cloud-init users entry (CreateVM's users, VM.AddUser's user) from a name, sudo and keys one per line
+// ("#" lines ignored); null without a name.
+export function userEntry({ user, sudo, keys }) {
+    const name = user.trim();
+    if (!name)
+        return null;
+    const entry = { name: variant.s(name), sudo: variant.b(sudo) };
+    const lines = keys.split("\n").map(k => k.trim()).filter(k => k && !k.startsWith("#"));
+    if (lines.length)
+        entry.ssh_authorized_keys = variant.as(lines);
+    return entry;
+}
+
+// Package names as typed: separated by spaces or commas.
+export function packageNames(text) {
+    return text.split(/[\s,]+/).filter(Boolean);
+}
+
 // The CreateVM spec keys for what was filled in; {} when nothing was.
 export function provisioningSpec(p) {
     const spec = {};
-    const name = p.user.trim();
-    if (name) {
-        const keys = p.keys.split("\n").map(k => k.trim()).filter(k => k && !k.startsWith("#"));
-        const user = { name: variant.s(name), sudo: variant.b(p.sudo) };
-        if (keys.length)
-            user.ssh_authorized_keys = variant.as(keys);
+    const user = userEntry(p);
+    if (user)
         spec.users = { t: "aa{sv}", v: [user] };
-    }
-    const packages = p.packages.split(/[\s,]+/).filter(Boolean);
+    const packages = packageNames(p.packages);
     if (packages.length)
         spec.packages = variant.as(packages);
     return spec;

@@ -8,6 +8,7 @@ import { errorText } from "./hangar.js";
 import { mib, stateColor } from "./format.js";
 import { ConfirmDialog, PromptDialog } from "./Dialogs.jsx";
 import { provisionedSummary } from "./ProvisioningFields.jsx";
+import { LifetimeLabels } from "./Lifetime.jsx";
 
 /* global cockpit */
 
@@ -103,6 +104,7 @@ export function VmCard({ vm, showOwner }) {
                 <a href={`#/vm/${encodeURIComponent(vm.Name)}`} className="hangar-vm-name"
                    onClick={e => { e.preventDefault(); cockpit.location.go(["vm", vm.Name]) }}>{vm.Name}</a>
                 {" "}<Label color={color === "grey" ? "grey" : color} className="hangar-state">{vm.State}</Label>
+                <LifetimeLabels vm={vm} />
             </CardTitle>
             <CardBody>
                 {vm.VCPUs} vCPU · {mib(vm.MemoryMiB)} · {vm.DiskGiB} GiB disk

@@ -1,4 +1,5 @@
-// One VM: its spec, image, addresses and creation time; live CPU and memory graphs from the stats the daemon
+// One VM: its spec, image, addresses, creation time and lifetime (extend, never expire); users and packages added
+// in the running guest (GuestCommands); live CPU and memory graphs from the stats the daemon
 // samples; its snapshots (create, revert, delete); its own events from the audit log.
 import React, { useEffect, useState } from "react";
 import {
@@ -14,6 +15,8 @@ import { ConfirmDialog, PromptDialog } from "./Dialogs.jsx";
 import { actionsFor, VmActions } from "./VmCard.jsx";
 import { useUserNames } from "./users.js";
 import { EventTable } from "./EventTable.jsx";
+import { LifetimeActions, LifetimeLabels, lifetimeDescription } from "./Lifetime.jsx";
+import { GuestCommands } from "./GuestCommands.jsx";
 
 const SAMPLES = 60;
 
@@ -121,8 +124,10 @@ export function VmDetails({ name, onBack }) {
     return (
         <div id="hangar-details" data-vm={vm.Name} data-state={vm.State}>
             <Button variant="link" onClick={onBack} id="details-back">← All VMs</Button>
-            <h2 className="hangar-section-title">{vm.Name} <Label color={stateColor(vm.State)}>{vm.State}</Label></h2>
+            <h2 className="hangar-section-title">{vm.Name} <Label color={stateColor(vm.State)}>{vm.State}</Label><LifetimeLabels vm={vm} /></h2>
             <VmActions vm={vm} actions={actions} />
+            <div className="hangar-actions" id="hangar-lifetime-actions"><LifetimeActions vm={vm} /></div>
+            <GuestCommands vm={vm} />
             <Gallery hasGutter minWidths={{ default: "520px" }}>
                 <Card><CardTitle>Details</CardTitle><CardBody>
                     <DescriptionList isHorizontal isCompact>
@@ -132,6 +137,9 @@ export function VmDetails({ name, onBack }) {
                         {field("Image", vm.Image || "none")}
                         {field("Provisioned users", (vm.ProvisionedUsers || []).join(", ") || "none")}
                         {field("Provisioned packages", (vm.ProvisionedPackages || []).join(", ") || "none")}
+                        {field("Added users", (vm.AddedUsers || []).join(", ") || "none")}
+                        {field("Installed packages", (vm.InstalledPackages || []).join(", ") || "none")}
+                        {field("Lifetime", lifetimeDescription(vm))}
                         {field("Addresses", (vm.Addresses || []).join(", ") || "none known")}
                         {field("Created", dateUsec(vm.CreatedAt))}
                         {field("Host", vm.Host)}

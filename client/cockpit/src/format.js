@@ -38,3 +38,18 @@ export function stateColor(state) {
     default: return "red";
     }
 }
+
+// What is left until a unix time, as "3h 12m", "2d 4h", "59m", "under a minute"; "" when it has passed.
+export function remaining(untilSec, nowMs = Date.now()) {
+    const left = Math.floor(Number(untilSec) - nowMs / 1000);
+    if (left <= 0)
+        return "";
+    const days = Math.floor(left / 86400);
+    const hours = Math.floor((left % 86400) / 3600);
+    const minutes = Math.floor((left % 3600) / 60);
+    if (days)
+        return hours ? `${days}d ${hours}h` : `${days}d`;
+    if (hours)
+        return minutes ? `${hours}h ${minutes}m` : `${hours}h`;
+    return minutes ? `${minutes}m` : "under a minute";
+}

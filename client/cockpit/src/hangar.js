@@ -45,6 +45,7 @@ export class Inventory extends EventTarget {
         this.error = null;
         this.version = 0;
         this.subscriptions = [];
+        this.completed = new Map(); // job path -> { success, message, result }: the Completed signals seen
     }
 
     // Subscribes first, then reads: a change between the read and the subscription cannot be lost.
@@ -60,6 +61,10 @@ export class Inventory extends EventTarget {
                         (path, iface, signal, [objectPath, names]) => this.removed(objectPath, names)),
             c.subscribe({ path_namespace: MANAGER_PATH, interface: PROPERTIES, member: "PropertiesChanged" },
                         (path, iface, signal, [name, changed]) => this.changed(path, name, changed)),
+            // Every job's end, subscribed before any call can start one: a job that ends before its starter's reply
+            // is handled is not missed (followJob).
+            c.subscribe({ path_namespace: MANAGER_PATH, interface: IFACE.job, member: "Completed" },
+                        (path, iface, signal, [success, message]) => this.jobCompleted(path, success, message)),
             c.subscribe({ path: MANAGER_PATH, interface: IFACE.manager, member: "Event" },
                         (path, iface, signal, args) => this.dispatchEvent(new CustomEvent("event", { detail: eventRow(args) }))),
         );
@@ -137,6 +142,34 @@ export class Inventory extends EventTarget {
         next[name] = { ...(next[name] || {}), ...unwrapProps(changed) };
         this.objects.set(path, next);
         this.notify();
+    }
+
+    // The job's Result comes in a PropertiesChanged just before Completed, while its object still exists.
+    jobCompleted(path, success, message) {
+        const result = this.get(path, IFACE.job)?.Result || {};
+        this.completed.set(path, { success, message, result });
+        // Jobs nobody follows (other users' imports) are not kept for ever.
+        if (this.completed.size > 100)
+            this.completed.delete(this.completed.keys().next().value);
+        this.dispatchEvent(new CustomEvent("job-completed", { detail: path }));
+    }
+
+    // Resolves with { success, message, result } when the job at path ends (also when it already has).
+    followJob(path) {
+        return new Promise(resolve => {
+            const settle = () => {
+                const outcome = this.completed.get(path);
+                if (!outcome)
+                    return false;
+                this.completed.delete(path);
+                this.removeEventListener("job-completed", onCompleted);
+                resolve(outcome);
+                return true;
+            };
+            const onCompleted = event => { if (event.detail === path) settle() };
+            this.addEventListener("job-completed", onCompleted);
+            settle();
+        });
     }
 
     list(iface) {
