@@ -26,6 +26,18 @@ VmSpecRequest readVmSpec(const Options& spec, Caller& caller)
     return request;
 }
 
+ResourceRequest readResources(const Options& resources, Caller& caller)
+{
+    ResourceRequest request;
+    OptionReader reader(resources, "resources");
+    reader.takeAuthOptions(caller);
+    request.vcpus = reader.take<std::uint32_t>("vcpus");
+    request.memoryMiB = reader.take<std::uint64_t>("memory_mib");
+    request.diskGiB = reader.take<std::uint64_t>("disk_gib");
+    reader.finish();
+    return request;
+}
+
 ImportRequest readImportOptions(const Options& options, Caller& caller)
 {
     ImportRequest request;

@@ -2,6 +2,7 @@
 
 #include "bus/ProvisioningDict.h"
 #include "bus/ReplyBoundary.h"
+#include "bus/SpecDict.h"
 
 namespace hangar::bus {
 namespace {
@@ -341,13 +342,7 @@ void VmObject::SetResources(sdbus::Result<>&& result, std::map<std::string, sdbu
 {
     asyncMethod(std::move(result), m_calls, [&](const Reply<>& reply) {
         Caller caller = currentCaller(getObject());
-        ResourceRequest request;
-        OptionReader reader(resources, "resources");
-        reader.takeAuthOptions(caller);
-        request.vcpus = reader.take<std::uint32_t>("vcpus");
-        request.memoryMiB = reader.take<std::uint64_t>("memory_mib");
-        request.diskGiB = reader.take<std::uint64_t>("disk_gib");
-        reader.finish();
+        const ResourceRequest request = readResources(resources, caller);
         m_manager.setResources(caller, m_uuid, request, reply.done());
     });
 }
