@@ -97,6 +97,8 @@ void ImageFill::importImage(const Caller& caller, ImportRequest request, const D
                                     fmt::format("the file's content is {}, not {} (the format is decided from the "
                                                 "content)",
                                                 formatName(format), formatName(*request.expectedFormat)));
+                    // A usable file on a backend that cannot take it: refused here, before any image or job.
+                    m_ctx.storage.requireUploads();
                 });
                 if (!usable)
                     return;

@@ -50,6 +50,10 @@ public:
     virtual VolumeInfo upload(const std::string& name, ImageFormat format, int fd, std::uint64_t size,
                               const ProgressFn& progress) = 0;
 
+    // Throws Error(NotSupported), saying which driver can, when this backend cannot upload at all (libvirt's test
+    // driver keeps no volume contents): asked before an import starts its job, so the caller is refused up front.
+    virtual void requireUploads() const = 0;
+
     // A new raw volume holding bytes, built in memory (a cloud-init seed ISO of a few KiB). On a driver that cannot
     // upload into a volume (libvirt's test driver, which keeps no volume contents at all) the volume gets the bytes'
     // size and no content. On any other failure the volume is deleted again.

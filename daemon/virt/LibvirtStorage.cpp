@@ -169,12 +169,17 @@ VolumeInfo LibvirtStorage::describe(virStorageVolPtr vol) const
     return toInfo(readVolume(vol), m_poolPath);
 }
 
+void LibvirtStorage::requireUploads() const
+{
+    refuseOnTestDriver(m_uri, "stream volume uploads, so it cannot import images");
+}
+
 VolumeInfo LibvirtStorage::upload(const std::string& name, ImageFormat format, int fd, std::uint64_t size,
                                   const ProgressFn& progress)
 {
     requireVolumeName(name);
     requireReadable(fd, size);
-    refuseOnTestDriver(m_uri, "stream volume uploads, so it cannot import images");
+    requireUploads();
     const PoolHandle p = openPool();
     requireAbsent(p.pool.get(), name);
     NewVolume placeholder{name, format, size};

@@ -53,6 +53,7 @@ public:
     void ensurePool() override;
     VolumeInfo upload(const std::string& name, ImageFormat format, int fd, std::uint64_t size,
                       const ProgressFn& progress) override;
+    void requireUploads() const override;
     VolumeInfo writeRaw(const std::string& name, const std::string& bytes) override;
     VolumeInfo createOverlay(const std::string& name, const std::string& backing, std::uint64_t capacityBytes) override;
     VolumeInfo createBlank(const std::string& name, std::uint64_t capacityBytes) override;

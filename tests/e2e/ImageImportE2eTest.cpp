@@ -8,6 +8,7 @@
 #include <csignal>
 #include <fcntl.h>
 #include <filesystem>
+#include <fstream>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -71,6 +72,56 @@ TEST_F(ImageE2e, ImportedIsoIsAnIsoImageOfTheFilesSize)
     EXPECT_TRUE(it::readFile(volume) == it::readFile(files().iso)) << volume << " is not a copy of the ISO";
 }
 
+// The OS of an import: the admin's `os` wins; otherwise an installer ISO is identified by libosinfo's media
+// detection (a tiny bootable ISO made with xorriso whose volume id is that of Debian 11's netinst; libosinfo
+// identifies only bootable media), and anything else has none. Debian 12's osinfo-db knows debian11, not debian12.
+TEST_F(ImageE2e, ImportedImagesCarryTheOsGivenOrTheOneLibosinfoIdentifies)
+{
+    const std::string tree = files().dir + "/os-iso-tree";
+    fs::create_directories(tree);
+    std::ofstream(tree + "/boot.img") << std::string(2048, '\0');
+    auto makeIso = [&](const std::string& volumeId, const std::string& file) {
+        const auto r = it::run({"xorriso", "-as", "mkisofs", "-quiet", "-V", volumeId, "-b", "boot.img",
+                                "-no-emul-boot", "-o", file, tree});
+        EXPECT_EQ(r.exitCode, 0) << "xorriso (scripts/install-deps.sh): " << r.err;
+        return file;
+    };
+    const std::string netinst = makeIso("Debian 11.7.0 amd64 n", files().dir + "/netinst.iso");
+    const std::string data = makeIso("MY DATA DISC", files().dir + "/data.iso");
+
+    struct Case
+    {
+        std::string name;
+        std::string file;
+        std::vector<std::string> extra;
+        std::string os;
+        std::string osName;
+    };
+    const std::vector<Case> cases{
+        {"e2e-os-given", files().qcow2, {"--os", "debian11"}, "debian11", "Debian 11"},
+        {"e2e-os-netinst", netinst, {}, "debian11", "Debian 11"},
+        {"e2e-os-overridden", netinst, {"--os", "debian10"}, "debian10", "Debian 10"},
+        {"e2e-os-none", data, {}, "", ""},
+    };
+    for (const Case& c : cases) {
+        std::vector<std::string> args{"--json", "image", "import", c.file, "--name", c.name};
+        args.insert(args.end(), c.extra.begin(), c.extra.end());
+        const auto r = hangarctl(args);
+        EXPECT_EQ(r.exitCode, 0) << c.name << ": " << r.err << diagnostics();
+        if (r.exitCode != 0)
+            continue;
+        const json image = parseJson(r.out, "hangarctl --json image import");
+        EXPECT_EQ(field(image, "State"), "ready") << c.name << ": " << r.out;
+        EXPECT_EQ(field(image, "OS"), c.os) << c.name << ": " << r.out;
+        EXPECT_EQ(field(image, "OSName"), c.osName) << c.name << ": " << r.out;
+    }
+    for (const Case& c : cases) {
+        if (client().findImage(c.name)) {
+            EXPECT_EQ(hangarctl({"image", "delete", c.name}).exitCode, 0) << c.name;
+        }
+    }
+}
+
 TEST_F(ImageE2e, ImportRefusesADirectoryAndATruncatedQcow2AndLeavesNothing)
 {
     const auto before = m_world->poolFiles();
@@ -120,7 +171,23 @@ TEST_F(ImageE2e, ImportCancelledThroughDBusLeavesNoImageAndNoVolume)
         FAIL() << "ImportImage of 512 MiB failed: " << describe(e);
     }
     close(fd);
-    // As soon as the job exists: the upload has barely begun.
+    // As soon as the job exists (the upload has barely begun): what it says of itself, and the image being made.
+    try {
+        auto proxy = client().proxy(job);
+        auto property = [&](const char* name) { return proxy->getProperty(name).onInterface(kJobIface); };
+        EXPECT_EQ(property("Operation").get<std::string>(), "import-image");
+        EXPECT_TRUE(property("Cancelable").get<bool>());
+        EXPECT_EQ(property("Bytes").get<uint64_t>(), kBigBytes);
+        EXPECT_EQ(property("StartedByUID").get<uint32_t>(), getuid());
+        const auto image = client().findImage("e2e-cancelled");
+        EXPECT_TRUE(image) << "no Image object while importing";
+        if (image) {
+            EXPECT_EQ(client().proxy(*image)->getProperty("State").onInterface(kImageIface).get<std::string>(),
+                      "importing");
+        }
+    } catch (const sdbus::Error& e) {
+        ADD_FAILURE() << "reading the import's Job and Image: " << describe(e);
+    }
     try {
         client().cancelJob(job);
     } catch (const sdbus::Error& e) {

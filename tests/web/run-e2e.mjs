@@ -205,12 +205,18 @@ describe("Hangar's Cockpit page on QEMU", { skip: problem || false }, () => {
         await page.setInputFiles("#hangar-upload input[type=file]", file);
         await page.fill("#upload-name", "from-browser");
         await page.fill("#upload-description", "uploaded in the e2e web test");
+        // The OS is picked from what this host's libosinfo knows (Manager.ListOperatingSystems).
+        await page.waitForSelector('#upload-os option[value="debian10"]', { state: "attached" });
+        await page.selectOption("#upload-os", "debian10");
         await page.click("#upload-start");
         await page.waitForSelector("#upload-progress");
         await shot(page, "e2e-08-upload-progress");
         await page.waitForSelector("#upload-done", { timeout: 120000 });
         await page.waitForSelector('#hangar-images tr[data-image="from-browser"] >> text=ready');
         console.log(`300 MiB uploaded and imported in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        const imported = JSON.parse(harness.hangarctl(USERS.admin, ["--json", "image", "show", "from-browser"]).stdout);
+        assert.equal(imported.OS, "debian10", "imported with the OS chosen in the form");
+        assert.equal(imported.Description, "uploaded in the e2e web test");
         await shot(page, "e2e-09-upload-done");
 
         // Cancel during the copy: nothing is left, neither the spooled file nor an image.
