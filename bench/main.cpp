@@ -3,6 +3,7 @@
 // same N VMs through its own API, runs the scenarios, and at the end prints one table. See docs/performance.md.
 #include "HangarSystem.h"
 #include "LibvirtDbusSystem.h"
+#include "Load.h"
 #include "RawLibvirtSystem.h"
 #include "Report.h"
 #include "Scenarios.h"
@@ -29,6 +30,9 @@ struct Options
     unsigned clients = 16;
     unsigned concurrencySeconds = 10;
     std::size_t pairs = 200;
+    bool load = false; // the load scenario alone (Load.h) instead of the comparison
+    LoadOptions loadOptions;
+    std::size_t loadInventory = 100;
 };
 
 const Clock::time_point g_started = Clock::now();
@@ -330,6 +334,28 @@ private:
     std::array<std::size_t, 3> m_signalCount{};
 };
 
+// The load scenario alone: hangard on its own bus with loadInventory VMs stored, then Load.h's clients.
+int runLoad(const Options& options)
+{
+    const TempDir work("hangar-bench-load-");
+    std::filesystem::create_directories(work.path() + "/hangar");
+    progress("load: starting hangard on a private bus (libvirt's test driver)");
+    HangarSystem hangar(options.hangard, work.path() + "/hangar");
+    if (!hangar.populate(options.loadInventory, Clock::now() + std::chrono::minutes(5)))
+        throw std::runtime_error("could not create the " + std::to_string(options.loadInventory) +
+                                 " stored VMs within 5 minutes");
+    waitIdle(*hangar.daemonPid(), std::chrono::seconds(30));
+    progress("load: " + std::to_string(options.loadOptions.clients) + " clients, " +
+             std::to_string(options.loadOptions.warmup.count()) + " s warm-up, " +
+             std::to_string(options.loadOptions.duration.count()) + " s measured, " +
+             std::to_string(options.loadOptions.idle.count()) + " s idle");
+    const std::string before = loadAverage();
+    const LoadResult result = load(hangar, options.loadOptions);
+    std::cout << loadReport(result, options.loadOptions, options.loadInventory) << '\n';
+    std::cout << "- load average (1, 5, 15 min) at the start: " << before << "; at the end: " << loadAverage() << '\n';
+    return 0;
+}
+
 } // namespace
 } // namespace hangar::bench
 
@@ -357,13 +383,24 @@ int main(int argc, char** argv)
                    "private mount namespace)");
     app.add_option("--polkitd", options.polkitd, "polkitd binary")->capture_default_str();
     app.add_option("--polkit-client", polkitClientBus, "internal: be the polkit scenario's client on this bus");
+    app.add_flag("--load", options.load,
+                 "run only the load scenario (bench/Load.h): many clients with a mixed workload, errors, fds, RSS");
+    app.add_option("--load-clients", options.loadOptions.clients, "clients of the load scenario")
+        ->capture_default_str();
+    unsigned loadSeconds = 60;
+    app.add_option("--load-seconds", loadSeconds, "measured duration of the load scenario")->capture_default_str();
+    app.add_option("--load-inventory", options.loadInventory, "VMs stored before the load scenario starts")
+        ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
 
     if (!polkitClientBus.empty())
         return runPolkitClient(polkitClientBus, options.pairs);
+    options.loadOptions.duration = std::chrono::seconds(loadSeconds);
 
     installChildReaper();
     try {
+        if (options.load)
+            return runLoad(options);
         Run run(options);
         return run.execute();
     } catch (const std::exception& e) {

@@ -88,6 +88,38 @@ Hangard::Import Hangard::importImage(const std::string& name, const std::string&
     return {readString(m_bus->call(get.get()).get(), 'o'), done.at - started};
 }
 
+std::string Hangard::startImport(const std::string& name, const std::string& path)
+{
+    const Fd file(path);
+    auto call = m_bus->newCall(kService, kManagerPath, kManager, "ImportImage");
+    check(sd_bus_message_append(call.get(), "sha{sv}", name.c_str(), file.get(), 1, "format", "s", "raw"),
+          "append ImportImage");
+    return readString(m_bus->call(call.get()).get(), 'o');
+}
+
+bool Hangard::importDone(const std::string& job)
+{
+    m_bus->processUntil([] { return false; }, std::chrono::milliseconds(0));
+    const auto it = m_completed.find(job);
+    if (it == m_completed.end())
+        return false;
+    if (!it->second.success)
+        throw std::runtime_error("the import job " + job + " failed: " + it->second.message);
+    return true;
+}
+
+Hangard::Created Hangard::createBlankVm(const std::string& name, std::uint64_t diskGiB)
+{
+    auto call = m_bus->newCall(kService, kManagerPath, kManager, "CreateVM");
+    check(sd_bus_message_append(call.get(), "sa{sv}", name.c_str(), 3, "vcpus", "u", std::uint32_t{1}, "memory_mib",
+                                "t", std::uint64_t{512}, "disk_gib", "t", diskGiB),
+          "append CreateVM");
+    const auto started = Clock::now();
+    auto reply = m_bus->call(call.get());
+    const auto took = Clock::now() - started;
+    return {readString(reply.get(), 'o'), took};
+}
+
 Hangard::Created Hangard::createVm(const std::string& name, const std::string& image)
 {
     auto call = m_bus->newCall(kService, kManagerPath, kManager, "CreateVM");
@@ -107,6 +139,13 @@ Clock::duration Hangard::deleteVm(const std::string& path)
     const auto started = Clock::now();
     m_bus->call(call.get());
     return Clock::now() - started;
+}
+
+std::string Hangard::imagePath(const std::string& name)
+{
+    auto get = m_bus->newCall(kService, kManagerPath, kManager, "GetImage");
+    check(sd_bus_message_append(get.get(), "s", name.c_str()), "append GetImage");
+    return readString(m_bus->call(get.get()).get(), 'o');
 }
 
 void Hangard::deleteImage(const std::string& path)

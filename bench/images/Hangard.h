@@ -32,6 +32,10 @@ public:
     };
     // Imports the file at path as a raw image named name; throws when the job fails or does not end in time.
     Import importImage(const std::string& name, const std::string& path, std::chrono::seconds deadline);
+    // ImportImage sent, not waited for: the Job's path.
+    std::string startImport(const std::string& name, const std::string& path);
+    // Whether that job has completed (dispatching what the bus has for this client first); throws when it failed.
+    bool importDone(const std::string& job);
 
     struct Created
     {
@@ -40,8 +44,11 @@ public:
     };
     // CreateVM(name, {vcpus 1, memory_mib 512, image}): the disk is an overlay of the image.
     Created createVm(const std::string& name, const std::string& image);
+    // CreateVM(name, {vcpus 1, memory_mib 512, disk_gib}): a VM with a blank disk of its own, no image.
+    Created createBlankVm(const std::string& name, std::uint64_t diskGiB);
     Clock::duration deleteVm(const std::string& path);
     void deleteImage(const std::string& path);
+    std::string imagePath(const std::string& name); // Manager.GetImage
 
 private:
     std::string m_dir;
