@@ -55,7 +55,7 @@ fi
 # booting a tiny guest built from Debian's kernel and busybox. Needs root; everything runs in throw-away
 # namespaces (run-hermetic.sh) and is stopped by PID, even on failure. libvirt's QEMU capability cache is kept in
 # build/ so only the first run probes QEMU. ~3.3 min (78 tests, 8-9 guests booted; libvirtd killed and restarted once;
-# hangard killed at each of 27 fault points, ~20 s; longer on a loaded machine); the binary ends itself after 360 s,
+# hangard killed at each of 28 fault points, ~20 s; longer on a loaded machine); the binary ends itself after 360 s,
 # timeout is the backstop.
 if [[ $(id -u) -ne 0 ]]; then
     if [[ ${CI:-} == true ]]; then

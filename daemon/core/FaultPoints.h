@@ -44,7 +44,8 @@
     X(PublishVolumeCopied, "publish.volume-copied")                                                                    \
     X(ImageDeleteRowWritten, "image-delete.row-written")                                                               \
     X(ImageDeleteVolumeRemoved, "image-delete.volume-removed")                                                         \
-    X(ExpiryDue, "expiry.due")
+    X(ExpiryDue, "expiry.due")                                                                                         \
+    X(RecoverCleanedUp, "recover.cleaned-up")
 
 namespace hangar {
 

@@ -1,5 +1,6 @@
 #include "core/Reconciler.h"
 
+#include "core/FaultPoints.h"
 #include "core/VmManager.h"
 
 #include <fmt/format.h>
@@ -193,6 +194,9 @@ void Reconciler::reconcile(std::vector<VmRecord> pending, std::vector<ImageRecor
                 }
                 byUuid.erase(record.uuid);
             }
+            // Domains and volumes of the interrupted operations gone, their rows not yet: recovery is itself killed.
+            if (!plan->pending.empty() || !plan->pendingImages.empty())
+                HANGAR_FAULT_POINT(RecoverCleanedUp);
             if (plan->pass == Pass::Retry)
                 return;
             for (const auto& record : plan->ready) {
