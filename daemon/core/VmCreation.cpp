@@ -269,7 +269,8 @@ void VmCreation::launch(const Caller& caller, VmOperation kind, const VmRecord& 
                     if (!seeds)
                         throw Error(ErrorCode::NotSupported, "this hangard cannot write cloud-init seeds");
                     writeSeed(*seeds, storage, record);
-                    HANGAR_FAULT_POINT(CreateSeedWritten);
+                    if (!clone) // a clone's seed comes with the clone's points
+                        HANGAR_FAULT_POINT(CreateSeedWritten);
                 }
                 hv.define(record);
                 if (clone)
