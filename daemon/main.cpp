@@ -1,12 +1,15 @@
 // hangard: the Hangar VM manager daemon. Parses the command line and the config file, then hands over to
 // service::runDaemon. See `hangard --help` and docs/hangard.md.
+#include "core/FaultPoints.h"
 #include "service/Config.h"
 #include "service/Daemon.h"
 #include "service/Logging.h"
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <iostream>
 #include <spdlog/spdlog.h>
+#include <stdexcept>
 
 namespace {
 
@@ -39,6 +42,16 @@ int run(int argc, char** argv)
         return 2;
     }
     setupLogging(config.logLevel);
+    try {
+        if (const auto point = hangar::armedFaultPoint())
+            spdlog::warn("fault point {} armed: hangard kills itself (SIGKILL) when an operation reaches it",
+                         hangar::faultPointName(*point));
+        else if (!hangar::kFaultPointsBuilt && std::getenv(hangar::kFaultPointVariable))
+            spdlog::warn("{} is ignored: this hangard is built without fault points", hangar::kFaultPointVariable);
+    } catch (const std::invalid_argument& e) {
+        spdlog::critical("{}", e.what());
+        return 2;
+    }
     try {
         return runDaemon(config, HANGAR_VERSION, [configPath, overrides] { return loadConfig(configPath, overrides); });
     } catch (const std::exception& e) {

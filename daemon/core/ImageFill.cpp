@@ -1,6 +1,7 @@
 #include "core/ImageFill.h"
 
 #include "core/CopyWatch.h"
+#include "core/FaultPoints.h"
 #include "core/ImageProbe.h"
 #include "core/Uuid.h"
 #include "core/Validation.h"
@@ -224,6 +225,11 @@ void ImageFill::start(const ImageTicketPtr& ticket, ImageRecord record, Job job,
     // The phase row goes first: a crash from here on is rolled back at the next start.
     if (!m_ctx.runner.attempt(ticket, [&] { m_ctx.store.insertImage(record); }))
         return;
+    const bool published = vm != nullptr;
+    if (published)
+        HANGAR_FAULT_POINT(PublishRowWritten);
+    else
+        HANGAR_FAULT_POINT(ImportRowWritten);
     const std::string id = record.id;
     const std::string volume = record.volume;
     Image& image = m_ctx.catalogue.add(std::move(record));
@@ -238,13 +244,19 @@ void ImageFill::start(const ImageTicketPtr& ticket, ImageRecord record, Job job,
     auto watch = std::make_shared<std::shared_ptr<CopyWatch>>();
     const auto copy = runLong<VolumeInfo>(
         m_ctx.executor,
-        [&storage = m_ctx.storage, work = std::move(work), shared = started.shared, volume] {
-            const ProgressFn progress = [shared](std::uint64_t bytesDone) {
+        [&storage = m_ctx.storage, work = std::move(work), shared = started.shared, volume, published] {
+            const ProgressFn progress = [shared, published](std::uint64_t bytesDone) {
+                if (!published) // libvirtd's upload stream is open, part of the file in the volume
+                    HANGAR_FAULT_POINT(ImportCopying);
                 shared->bytesDone = bytesDone;
                 return !shared->cancelRequested.load();
             };
             try {
                 VolumeInfo filled = work(storage, progress);
+                if (published)
+                    HANGAR_FAULT_POINT(PublishVolumeCopied);
+                else
+                    HANGAR_FAULT_POINT(ImportVolumeFilled);
                 if (shared->cancelRequested) // asked too late to stop the copy: still undo it
                     throw Error(ErrorCode::Cancelled, "cancelled");
                 return filled;

@@ -1,5 +1,7 @@
 #include "core/ImageRemoval.h"
 
+#include "core/FaultPoints.h"
+
 #include <fmt/format.h>
 
 namespace hangar {
@@ -48,10 +50,12 @@ void ImageRemoval::remove(const Caller& caller, const std::string& id, const Don
             });
             if (!started)
                 return;
+            HANGAR_FAULT_POINT(ImageDeleteRowWritten);
             runOnWorker<std::monostate>(
                 m_ctx.executor,
                 [&storage = m_ctx.storage, volume = image.record.volume] {
                     storage.remove(volume);
+                    HANGAR_FAULT_POINT(ImageDeleteVolumeRemoved);
                     return std::monostate{};
                 },
                 [this, ticket, id, done](const Outcome<std::monostate>& outcome) {

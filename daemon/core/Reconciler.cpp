@@ -1,5 +1,6 @@
 #include "core/Reconciler.h"
 
+#include "core/FaultPoints.h"
 #include "core/VmManager.h"
 
 #include <fmt/format.h>
@@ -22,6 +23,7 @@ struct Reconciler::Plan
     std::map<std::string, DomainState> states;
     std::vector<std::string> redefined;
     std::vector<std::string> resized;               // VMs whose interrupted SetResources was finished
+    std::map<std::string, std::string> renamed;     // uuid -> the old name the domain's metadata still had
     std::map<std::string, std::string> unavailable; // uuid -> why
     std::vector<DomainInfo> foreign;                // Hangar metadata, no row
     std::optional<std::string> listError;
@@ -192,6 +194,9 @@ void Reconciler::reconcile(std::vector<VmRecord> pending, std::vector<ImageRecor
                 }
                 byUuid.erase(record.uuid);
             }
+            // Domains and volumes of the interrupted operations gone, their rows not yet: recovery is itself killed.
+            if (!plan->pending.empty() || !plan->pendingImages.empty())
+                HANGAR_FAULT_POINT(RecoverCleanedUp);
             if (plan->pass == Pass::Retry)
                 return;
             for (const auto& record : plan->ready) {
@@ -210,10 +215,13 @@ void Reconciler::reconcile(std::vector<VmRecord> pending, std::vector<ImageRecor
                     if (resized)
                         finishResize(hv, storage, record);
                     // A crash between a rename's or a resize's row and its metadata update leaves the metadata behind.
-                    if (!seen || seen->name != record.name || resized)
+                    const bool renamed = seen && seen->name != record.name;
+                    if (!seen || renamed || resized)
                         hv.updateMetadata(record);
                     if (resized)
                         plan->resized.push_back(record.uuid);
+                    if (renamed)
+                        plan->renamed[record.uuid] = seen->name;
                 } catch (const std::exception& e) {
                     if (it == byUuid.end())
                         plan->unavailable[record.uuid] = e.what();
@@ -367,6 +375,10 @@ void Reconciler::apply(Plan& plan, ReconcileReport& report)
     for (const auto& uuid : plan.resized)
         if (const Vm* vm = m_inventory.find(uuid))
             m_audit.success(0, &vm->record, "reconcile", "a change of its resources was interrupted; finished it");
+    for (const auto& [uuid, oldName] : plan.renamed)
+        if (const Vm* vm = m_inventory.find(uuid))
+            m_audit.success(0, &vm->record, "reconcile",
+                            fmt::format("a rename from '{}' was interrupted; finished it", oldName));
     for (const auto& [uuid, why] : plan.unavailable) {
         ++report.unavailable;
         const Vm* vm = m_inventory.find(uuid);

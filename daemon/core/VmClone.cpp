@@ -1,5 +1,6 @@
 // VmCreation::clone: the source VM goes through the pipeline as a Clone (authorized twice: on the source, then
 // create-vm for the copy), stays marked while its disk is read, and the copy is launched like any new VM.
+#include "core/FaultPoints.h"
 #include "core/VmCreation.h"
 #include "core/VmLifetime.h"
 
@@ -54,7 +55,10 @@ void VmCreation::cloneWithin(const Ticket& ticket, const std::string& newName, s
         // the copy.
         addSeed(record, source.record.provisioning);
         auto copy = [target = record.diskVolume, from = source.record.diskVolume](Storage& storage) {
-            storage.cloneOverlay(target, from, [](std::uint64_t) { return true; });
+            storage.cloneOverlay(target, from, [](std::uint64_t) {
+                HANGAR_FAULT_POINT(CloneCopying); // libvirtd's upload stream is open, part of the disk copied
+                return true;
+            });
         };
         launch(ticket->caller, VmOperation::Clone, record, std::move(copy),
                fmt::format(", from VM {}", source.record.name), [this, ticket, done](Outcome<std::string> outcome) {

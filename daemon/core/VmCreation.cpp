@@ -1,6 +1,7 @@
 #include "core/VmCreation.h"
 
 #include "core/CloudInit.h"
+#include "core/FaultPoints.h"
 #include "core/Uuid.h"
 #include "core/VmLifetime.h"
 
@@ -234,6 +235,11 @@ void VmCreation::launch(const Caller& caller, VmOperation kind, const VmRecord& 
     // The phase row goes first: a crash from here on is rolled back at the next start.
     if (!m_ctx.runner.attempt(ticket, [&] { m_ctx.store.insertVm(record); }))
         return;
+    const bool clone = kind == VmOperation::Clone;
+    if (clone)
+        HANGAR_FAULT_POINT(CloneRowWritten);
+    else
+        HANGAR_FAULT_POINT(CreateRowWritten);
     ticket->uuid = record.uuid;
     ticket->accept = [done, uuid = record.uuid] { done(uuid); };
     Vm vm;
@@ -243,7 +249,7 @@ void VmCreation::launch(const Caller& caller, VmOperation kind, const VmRecord& 
 
     m_ctx.runner.step<std::monostate>(
         ticket,
-        [&hv = m_ctx.hypervisor, &storage = m_ctx.storage, seeds = m_ctx.seeds, record,
+        [&hv = m_ctx.hypervisor, &storage = m_ctx.storage, seeds = m_ctx.seeds, record, clone,
          makeDisk = std::move(makeDisk)] {
             try {
                 makeDisk(storage);
@@ -253,14 +259,24 @@ void VmCreation::launch(const Caller& caller, VmOperation kind, const VmRecord& 
                     throw;
                 throw Error(ErrorCode::BackendFailure, e.what());
             }
+            if (clone)
+                HANGAR_FAULT_POINT(CloneVolumeCopied);
+            else
+                HANGAR_FAULT_POINT(CreateVolumeMade);
             try {
                 // The seed's name is in the Creating row already: a crash from here on removes it at the next start.
                 if (!record.seedVolume.empty()) {
                     if (!seeds)
                         throw Error(ErrorCode::NotSupported, "this hangard cannot write cloud-init seeds");
                     writeSeed(*seeds, storage, record);
+                    if (!clone) // a clone's seed comes with the clone's points
+                        HANGAR_FAULT_POINT(CreateSeedWritten);
                 }
                 hv.define(record);
+                if (clone)
+                    HANGAR_FAULT_POINT(CloneDefined);
+                else
+                    HANGAR_FAULT_POINT(CreateDefined);
             } catch (const std::exception&) {
                 removeQuietly(storage, record.seedVolume);
                 removeQuietly(storage, record.diskVolume);
@@ -278,6 +294,8 @@ void VmCreation::settle(const Ticket& ticket, Vm& vm, const std::optional<Error>
 {
     std::optional<Error> error = failed;
     if (!error) {
+        if (ticket->kind == VmOperation::Create)
+            HANGAR_FAULT_POINT(CreateBeforeReady);
         try {
             m_ctx.inventory.setPhase(vm, VmPhase::Ready);
             m_ctx.store.updateVm(vm.record);

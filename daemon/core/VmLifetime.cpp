@@ -1,5 +1,6 @@
 #include "core/VmLifetime.h"
 
+#include "core/FaultPoints.h"
 #include "core/Validation.h"
 #include "core/VmStateTracker.h"
 
@@ -105,6 +106,7 @@ void VmLifetime::expireDue()
     for (Vm* vm : m_ctx.inventory.allMutable()) {
         if (vm->record.expiresAt <= 0 || vm->record.expiresAt > now || !settled(*vm))
             continue;
+        HANGAR_FAULT_POINT(ExpiryDue);
         m_removal.removeAsDaemon(vm->record.uuid,
                                  fmt::format("expired at {}; {}deleted", formatUnixTime(vm->record.expiresAt),
                                              isActive(vm->state) ? "powered off and " : ""),

@@ -1,5 +1,6 @@
 #include "core/VmRemoval.h"
 
+#include "core/FaultPoints.h"
 #include "core/Validation.h"
 #include "core/VmCreation.h"
 
@@ -37,6 +38,7 @@ void VmRemoval::startRemoval(const Ticket& ticket, Vm& vm, DeleteOptions options
         m_ctx.inventory.setPhase(vm, VmPhase::Ready);
         return;
     }
+    HANGAR_FAULT_POINT(DeleteRowWritten);
     m_tracker.cancelStopDeadline(vm);
     m_ctx.runner.mark(ticket, vm);
     m_ctx.inventory.setState(vm, VmState::Deleting);
@@ -53,6 +55,7 @@ void VmRemoval::startRemoval(const Ticket& ticket, Vm& vm, DeleteOptions options
                 // whose disk is gone but whose undefine failed is tried again the same way.
                 if (!disk.empty())
                     storage.remove(disk);
+                HANGAR_FAULT_POINT(DeleteDiskRemoved);
                 if (!seed.empty())
                     storage.remove(seed);
                 hv.undefine(uuid);
@@ -80,6 +83,7 @@ void VmRemoval::startRemoval(const Ticket& ticket, Vm& vm, DeleteOptions options
                 m_ctx.inventory.setState(vm, result.state ? toVmState(*result.state) : before);
                 throw *result.error;
             }
+            HANGAR_FAULT_POINT(DeleteUndefined);
             const VmRecord record = vm.record;
             try {
                 m_ctx.store.deleteVm(record.uuid);
@@ -108,6 +112,7 @@ void VmRemoval::rename(const Caller& caller, const std::string& uuid, const std:
         });
         if (!allowed)
             return;
+        HANGAR_FAULT_POINT(RenameRowWritten);
         m_ctx.inventory.rename(vm, newName);
         m_ctx.runner.mark(ticket, vm);
         m_ctx.runner.step<std::monostate>(

@@ -1,5 +1,7 @@
 #include "core/VmResources.h"
 
+#include "core/FaultPoints.h"
+
 #include <fmt/format.h>
 
 namespace hangar {
@@ -55,6 +57,7 @@ void VmResources::proceed(const Ticket& ticket, Vm& vm, const ResourceRequest& r
     });
     if (!claimed)
         return;
+    HANGAR_FAULT_POINT(ResourcesRowWritten);
     const VmSpec before = vm.record.spec;
     vm.record.spec = next; // counts against the quota from now on
     m_ctx.inventory.changed(vm, static_cast<VmFields>(VmField::Spec));
@@ -68,10 +71,12 @@ void VmResources::proceed(const Ticket& ticket, Vm& vm, const ResourceRequest& r
                 if (next.vcpus != before.vcpus || next.memoryMiB != before.memoryMiB) {
                     hv.setResources(record.uuid, next.vcpus, next.memoryMiB);
                     result.domainChanged = true;
+                    HANGAR_FAULT_POINT(ResourcesDomainChanged);
                 }
                 if (next.diskGiB > before.diskGiB && !record.diskVolume.empty()) {
                     storage.resize(record.diskVolume, next.diskGiB * kGiB);
                     result.diskGrown = true;
+                    HANGAR_FAULT_POINT(ResourcesDiskGrown);
                 }
                 hv.updateMetadata(record);
             } catch (const std::exception& e) {

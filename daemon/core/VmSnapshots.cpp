@@ -1,5 +1,6 @@
 #include "core/VmSnapshots.h"
 
+#include "core/FaultPoints.h"
 #include "core/Validation.h"
 
 #include <algorithm>
@@ -49,6 +50,7 @@ void VmSnapshots::create(const Caller& caller, const std::string& uuid, const st
     LifecycleOperation op =
         operation(VmOperation::SnapshotCreate, [name, description](Hypervisor& hv, const std::string& id) {
             hv.createSnapshot(id, name, description);
+            HANGAR_FAULT_POINT(SnapshotCreateTaken);
             return hv.state(id);
         });
     op.validate = [name, description](const Vm&) {
@@ -70,7 +72,9 @@ void VmSnapshots::create(const Caller& caller, const std::string& uuid, const st
 void VmSnapshots::revert(const Caller& caller, const std::string& uuid, const std::string& name, Done<> done)
 {
     LifecycleOperation op = operation(VmOperation::SnapshotRevert, [name](Hypervisor& hv, const std::string& id) {
-        return hv.revertToSnapshot(id, name);
+        const DomainState state = hv.revertToSnapshot(id, name);
+        HANGAR_FAULT_POINT(SnapshotRevertReverted);
+        return state;
     });
     op.done = fmt::format("reverted to snapshot '{}'", name);
     op.check = [name](const Vm& vm) { requireSnapshot(vm, name); };
@@ -81,6 +85,7 @@ void VmSnapshots::remove(const Caller& caller, const std::string& uuid, const st
 {
     LifecycleOperation op = operation(VmOperation::SnapshotDelete, [name](Hypervisor& hv, const std::string& id) {
         hv.deleteSnapshot(id, name);
+        HANGAR_FAULT_POINT(SnapshotDeleteDeleted);
         return hv.state(id);
     });
     op.done = fmt::format("deleted snapshot '{}'", name);

@@ -64,17 +64,20 @@ void buildGuest(const std::string& dir)
 // ---- hangard -----------------------------------------------------------------------------------------------------
 
 HangardProcess::HangardProcess(const std::string& bus, const std::string& uri, const std::string& stateDir,
-                               const std::string& configText, const std::string& logPath)
+                               const std::string& configText, const std::string& logPath,
+                               const std::map<std::string, std::string>& env)
     : m_logPath(logPath)
 {
     const std::string configPath = stateDir + ".conf";
     std::filesystem::create_directories(std::filesystem::path(stateDir).parent_path());
     support::writeText(configPath, configText);
     support::NotifySocket notify(stateDir + ".notify");
+    std::map<std::string, std::string> environment = env;
+    environment["NOTIFY_SOCKET"] = notify.path();
     m_process = std::make_unique<it::Child>(
         std::vector<std::string>{it::hangardPath(), "--bus=" + bus, "--hypervisor=" + uri, "--state-dir=" + stateDir,
                                  "--config=" + configPath, "--authorizer=allow-all", "--log-level=debug"},
-        std::map<std::string, std::string>{{"NOTIFY_SOCKET", notify.path()}}, logPath);
+        environment, logPath);
     const bool ready = notify.waitReady(60s, [this] { return m_process->running(); });
     if (!ready) {
         const bool exited = !m_process->running();

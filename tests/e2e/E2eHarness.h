@@ -51,12 +51,14 @@ inline bool hermetic()
 // Runs make-guest.sh into dir: dir/vmlinuz and dir/initrd.gz.
 void buildGuest(const std::string& dir);
 
-// hangard against uri on bus, with a config file (written next to stateDir) and READY=1 awaited.
+// hangard against uri on bus, with a config file (written next to stateDir) and READY=1 awaited; env is added to
+// its environment (HANGAR_FAULT_POINT for the kill-point test).
 class HangardProcess
 {
 public:
     HangardProcess(const std::string& bus, const std::string& uri, const std::string& stateDir,
-                   const std::string& configText, const std::string& logPath);
+                   const std::string& configText, const std::string& logPath,
+                   const std::map<std::string, std::string>& env = {});
     ~HangardProcess();
     int stop();
     // SIGKILL: what a crash looks like to libvirtd and to the state directory.

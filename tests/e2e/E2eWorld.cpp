@@ -90,11 +90,16 @@ void World::killHangard()
     hangard.reset();
 }
 
-void World::startHangard()
+void World::startHangard(const std::map<std::string, std::string>& env)
 {
-    hangard =
-        std::make_unique<HangardProcess>(bus->address(), libvirtd->uri(), stateDir, m_hangardConfig,
-                                         root.path() + "/hangard-restart-" + std::to_string(++m_restarts) + ".log");
+    ++m_restarts;
+    hangard = std::make_unique<HangardProcess>(bus->address(), libvirtd->uri(), stateDir, m_hangardConfig,
+                                               hangardLogPath(), env);
+}
+
+std::string World::hangardLogPath() const
+{
+    return root.path() + "/hangard-restart-" + std::to_string(m_restarts) + ".log";
 }
 
 std::vector<std::string> World::poolFiles()

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <gtest/gtest.h>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -49,7 +50,9 @@ struct World
     void restartHangard();
     // The two halves of restartHangard, for a test that lets time pass while hangard is down.
     void killHangard();
-    void startHangard();
+    void startHangard(const std::map<std::string, std::string>& env = {});
+    // The log of the hangard started last.
+    std::string hangardLogPath() const;
 
 private:
     std::string m_poolDir;

@@ -143,6 +143,12 @@ TEST_F(ReconcilerTest, MetadataLeftBehindByAnInterruptedRenameIsRewritten)
     store.insertVm(r);
     startup();
     EXPECT_EQ(hypervisor.metadata(r.uuid)->name, "new");
+    // And says so (found by the kill point rename.row-written: the rewrite used to go unrecorded).
+    const auto events = store.events(EventFilter{});
+    ASSERT_FALSE(events.empty());
+    EXPECT_EQ(events.back().action, "reconcile");
+    EXPECT_EQ(events.back().vmName, "new");
+    EXPECT_EQ(events.back().message, "a rename from 'old' was interrupted; finished it");
 }
 
 TEST_F(ReconcilerTest, ConnectionLossMarksVmsUnavailableAndReconnectRestoresThem)
