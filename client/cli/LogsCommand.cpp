@@ -16,7 +16,7 @@
 namespace hangar::client {
 namespace {
 
-constexpr std::size_t kChunk = 64 * 1024;
+constexpr std::size_t kChunk = std::size_t{64} * 1024;
 // How often -f looks for new lines and whether the VM still exists: a log is read by people, a quarter of a
 // second is immediate to them, and a read of a file that did not grow costs nothing.
 constexpr auto kFollowInterval = std::chrono::milliseconds(250);
