@@ -93,7 +93,7 @@ _hangarctl() {
         return
         ;;
     --cpus | --memory | --disk | --description | --kernel | --initrd | --cmdline | --name | --since | --limit | \
-        --uid | --timeout | --wait-timeout | --listen | -d | --delay | -n | --iterations | --vms | --running)
+        --uid | --timeout | --wait-timeout | --listen | -d | --delay | -n | --iterations | --vms | --running | --lines)
         return
         ;;
     esac

@@ -236,6 +236,13 @@ struct ConsoleOptions
     bool force = false; // take the console over from another session
 };
 
+struct LogsOptions
+{
+    std::string name;
+    bool follow = false;           // -f: go on printing what is appended
+    std::optional<unsigned> lines; // -n: only the last this many lines
+};
+
 struct VncOptions
 {
     std::string name;
@@ -319,6 +326,8 @@ ExitCode runSnapshotChange(Context& context, SnapshotAction action, const Snapsh
 
 // The guest's serial console in this terminal (raw mode, Ctrl-] leaves) or on stdin/stdout when they are not one.
 ExitCode runConsole(Context& context, const ConsoleOptions& options);
+// The hypervisor's log of the VM (VM.OpenLog): all of it or its last lines, and with follow what is appended.
+ExitCode runLogs(Context& context, const LogsOptions& options);
 // The guest's display on a local TCP port for VNC viewers, until Ctrl-C.
 ExitCode runVnc(Context& context, const VncOptions& options);
 

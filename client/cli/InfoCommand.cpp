@@ -1,6 +1,7 @@
 // `hangarctl info VM`: everything about one VM on one screen, like `virsh dominfo` — its properties in readable form
-// (sizes, owner, addresses, display, snapshots, provisioning summary) and, while it runs, the live figures hangard
-// sampled last (VM.GetStats). `status` shows the raw properties; `info` is what an admin reads first.
+// (sizes, owner, addresses, display, who is on its console and display, snapshots, provisioning summary) and, while it
+// runs, the live figures hangard sampled last (VM.GetStats). `status` shows the raw properties; `info` is what an admin
+// reads first.
 #include "Commands.h"
 #include "Output.h"
 #include "Words.h"
@@ -71,6 +72,19 @@ std::string rateLine(const Dict& stats, const char* read, const char* write, con
            formatRate(static_cast<std::uint64_t>(*out)) + " " + writeLabel;
 }
 
+// Who is on the guest's console and display: "in use, 1 VNC client", "free, no VNC client".
+std::string presenceLine(const Dict& p)
+{
+    const auto attached = get<bool>(p, "ConsoleAttached");
+    const auto clients = get<std::uint32_t>(p, "GraphicsClients");
+    if (!attached && !clients)
+        return "-";
+    std::string text = attached.value_or(false) ? "in use" : "free";
+    const std::uint32_t n = clients.value_or(0);
+    text += n == 0 ? ", no VNC client" : ", " + std::to_string(n) + (n == 1 ? " VNC client" : " VNC clients");
+    return text;
+}
+
 void printInfo(const Dict& p, const Dict& stats, const sdbus::ObjectPath& path)
 {
     const bool colour = colourWanted(STDOUT_FILENO);
@@ -95,6 +109,7 @@ void printInfo(const Dict& p, const Dict& stats, const sdbus::ObjectPath& path)
     lines.emplace_back("Network I/O",
                        rateLine(stats, "net_rx_bytes_per_sec", "net_tx_bytes_per_sec", "received", "sent"));
     lines.emplace_back("Display", orDash(get<std::string>(p, "GraphicsAddress")));
+    lines.emplace_back("Console", presenceLine(p));
     lines.emplace_back("Snapshots", joined(p, "Snapshots"));
     lines.emplace_back("Users", joined(p, "ProvisionedUsers"));
     lines.emplace_back("Packages", joined(p, "ProvisionedPackages"));

@@ -91,6 +91,7 @@ const std::map<std::string, std::string, std::less<>> kExamples{
     {"quota set", "hangarctl quota set alice --vms 5 --running 2 --cpus 8 --memory 16G\n"
                   "  hangarctl quota set alice --unset memory,disk\n  hangarctl quota set alice --reset"},
     {"console", "hangarctl console web\n  hangarctl console --force web"},
+    {"logs", "hangarctl logs web\n  hangarctl logs -n 20 -f web"},
     {"vnc", "hangarctl vnc web\n  hangarctl vnc --listen 127.0.0.1:0 web"},
     {"image", "hangarctl image import debian-12.qcow2 --name debian-12\n  hangarctl image list"},
     {"image import", "hangarctl image import debian-12-genericcloud-amd64.qcow2 --name debian-12\n"

@@ -62,6 +62,7 @@ struct CommandLine
     QuotaSetOptions quotaSet;
     TopOptions top;
     ConsoleOptions console;
+    LogsOptions logs;
     VncOptions vnc;
     CloneOptions clone;
     ImageImportOptions imageImport;
@@ -95,6 +96,7 @@ struct Subcommands
     CLI::App* stats;
     CLI::App* top;
     CLI::App* console;
+    CLI::App* logs;
     CLI::App* vnc;
     CLI::App* clone;
     CLI::App* image;
@@ -166,6 +168,11 @@ void defineAccessCommands(CLI::App& app, Subcommands& s, CommandLine& line)
     s.console = app.add_subcommand("console", "Attach this terminal to a running VM's serial console (Ctrl-] leaves)");
     s.console->add_option("NAME", line.console.name, "VM name")->required();
     s.console->add_flag("-f,--force", line.console.force, "take the console over from another session");
+    s.logs = app.add_subcommand("logs", "Show the hypervisor's log of a VM (QEMU's command line and messages)");
+    s.logs->add_option("NAME", line.logs.name, "VM name")->required();
+    s.logs->add_flag("-f,--follow", line.logs.follow,
+                     "keep printing what is appended, until Ctrl-C or the VM is deleted");
+    s.logs->add_option("-n,--lines", line.logs.lines, "print only the last LINES lines")->type_name("LINES");
     s.vnc = app.add_subcommand("vnc", "Serve a running VM's display to VNC viewers on a local port, until Ctrl-C");
     s.vnc->add_option("NAME", line.vnc.name, "VM name")->required();
     s.vnc->add_option("--listen", line.vnc.listen, "HOST:PORT to listen on; port 0 picks a free one")
@@ -413,6 +420,8 @@ ExitCode dispatch(const CLI::App& app, const Subcommands& s, CommandLine& line)
         return runTop(context, line.top);
     if (app.got_subcommand(s.console))
         return runConsole(context, line.console);
+    if (app.got_subcommand(s.logs))
+        return runLogs(context, line.logs);
     if (app.got_subcommand(s.vnc))
         return runVnc(context, line.vnc);
     if (app.got_subcommand(s.clone))

@@ -57,6 +57,10 @@ void VmObject::propertiesChanged(VmFields fields)
         names.emplace_back("ExpiresAt");
     if (has(fields, VmField::AgentConnected))
         names.emplace_back("AgentConnected");
+    if (has(fields, VmField::ConsoleAttached))
+        names.emplace_back("ConsoleAttached");
+    if (has(fields, VmField::GraphicsClients))
+        names.emplace_back("GraphicsClients");
     if (has(fields, VmField::GuestChanges))
         names.insert(names.end(), {"AddedUsers", "InstalledPackages"});
     if (!names.empty())
@@ -169,6 +173,25 @@ void VmObject::OpenGraphics(sdbus::Result<sdbus::UnixFd>&& result, std::map<std:
         readOptions(options, caller);
         m_manager.openGraphics(caller, m_uuid, reply.done<SharedFd>(toUnixFd));
     });
+}
+
+void VmObject::OpenLog(sdbus::Result<sdbus::UnixFd>&& result, std::map<std::string, sdbus::Variant> options)
+{
+    asyncMethod(std::move(result), m_calls, [&](const Reply<sdbus::UnixFd>& reply) {
+        Caller caller = currentCaller(getObject());
+        readOptions(options, caller);
+        m_manager.openLog(caller, m_uuid, reply.done<SharedFd>(toUnixFd));
+    });
+}
+
+bool VmObject::ConsoleAttached()
+{
+    return property([&] { return vm().consoleAttached; });
+}
+
+uint32_t VmObject::GraphicsClients()
+{
+    return property([&] { return vm().graphicsClients; });
 }
 
 std::string VmObject::Name()

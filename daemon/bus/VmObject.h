@@ -46,6 +46,9 @@ private:
     void Rename(sdbus::Result<>&& result, std::string name, std::map<std::string, sdbus::Variant> options) override;
     void OpenConsole(sdbus::Result<sdbus::UnixFd>&& result, std::map<std::string, sdbus::Variant> options) override;
     void OpenGraphics(sdbus::Result<sdbus::UnixFd>&& result, std::map<std::string, sdbus::Variant> options) override;
+    void OpenLog(sdbus::Result<sdbus::UnixFd>&& result, std::map<std::string, sdbus::Variant> options) override;
+    bool ConsoleAttached() override;
+    uint32_t GraphicsClients() override;
     void Clone(sdbus::Result<sdbus::ObjectPath>&& result, std::string name,
                std::map<std::string, sdbus::Variant> options) override;
     void CreateSnapshot(sdbus::Result<>&& result, std::string name,

@@ -178,6 +178,26 @@ void Inventory::setAgentConnected(Vm& vm, bool connected)
         m_observer->vmChanged(vm, static_cast<VmFields>(VmField::AgentConnected));
 }
 
+void Inventory::setConsoleAttached(Vm& vm, bool attached)
+{
+    LoopThread::assertOnLoop("Inventory::setConsoleAttached");
+    if (vm.consoleAttached == attached)
+        return;
+    vm.consoleAttached = attached;
+    if (m_observer)
+        m_observer->vmChanged(vm, static_cast<VmFields>(VmField::ConsoleAttached));
+}
+
+void Inventory::setGraphicsClients(Vm& vm, std::uint32_t clients)
+{
+    LoopThread::assertOnLoop("Inventory::setGraphicsClients");
+    if (vm.graphicsClients == clients)
+        return;
+    vm.graphicsClients = clients;
+    if (m_observer)
+        m_observer->vmChanged(vm, static_cast<VmFields>(VmField::GraphicsClients));
+}
+
 void Inventory::addGuestChange(Vm& vm, GuestChange change)
 {
     LoopThread::assertOnLoop("Inventory::addGuestChange");

@@ -33,6 +33,8 @@ enum class VmField : std::uint32_t
     Expiry = 1U << 10U, // ExpiresAt
     AgentConnected = 1U << 11U,
     GuestChanges = 1U << 12U, // AddedUsers, InstalledPackages
+    ConsoleAttached = 1U << 13U,
+    GraphicsClients = 1U << 14U,
     // Not D-Bus properties (the bus ignores them), but changes all the same, announced like the others.
     Phase = 1U << 8U,
     Operation = 1U << 9U,
@@ -57,6 +59,8 @@ struct Vm
     std::string graphicsAddress;                   // "vnc://host:port" while it runs, else "" (core/VmAccess)
     std::vector<std::string> snapshots;            // names of its snapshots, oldest first, as the hypervisor has them
     bool agentConnected = false;                   // a guest agent answers in the running guest (core/GuestAgent.h)
+    bool consoleAttached = false;                  // someone has Hangar's serial console open (core/ConsolePresence)
+    std::uint32_t graphicsClients = 0;             // VNC clients connected to the running guest (idem)
 };
 
 struct InventoryCounts
@@ -106,6 +110,8 @@ public:
     void setGraphicsAddress(Vm& vm, std::string address);
     void setSnapshots(Vm& vm, std::vector<std::string> names);
     void setAgentConnected(Vm& vm, bool connected);
+    void setConsoleAttached(Vm& vm, bool attached);
+    void setGraphicsClients(Vm& vm, std::uint32_t clients);
     // Records a user added or a package installed in the running guest (VmRecord::addedUsers/installedPackages).
     void addGuestChange(Vm& vm, GuestChange change);
     void setPhase(Vm& vm, VmPhase phase);

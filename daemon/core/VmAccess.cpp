@@ -29,9 +29,11 @@ VmAccess::VmAccess(Inventory& inventory, ConsoleAccess& consoles, Authorizer& au
 
 void VmAccess::openConsole(const Caller& caller, const std::string& uuid, bool force, Done<SharedFd> done)
 {
+    // "attached by uid N" is what the VM's ConsoleAttached turning true is audited as (core/ConsolePresence.h).
     open(
         caller, uuid, "console",
-        force ? "opened the serial console, taking it over (force)" : "opened the serial console",
+        fmt::format("opened the serial console{}: console attached by uid {}", force ? ", taking it over (force)" : "",
+                    caller.uid),
         [force](ConsoleAccess& hv, const std::string& id) { return hv.openConsole(id, force); }, std::move(done));
 }
 
@@ -40,6 +42,22 @@ void VmAccess::openGraphics(const Caller& caller, const std::string& uuid, Done<
     open(
         caller, uuid, "graphics", "opened a connection to the display (VNC)",
         [](ConsoleAccess& hv, const std::string& id) { return hv.openGraphics(id); }, std::move(done));
+}
+
+void VmAccess::openLog(const Caller& caller, const std::string& uuid, Done<SharedFd> done)
+{
+    open(
+        caller, uuid, "log", "opened the hypervisor's log",
+        [](ConsoleAccess& hv, const std::string& id) { return hv.openLog(id); }, std::move(done));
+}
+
+Error VmAccess::explain(const Vm& vm, const std::string& verb, const Error& error)
+{
+    if (verb == "log" && error.code() == ErrorCode::NotFound)
+        return Error(ErrorCode::NotFound,
+                     fmt::format("VM '{}' has no hypervisor log: it has not run on its host yet ({})", vm.record.name,
+                                 error.what()));
+    return error;
 }
 
 void VmAccess::open(const Caller& caller, const std::string& uuid, const std::string& verb, std::string success,
@@ -71,7 +89,8 @@ void VmAccess::proceed(const Caller& caller, const std::string& uuid, const std:
 {
     const Vm* vm = m_inventory.find(uuid);
     try {
-        requireLiveGuest(*vm, verb);
+        if (verb != "log") // the log is there whether the guest runs or not
+            requireLiveGuest(*vm, verb);
     } catch (const Error& e) {
         m_audit.failure(caller.uid, &vm->record, verb, e);
         return done(e);
@@ -93,9 +112,11 @@ void VmAccess::proceed(const Caller& caller, const std::string& uuid, const std:
         [this, caller, uuid, verb, success = std::move(success), result, done = std::move(done)] {
             const Vm* vm = m_inventory.find(uuid);
             if (result->error) {
-                if (vm)
-                    m_audit.failure(caller.uid, &vm->record, verb, *result->error);
-                return done(*result->error);
+                if (!vm)
+                    return done(*result->error);
+                const Error error = explain(*vm, verb, *result->error);
+                m_audit.failure(caller.uid, &vm->record, verb, error);
+                return done(error);
             }
             if (vm)
                 m_audit.success(caller.uid, &vm->record, verb, success);

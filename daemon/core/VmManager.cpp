@@ -23,10 +23,11 @@ VmManager::VmManager(Inventory& inventory, Store& store, Hypervisor& hypervisor,
             {}},
       m_tracker(m_ctx), m_lifecycle(m_ctx, m_tracker), m_snapshots(m_ctx, m_lifecycle, m_tracker), m_creation(m_ctx),
       m_removal(m_ctx, m_tracker), m_lifetime(m_ctx, m_removal), m_resources(m_ctx), m_reads(m_ctx),
-      m_access(inventory, hypervisor, authorizer, executor, audit), m_guest(m_ctx)
+      m_access(inventory, hypervisor, authorizer, executor, audit), m_presence(inventory, audit), m_guest(m_ctx)
 {
     inventory.addStateListener([this](Vm& vm) {
         m_access.stateChanged(vm);
+        m_presence.stateChanged(vm);
         m_guest.stateChanged(vm);
     });
 }

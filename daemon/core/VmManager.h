@@ -1,14 +1,15 @@
 // VmManager is the one door to VM management that the bus and the service use: create, start, stop, reboot,
-// pause, resume, delete, rename, clone, snapshots, consoles, and the read side (lookup, listing, the audit log). It
-// is a facade: each request goes to the part that carries it out (core/VmCreation, VmLifecycle, VmSnapshots,
-// VmRemoval, VmReads, VmAccess, VmGuestCommands for commands in running guests), all of which run through the one
-// operation pipeline (core/OperationRunner.h); VmStateTracker folds the hypervisor's own events into VM state.
-// Adding an operation is one small file (or one factory) in a part plus one line here. Loop thread only.
+// pause, resume, delete, rename, clone, snapshots, consoles and logs, who is on a console, and the read side (lookup,
+// listing, the audit log). It is a facade: each request goes to the part that carries it out (core/VmCreation,
+// VmLifecycle, VmSnapshots, VmRemoval, VmReads, VmAccess, VmGuestCommands for commands in running guests), all of which
+// run through the one operation pipeline (core/OperationRunner.h); VmStateTracker folds the hypervisor's own events
+// into VM state. Adding an operation is one small file (or one factory) in a part plus one line here. Loop thread only.
 #pragma once
 
 #include "core/AuditLog.h"
 #include "core/Authorizer.h"
 #include "core/BootDirectory.h"
+#include "core/ConsolePresence.h"
 #include "core/Executor.h"
 #include "core/Hypervisor.h"
 #include "core/ImageManager.h"
@@ -118,6 +119,11 @@ public:
     {
         m_access.openGraphics(caller, uuid, std::move(done));
     }
+    // The hypervisor's log of the VM, read-only (core/VmAccess.h).
+    void openLog(const Caller& caller, const std::string& uuid, Done<SharedFd> done)
+    {
+        m_access.openLog(caller, uuid, std::move(done));
+    }
 
     // ExpiresAt (unix seconds, 0 = never); see core/VmLifetime.h for who may set how far ahead.
     void setExpiry(const Caller& caller, const std::string& uuid, std::int64_t expiresAt, Done<> done)
@@ -174,6 +180,8 @@ public:
     {
         if (event.kind == HypervisorEvent::Kind::AgentChanged)
             return m_guest.agentChanged(event.uuid, event.agentConnected);
+        if (event.kind == HypervisorEvent::Kind::ConsoleChanged || event.kind == HypervisorEvent::Kind::GraphicsChanged)
+            return m_presence.handleHypervisorEvent(event);
         m_tracker.handleHypervisorEvent(event);
     }
 
@@ -188,6 +196,7 @@ private:
     VmResources m_resources;
     VmReads m_reads;
     VmAccess m_access;
+    ConsolePresence m_presence;
     VmGuestCommands m_guest;
 };
 

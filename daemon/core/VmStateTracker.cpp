@@ -77,7 +77,9 @@ void VmStateTracker::handleHypervisorEvent(const HypervisorEvent& event)
     }
     case HypervisorEvent::Kind::ConnectionLost:
     case HypervisorEvent::Kind::ConnectionRestored:
-    case HypervisorEvent::Kind::AgentChanged: // core/VmGuestCommands
+    case HypervisorEvent::Kind::AgentChanged:    // core/VmGuestCommands
+    case HypervisorEvent::Kind::ConsoleChanged:  // core/ConsolePresence
+    case HypervisorEvent::Kind::GraphicsChanged: // core/ConsolePresence
         break;
     }
 }

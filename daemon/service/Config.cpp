@@ -35,6 +35,9 @@ void validate(const Config& c)
     // libvirt wants absolute kernel paths, and a relative one would depend on libvirtd's working directory.
     if (c.bootDir.empty() || c.bootDir.front() != '/')
         throw std::runtime_error(fmt::format("boot_dir must be an absolute path, got '{}'", c.bootDir));
+    if (!c.hypervisorLogDir.empty() && c.hypervisorLogDir.front() != '/')
+        throw std::runtime_error(
+            fmt::format("hypervisor_log_dir must be an absolute path (or empty), got '{}'", c.hypervisorLogDir));
     if (c.storagePoolPath.empty() || c.storagePoolPath.front() != '/')
         throw std::runtime_error(fmt::format("pool_path must be an absolute path, got '{}'", c.storagePoolPath));
     if (c.storagePool.empty() || c.storagePool.size() > 64 ||
@@ -86,7 +89,8 @@ int onEntry(void* user, const char* section, const char* name, const char* value
                                              "Lifetime.max_ttl_sec",
                                              "Lifetime.default_ttl_sec",
                                              "Quota.create_per_minute",
-                                             "Quota.create_burst"};
+                                             "Quota.create_burst",
+                                             "Daemon.hypervisor_log_dir"};
     const std::string key = std::string(section) + "." + name;
     if (known.count(key) == 0) {
         state->error = fmt::format("unknown key '{}' in section [{}]; known: [Daemon] bus, hypervisor, state_dir, "
@@ -94,7 +98,7 @@ int onEntry(void* user, const char* section, const char* name, const char* value
                                    "[Storage] pool, pool_path; [Images] max_import_gib, copy_workers, "
                                    "stall_timeout_sec; [Quota] max_vms, max_running, max_vcpus, max_memory_mib, "
                                    "max_disk_gib, create_per_minute, create_burst; [Lifetime] max_ttl_sec, "
-                                   "default_ttl_sec",
+                                   "default_ttl_sec; [Daemon] hypervisor_log_dir",
                                    name, section);
         return 0;
     }
@@ -120,6 +124,7 @@ void applyFile(const std::string& path, Config& c)
     take("Daemon.log_level", c.logLevel);
     take("Daemon.authorizer", c.authorizer);
     take("Daemon.domain_type", c.domainType);
+    take("Daemon.hypervisor_log_dir", c.hypervisorLogDir);
     take("Guest.boot_dir", c.bootDir);
     take("Storage.pool", c.storagePool);
     take("Storage.pool_path", c.storagePoolPath);

@@ -24,6 +24,7 @@ struct Config
     QuotaLimits quotaDefaults;          // the [Quota] section: limits for users without their own
     std::string domainType = "auto";    // auto | kvm | qemu: <domain type> of new guests (auto: detect KVM)
     std::string bootDir;                // [Guest] boot_dir; empty in the file means <stateDir>/boot
+    std::string hypervisorLogDir;       // [Daemon] hypervisor_log_dir; empty: libvirt's for the URI
     std::string storagePool = "hangar"; // [Storage] pool: the libvirt storage pool of images and VM disks
     std::string storagePoolPath;        // [Storage] pool_path; empty in the file means <stateDir>/pool
     std::uint64_t maxImportGiB = 256;   // [Images] max_import_gib: the largest file ImportImage accepts

@@ -95,6 +95,7 @@ void registerSettings(ConfigReloader& reloader, QuotaManager& quotas, ImageManag
     reloader.restartOnly("[Images] copy_workers", &Config::copyWorkers);
     reloader.restartOnly("[Daemon] stats_interval_sec", &Config::statsIntervalSec);
     reloader.restartOnly("[Daemon] domain_type", &Config::domainType);
+    reloader.restartOnly("[Daemon] hypervisor_log_dir", &Config::hypervisorLogDir);
     reloader.restartOnly("[Guest] boot_dir", &Config::bootDir);
     reloader.restartOnly("[Storage] pool", &Config::storagePool);
     reloader.restartOnly("[Storage] pool_path", &Config::storagePoolPath);
@@ -120,7 +121,7 @@ int runDaemon(const Config& config, const std::string& version, std::function<Co
     virt::LibvirtStorage storage(config.hypervisor, config.storagePool, config.storagePoolPath);
     virt::LibvirtHypervisor hypervisor(
         config.hypervisor, [&loop](std::function<void()> fn) { loop.post(std::move(fn)); },
-        virt::LibvirtOptions{config.domainType, config.bootDir, config.storagePool});
+        virt::LibvirtOptions{config.domainType, config.bootDir, config.storagePool, config.hypervisorLogDir});
 
     auto connection = connectBus(config.bus);
     loop.attachBus(*connection);

@@ -61,7 +61,8 @@ private:
 } // namespace
 
 std::shared_ptr<ConsoleBridge> ConsoleBridge::start(StreamPtr stream, UniqueFd socket,
-                                                    std::shared_ptr<LibvirtEventLoop> loop, std::string uuid)
+                                                    std::shared_ptr<LibvirtEventLoop> loop, std::string uuid,
+                                                    ConsolePresenceCallback presence)
 {
     // Only our end: the caller's end is another open file description and stays blocking, as clients expect.
     const int flags = fcntl(socket.get(), F_GETFL);
@@ -69,8 +70,8 @@ std::shared_ptr<ConsoleBridge> ConsoleBridge::start(StreamPtr stream, UniqueFd s
         throw Error(ErrorCode::BackendFailure,
                     std::string("cannot set up the console socket: ") + std::strerror(errno));
 
-    auto bridge =
-        std::make_shared<ConsoleBridge>(Key{}, std::move(stream), std::move(socket), std::move(loop), std::move(uuid));
+    auto bridge = std::make_shared<ConsoleBridge>(Key{}, std::move(stream), std::move(socket), std::move(loop),
+                                                  std::move(uuid), std::move(presence));
     // Held while registering, so a callback that fires at once waits until both are in place.
     const std::lock_guard lock(bridge->m_mutex);
     bridge->m_id = BridgeIndex::instance().add(bridge);
@@ -93,12 +94,18 @@ std::shared_ptr<ConsoleBridge> ConsoleBridge::start(StreamPtr stream, UniqueFd s
     }
     static_cast<void>(socketRef.release());
     logger()->debug("console of domain {} bridged", bridge->m_uuid);
+    // Under the lock, so that the end (closeLocked) cannot be reported before the start.
+    if (bridge->m_presence) {
+        bridge->m_announced = true;
+        bridge->m_presence(bridge->m_uuid, bridge->m_id, true);
+    }
     return bridge;
 }
 
 ConsoleBridge::ConsoleBridge(Key, StreamPtr stream, UniqueFd socket, std::shared_ptr<LibvirtEventLoop> loop,
-                             std::string uuid)
-    : m_stream(std::move(stream)), m_socket(std::move(socket)), m_loop(std::move(loop)), m_uuid(std::move(uuid))
+                             std::string uuid, ConsolePresenceCallback presence)
+    : m_stream(std::move(stream)), m_socket(std::move(socket)), m_loop(std::move(loop)), m_uuid(std::move(uuid)),
+      m_presence(std::move(presence))
 {}
 
 // By the time the last reference goes (the socket watch's release(), on the event loop thread, or a callback's own
@@ -296,9 +303,13 @@ void ConsoleBridge::closeLocked(const char* why)
     m_socket.reset(); // the caller's end now reads EOF
     m_toClient.clear();
     m_toGuest.clear();
+    if (m_announced)
+        m_presence(m_uuid, m_id, false);
 }
 
-ConsoleRegistry::ConsoleRegistry() : m_loop(LibvirtEventLoop::acquire()) {}
+ConsoleRegistry::ConsoleRegistry(ConsolePresenceCallback presence)
+    : m_loop(LibvirtEventLoop::acquire()), m_presence(std::move(presence))
+{}
 
 ConsoleRegistry::~ConsoleRegistry()
 {
@@ -345,7 +356,8 @@ UniqueFd ConsoleRegistry::Claim::attach(StreamPtr stream)
         throw Error(ErrorCode::BackendFailure,
                     std::string("cannot create the console socket: ") + std::strerror(errno));
     UniqueFd callerEnd(pair[0]);
-    auto bridge = ConsoleBridge::start(std::move(stream), UniqueFd(pair[1]), m_registry.m_loop, m_uuid);
+    auto bridge =
+        ConsoleBridge::start(std::move(stream), UniqueFd(pair[1]), m_registry.m_loop, m_uuid, m_registry.m_presence);
     // Entries of bridges that closed by themselves are dropped here, at the next open of any console.
     for (auto it = m_registry.m_bridges.begin(); it != m_registry.m_bridges.end();)
         it = it->second.expired() ? m_registry.m_bridges.erase(it) : std::next(it);

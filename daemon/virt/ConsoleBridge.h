@@ -4,6 +4,8 @@
 // event loop thread (the one virt/LibvirtEventLoop runs), driven by a stream event callback and a handle watch on
 // the socket, both non-blocking with a bounded buffer each way, the way virsh console does it — so it needs no
 // thread of its own and never holds up other libvirt calls. ConsoleRegistry keeps one open console per domain.
+// Each bridge reports its start and its end (once each, start first) through a Presence callback, which is how a
+// VM's ConsoleAttached follows it (core/ConsolePresence.h).
 // Internal to daemon/virt.
 #pragma once
 
@@ -12,12 +14,17 @@
 #include "virt/LibvirtSupport.h"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 
 namespace hangar::virt {
+
+// Called with the domain's UUID, the bridge's session number (unique in the process) and whether it began or ended;
+// on any thread, with the bridge's lock held, so it must only hand the news on (virt/EventRelay's post does).
+using ConsolePresenceCallback = std::function<void(const std::string& uuid, std::uint64_t session, bool present)>;
 
 class ConsoleBridge : public std::enable_shared_from_this<ConsoleBridge>
 {
@@ -30,9 +37,11 @@ public:
     // Bridges stream (non-blocking, with virDomainOpenConsole done on it) to socket (the bridge's end, made
     // non-blocking here). Error(BackendFailure) when the callbacks cannot be registered; the stream is then aborted.
     static std::shared_ptr<ConsoleBridge> start(StreamPtr stream, UniqueFd socket,
-                                                std::shared_ptr<LibvirtEventLoop> loop, std::string uuid);
+                                                std::shared_ptr<LibvirtEventLoop> loop, std::string uuid,
+                                                ConsolePresenceCallback presence);
 
-    ConsoleBridge(Key, StreamPtr stream, UniqueFd socket, std::shared_ptr<LibvirtEventLoop> loop, std::string uuid);
+    ConsoleBridge(Key, StreamPtr stream, UniqueFd socket, std::shared_ptr<LibvirtEventLoop> loop, std::string uuid,
+                  ConsolePresenceCallback presence);
     ~ConsoleBridge();
     ConsoleBridge(const ConsoleBridge&) = delete;
     ConsoleBridge& operator=(const ConsoleBridge&) = delete;
@@ -62,7 +71,9 @@ private:
     UniqueFd m_socket;
     const std::shared_ptr<LibvirtEventLoop> m_loop; // keeps the loop running while callbacks may come
     const std::string m_uuid;
-    std::uintptr_t m_id = 0; // how the stream callback finds this bridge
+    const ConsolePresenceCallback m_presence;
+    bool m_announced = false; // the start was reported, so the end must be
+    std::uintptr_t m_id = 0;  // how the stream callback finds this bridge
     int m_watch = -1;
     bool m_streamCallback = false;
     bool m_guestEof = false;
@@ -91,7 +102,7 @@ public:
         std::unique_lock<std::mutex> m_lock;
     };
 
-    ConsoleRegistry();
+    explicit ConsoleRegistry(ConsolePresenceCallback presence = {});
     ~ConsoleRegistry();
     ConsoleRegistry(const ConsoleRegistry&) = delete;
     ConsoleRegistry& operator=(const ConsoleRegistry&) = delete;
@@ -103,6 +114,7 @@ public:
 
 private:
     std::shared_ptr<LibvirtEventLoop> m_loop;
+    const ConsolePresenceCallback m_presence;
     std::mutex m_mutex;
     std::map<std::string, std::weak_ptr<ConsoleBridge>> m_bridges;
 };

@@ -34,6 +34,43 @@ void onAgentLifecycle(virConnectPtr, virDomainPtr dom, int state, int, void* opa
     }
 }
 
+// Where a VNC client is, as an audit line says it: "127.0.0.1:51234", "[::1]:51234", or a local socket (an
+// OpenGraphics fd: QEMU took it as a client, it has no address).
+std::string describeClient(const virDomainEventGraphicsAddress* remote)
+{
+    if (!remote || remote->family == VIR_DOMAIN_EVENT_GRAPHICS_ADDRESS_UNIX || !remote->node)
+        return "a local socket";
+    const std::string node = remote->family == VIR_DOMAIN_EVENT_GRAPHICS_ADDRESS_IPV6
+                                 ? "[" + std::string(remote->node) + "]"
+                                 : std::string(remote->node);
+    return remote->service && *remote->service ? node + ":" + remote->service : node;
+}
+
+// Runs on the libvirt event loop thread: a VNC client of dom connected, finished its handshake or disconnected.
+// QEMU reports a connect for every client, ours (OpenGraphics) and anyone's, before its handshake, and a
+// disconnect for each of those; the handshake's end (initialize) is no new client.
+void onGraphics(virConnectPtr, virDomainPtr dom, int phase, const virDomainEventGraphicsAddress*,
+                const virDomainEventGraphicsAddress* remote, const char*, const virDomainEventGraphicsSubject*,
+                void* opaque) noexcept
+{
+    try {
+        if (phase != VIR_DOMAIN_EVENT_GRAPHICS_CONNECT && phase != VIR_DOMAIN_EVENT_GRAPHICS_DISCONNECT)
+            return;
+        const auto& relay = *static_cast<std::shared_ptr<EventRelay>*>(opaque);
+        char uuid[VIR_UUID_STRING_BUFLEN];
+        if (virDomainGetUUIDString(dom, uuid) < 0)
+            return;
+        HypervisorEvent event{HypervisorEvent::Kind::GraphicsChanged, uuid, DomainState::Running};
+        event.present = phase == VIR_DOMAIN_EVENT_GRAPHICS_CONNECT;
+        event.client = describeClient(remote);
+        relay->post(event);
+    } catch (const std::exception& e) {
+        logger()->error("cannot handle a graphics event: {}", e.what());
+    } catch (...) {
+        logger()->error("cannot handle a graphics event");
+    }
+}
+
 int onLifecycle(virConnectPtr, virDomainPtr dom, int event, int, void* opaque) noexcept
 {
     try {
@@ -108,6 +145,8 @@ LibvirtSession::~LibvirtSession()
         logger()->debug("cannot deregister lifecycle callback: {}", lastFailure().message);
     if (m_agentCallback >= 0 && virConnectDomainEventDeregisterAny(m_conn.get(), m_agentCallback) < 0)
         logger()->debug("cannot deregister the guest agent callback: {}", lastFailure().message);
+    if (m_graphicsCallback >= 0 && virConnectDomainEventDeregisterAny(m_conn.get(), m_graphicsCallback) < 0)
+        logger()->debug("cannot deregister the graphics callback: {}", lastFailure().message);
     // Also after the callback fired: unregistering waits for a close callback still running with this as opaque.
     if (m_closeCallbackRegistered)
         virConnectUnregisterCloseCallback(m_conn.get(), onClose);
@@ -230,6 +269,17 @@ std::shared_ptr<LibvirtSession> LibvirtConnection::openSession()
         session->m_agentCallback = agentId;
     } else {
         logger()->debug("no guest agent events on {}: {}", m_uri, lastFailure().message);
+    }
+
+    // GraphicsClients follows these (VNC clients connecting and leaving).
+    auto graphicsRelay = std::make_unique<std::shared_ptr<EventRelay>>(m_relay);
+    const int graphicsId = virConnectDomainEventRegisterAny(
+        raw, nullptr, VIR_DOMAIN_EVENT_ID_GRAPHICS, genericCallback(onGraphics), graphicsRelay.get(), freeRelay);
+    if (graphicsId >= 0) {
+        static_cast<void>(graphicsRelay.release());
+        session->m_graphicsCallback = graphicsId;
+    } else {
+        logger()->debug("no graphics events on {}: {}", m_uri, lastFailure().message);
     }
 
     if (virConnectRegisterCloseCallback(raw, LibvirtSession::onClose, session.get(), nullptr) == 0)

@@ -47,6 +47,7 @@ private:
     std::string m_domainType;
     int m_lifecycleCallback = -1;
     int m_agentCallback = -1;
+    int m_graphicsCallback = -1;
     bool m_closeCallbackRegistered = false;
 };
 

@@ -3,6 +3,7 @@
 #include "virt/LibvirtHypervisor.h"
 
 #include "core/DriverLimits.h"
+#include "core/HypervisorLog.h"
 #include "virt/ConsoleBridge.h"
 #include "virt/DomainXml.h"
 #include "virt/EventRelay.h"
@@ -12,6 +13,7 @@
 #include "virt/LibvirtSnapshots.h"
 #include "virt/LibvirtSupport.h"
 
+#include <cstdlib>
 #include <fcntl.h>
 #include <initializer_list>
 #include <optional>
@@ -108,7 +110,13 @@ LibvirtHypervisor::LibvirtHypervisor(std::string uri, std::function<void(std::fu
                     "libvirt URI '" + m_uri + "' uses driver '" + driver + "'; Hangar supports qemu and test");
     chooseDomainType(m_options.domainType, "qemu"); // refuse a bad setting now, not at the first define
     m_relay = std::make_shared<EventRelay>(std::move(postToLoop));
-    m_consoles = std::make_unique<ConsoleRegistry>();
+    m_consoles = std::make_unique<ConsoleRegistry>(
+        [relay = m_relay](const std::string& uuid, std::uint64_t session, bool present) {
+            HypervisorEvent event{HypervisorEvent::Kind::ConsoleChanged, uuid, DomainState::Running};
+            event.session = session;
+            event.present = present;
+            relay->post(event);
+        });
     m_connection = LibvirtConnection::create(m_uri, m_relay);
 }
 
@@ -352,6 +360,21 @@ std::string LibvirtHypervisor::graphicsAddress(const std::string& uuid)
     if (!xml)
         call.fail();
     return graphicsAddressFromXml(xml.get());
+}
+
+UniqueFd LibvirtHypervisor::openLog(const std::string& uuid)
+{
+    // The domain must exist: a UUID that libvirt does not know names no log.
+    const Call call = domainCall(*m_connection, uuid, "find the log of");
+    static_cast<void>(call.lookup());
+    refuseOnTestDriver(m_uri, "show a guest's hypervisor log, as it keeps none (hangarctl logs)");
+    const std::string dir =
+        hypervisorLogDir(m_uri, m_options.logDir, [](const char* name) { return std::getenv(name); });
+    if (dir.empty())
+        throw Error(ErrorCode::NotSupported,
+                    "the log of a guest on " + m_uri +
+                        " is not on this machine; set [Daemon] hypervisor_log_dir to where it can be read");
+    return openLogFile(dir, domainName(uuid));
 }
 
 } // namespace hangar::virt

@@ -26,6 +26,7 @@ struct LibvirtOptions
     std::string domainType = "auto"; // [Daemon] domain_type: auto (detect), kvm or qemu; a test:// host uses "test"
     std::string bootDir;             // [Guest] boot_dir, absolute: where direct-kernel-boot files are
     std::string storagePool = {};    // the pool VM disks and CD-ROMs are volumes of (Storage::poolName())
+    std::string logDir = {};         // [Daemon] hypervisor_log_dir; empty: libvirt's for the URI (core/HypervisorLog.h)
 };
 
 class LibvirtHypervisor final : public hangar::Hypervisor
@@ -57,6 +58,7 @@ public:
     UniqueFd openConsole(const std::string& uuid, bool force) override;
     UniqueFd openGraphics(const std::string& uuid) override;
     std::string graphicsAddress(const std::string& uuid) override;
+    UniqueFd openLog(const std::string& uuid) override;
     // The snapshot members are defined in virt/LibvirtSnapshots.cpp.
     void createSnapshot(const std::string& uuid, const std::string& name, const std::string& description) override;
     std::vector<SnapshotInfo> listSnapshots(const std::string& uuid) override;

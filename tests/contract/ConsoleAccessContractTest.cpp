@@ -24,6 +24,7 @@ TYPED_TEST(ConsoleAccessContract, UnknownDomain_IsNotFound)
     EXPECT_EQ(codeOf([&] { this->hv().openConsole(uuid, false); }), ErrorCode::NotFound);
     EXPECT_EQ(codeOf([&] { this->hv().openGraphics(uuid); }), ErrorCode::NotFound);
     EXPECT_EQ(codeOf([&] { this->hv().graphicsAddress(uuid); }), ErrorCode::NotFound);
+    EXPECT_EQ(codeOf([&] { this->hv().openLog(uuid); }), ErrorCode::NotFound);
 }
 
 TYPED_TEST(ConsoleAccessContract, StoppedDomain_HasNoGraphicsAddress)

@@ -31,6 +31,13 @@ BusClient::BusClient(const std::string& address)
             if (auto agent = changed.find("AgentConnected"); agent != changed.end())
                 m_changes.push_back(
                     {msg.getPath(), agent->second.get<bool>() ? "agent:true" : "agent:false", Clock::now()});
+            // Likewise ConsoleAttached ("console:true") and GraphicsClients ("graphics:1").
+            if (auto console = changed.find("ConsoleAttached"); console != changed.end())
+                m_changes.push_back(
+                    {msg.getPath(), console->second.get<bool>() ? "console:true" : "console:false", Clock::now()});
+            if (auto graphics = changed.find("GraphicsClients"); graphics != changed.end())
+                m_changes.push_back(
+                    {msg.getPath(), "graphics:" + std::to_string(graphics->second.get<std::uint32_t>()), Clock::now()});
             auto it = changed.find("State");
             if (it == changed.end())
                 return;
@@ -111,6 +118,13 @@ int BusClient::openConsole(const std::string& path, const Dict& options)
         .withTimeout(60s)
         .withArguments(options)
         .storeResultsTo(fd);
+    return fd.release();
+}
+
+int BusClient::openLog(const std::string& path, const Dict& options)
+{
+    sdbus::UnixFd fd;
+    proxy(path)->callMethod("OpenLog").onInterface(kVmIface).withTimeout(60s).withArguments(options).storeResultsTo(fd);
     return fd.release();
 }
 

@@ -44,6 +44,8 @@ public:
     // One end of the guest's serial console / a socket connected to its VNC server; the caller closes it.
     int openConsole(const std::string& path, const Dict& options = {});
     int openGraphics(const std::string& path, const Dict& options = {});
+    // A read-only fd of the hypervisor's log of the VM (VM.OpenLog); the caller closes it.
+    int openLog(const std::string& path, const Dict& options = {});
     sdbus::Variant vmProperty(const std::string& path, const std::string& name);
     std::string state(const std::string& path);
     // GetVM; nullopt when the daemon answers NotFound.
@@ -62,8 +64,9 @@ public:
     // A proxy for any of the daemon's objects, for calls the helpers above do not cover.
     std::unique_ptr<sdbus::IProxy> proxy(const std::string& path);
 
-    // Every State seen in PropertiesChanged, in order of arrival. mark() is the count so far: wait for what comes
-    // after it.
+    // Every State seen in PropertiesChanged, in order of arrival (with AgentConnected, ConsoleAttached and
+    // GraphicsClients among them as "agent:true", "console:true", "graphics:1"). mark() is the count so far: wait for
+    // what comes after it.
     std::size_t mark() const;
     // The arrival time of the first State == state for path after mark, waiting up to deadline.
     std::optional<Clock::time_point> waitState(const std::string& path, const std::string& state, std::size_t mark,

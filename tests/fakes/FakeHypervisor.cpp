@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <sys/mman.h>
 #include <sys/socket.h>
 
 namespace hangar::testing {
@@ -318,6 +319,27 @@ std::string FakeHypervisor::graphicsAddress(const std::string& uuid)
     std::lock_guard lock(m_mutex);
     enter("graphicsAddress");
     return get(uuid).state == DomainState::Stopped ? std::string() : m_graphicsAddress;
+}
+
+void FakeHypervisor::setLog(const std::string& uuid, std::string text)
+{
+    std::lock_guard lock(m_mutex);
+    m_logs[uuid] = std::move(text);
+}
+
+UniqueFd FakeHypervisor::openLog(const std::string& uuid)
+{
+    std::lock_guard lock(m_mutex);
+    enter("openLog");
+    get(uuid); // NotFound for an unknown domain
+    const auto it = m_logs.find(uuid);
+    if (it == m_logs.end())
+        throw Error(ErrorCode::NotFound, "there is no log file for domain " + uuid);
+    UniqueFd fd(memfd_create("fake-hypervisor-log", MFD_CLOEXEC));
+    if (!fd || write(fd.get(), it->second.data(), it->second.size()) != static_cast<ssize_t>(it->second.size()) ||
+        lseek(fd.get(), 0, SEEK_SET) != 0)
+        throw Error(ErrorCode::BackendFailure, "cannot write the fake log");
+    return fd;
 }
 
 int FakeHypervisor::consoleGuestEnd(const std::string& uuid) const

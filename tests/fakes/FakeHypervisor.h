@@ -40,6 +40,8 @@ public:
     UniqueFd openConsole(const std::string& uuid, bool force) override;
     UniqueFd openGraphics(const std::string& uuid) override;
     std::string graphicsAddress(const std::string& uuid) override;
+    // The text setLog gave the domain, as a read-only file; NotFound (like a domain that never ran) otherwise.
+    UniqueFd openLog(const std::string& uuid) override;
     // Error(NotSupported) for a domain without a disk volume, as libvirt on a domain with nothing to snapshot.
     void createSnapshot(const std::string& uuid, const std::string& name, const std::string& description) override;
     std::vector<SnapshotInfo> listSnapshots(const std::string& uuid) override;
@@ -82,6 +84,8 @@ public:
     void closeConsoleOutside(const std::string& uuid);
     // What graphicsAddress() reports for an active domain ("" like the test driver, which allocates no port).
     void setGraphicsAddress(std::string address) { m_graphicsAddress = std::move(address); }
+    // What openLog() hands out for uuid.
+    void setLog(const std::string& uuid, std::string text);
 
 private:
     struct Snapshot
@@ -120,6 +124,7 @@ private:
     std::map<std::string, UniqueFd> m_consoles; // uuid -> guest end
     std::vector<UniqueFd> m_graphics;           // guest ends of every graphics connection
     std::string m_graphicsAddress = "vnc://127.0.0.1:5900";
+    std::map<std::string, std::string> m_logs;
     std::int64_t m_lastSnapshotUsec = 0;
     std::map<std::int64_t, Process> m_processes;
     std::vector<GuestCommand> m_guestCommands;

@@ -65,6 +65,15 @@ TEST_F(LibvirtHypervisorTest, OpenConsole_IsNotSupportedByTheTestDriverAndLeaves
     }
 }
 
+TEST_F(LibvirtHypervisorTest, OpenLog_IsNotSupportedByTheTestDriverNamingOneThatIs)
+{
+    const auto vm = defineVm("log");
+    const auto error = errorOf([&] { m_hypervisor->openLog(vm.uuid); });
+    ASSERT_TRUE(error);
+    EXPECT_EQ(error->code(), ErrorCode::NotSupported) << error->what();
+    EXPECT_NE(std::string(error->what()).find("qemu:///system"), std::string::npos) << error->what();
+}
+
 TEST_F(LibvirtHypervisorTest, GraphicsAddress_IsEmptyWhereNoPortIsAllocated)
 {
     const auto vm = defineVm("address");

@@ -51,6 +51,10 @@ describe("Hangar's Cockpit page on QEMU", { skip: problem || false }, () => {
         await consolePage.keyboard.type("hello-from-the-browser\n");
         await consolePage.waitForFunction(() => document.querySelector("#hangar-serial .xterm-rows")?.textContent.includes("HANGAR-E2E-ECHO hello-from-the-browser"));
         await shot(consolePage, "e2e-01-serial-console");
+        // The VM's page says the console is in use while this tab holds it (ConsoleAttached, live).
+        await page.goto(session.pageUrl("/vm/tiny"));
+        await page.waitForFunction(() => document.querySelector("#hangar-presence")?.textContent.startsWith("in use"),
+                                   null, { timeout: 20000 });
 
         const second = await page.context().newPage();
         await second.goto(session.pageUrl("/console/tiny"));
@@ -59,6 +63,8 @@ describe("Hangar's Cockpit page on QEMU", { skip: problem || false }, () => {
         await shot(second, "e2e-02-serial-console-held");
         await second.close();
         await consolePage.close();
+        await page.waitForFunction(() => document.querySelector("#hangar-presence")?.textContent.startsWith("free"),
+                                   null, { timeout: 20000 });
         await page.context().close();
     });
 

@@ -1,4 +1,5 @@
-// One VM: its spec, image, addresses, creation time and lifetime (extend, never expire); users and packages added
+// One VM: its spec, image, addresses, creation time and lifetime (extend, never expire); who is on its serial
+// console and screen (ConsoleAttached, GraphicsClients); users and packages added
 // in the running guest (GuestCommands); live CPU and memory graphs from the stats the daemon
 // samples; its snapshots (create, revert, delete); its own events from the audit log.
 import React, { useEffect, useState } from "react";
@@ -109,6 +110,14 @@ function VmEvents({ vm }) {
     return <EventTable rows={[...events].reverse()} id="hangar-vm-events" userName={uid => names[uid] || String(uid)} />;
 }
 
+// "in use · 1 screen viewer": someone has the serial console open through Hangar, and how many VNC clients (the
+// browser's console, hangarctl vnc, any viewer) are connected. Both follow PropertiesChanged.
+export function presenceText(vm) {
+    const viewers = Number(vm.GraphicsClients || 0);
+    const screen = viewers === 0 ? "no screen viewer" : `${viewers} screen viewer${viewers === 1 ? "" : "s"}`;
+    return `${vm.ConsoleAttached ? "in use" : "free"} · ${screen}`;
+}
+
 export function VmDetails({ name, onBack }) {
     const inv = useInventory();
     const vm = inv.vmByName(name);
@@ -141,6 +150,7 @@ export function VmDetails({ name, onBack }) {
                         {field("Installed packages", (vm.InstalledPackages || []).join(", ") || "none")}
                         {field("Lifetime", lifetimeDescription(vm))}
                         {field("Addresses", (vm.Addresses || []).join(", ") || "none known")}
+                        {field("Console", <span id="hangar-presence">{presenceText(vm)}</span>)}
                         {field("Created", dateUsec(vm.CreatedAt))}
                         {field("Host", vm.Host)}
                         {field("UUID", vm.UUID)}
