@@ -28,6 +28,8 @@ protected:
         connection->enterEventLoopAsync();
     }
 
+    unsigned m_timeoutSec = 10;
+
     std::string hookPath() const { return dir.path() + "/hook.sh"; }
     std::string hookOutput(const std::string& state) const { return dir.path() + "/hook-" + state + ".txt"; }
     std::string configPath() const { return state() + ".conf"; }
@@ -37,14 +39,19 @@ protected:
     std::string alertsConfig(const std::string& poolFree) const
     {
         return "[Alerts]\ninterval_sec = 1\npool_free_bytes = " + poolFree + "\nalert_command = " + hookPath() +
-               " 'two words' \"it's\"\nalert_command_timeout_sec = 10\n";
+               " 'two words' \"it's\"\nalert_command_timeout_sec = " + std::to_string(m_timeoutSec) + "\n";
+    }
+
+    // What the hook does after "out=<dir>/hook-<state>.txt": by default, write its arguments and environment there.
+    virtual std::string hookBody() const
+    {
+        // Written under a temporary name and renamed, so the file is complete once it exists.
+        return "{ printf 'ARG=%s\\n' \"$@\"; env; } > \"$out.tmp\" && mv \"$out.tmp\" \"$out\"\n";
     }
 
     void writeHook() const
     {
-        // Written under a temporary name and renamed, so the file is complete once it exists.
-        std::ofstream(hookPath()) << "#!/bin/sh\nout=" << dir.path() << "/hook-$HANGAR_ALERT_STATE.txt\n"
-                                  << "{ printf 'ARG=%s\\n' \"$@\"; env; } > \"$out.tmp\" && mv \"$out.tmp\" \"$out\"\n";
+        std::ofstream(hookPath()) << "#!/bin/sh\nout=" << dir.path() << "/hook-$HANGAR_ALERT_STATE.txt\n" << hookBody();
         chmod(hookPath().c_str(), 0755);
     }
 
@@ -140,6 +147,26 @@ TEST_F(AlertsTest, GetEvents_SeverityFilterIsAMinimumAndAnUnknownLevelIsRefused)
                   &message),
               "org.hangar.Hangar1.Error.InvalidArgument");
     EXPECT_NE(message.find("info, warning or error"), std::string::npos) << message;
+}
+
+// A hook that outlives alert_command_timeout_sec is killed, and hangard serves on meanwhile: it never waits for it.
+class AlertsHookTimeoutTest : public AlertsTest
+{
+protected:
+    AlertsHookTimeoutTest() { m_timeoutSec = 1; }
+    std::string hookBody() const override { return "touch \"$out\"\nexec /bin/sleep 600\n"; }
+};
+
+TEST_F(AlertsHookTimeoutTest, AlertCommand_StillRunningAfterItsTimeoutIsKilledAndLogged)
+{
+    waitForFile(hookOutput("raised"));
+    EXPECT_EQ(manager->GetAlerts().size(), 1U) << "hangard answers while the hook runs";
+    EXPECT_TRUE(waitFor([&] { return readFile(log()).find("still runs after 1 s: killing it") != std::string::npos; },
+                        std::chrono::seconds(10)))
+        << readFile(log());
+    EXPECT_TRUE(waitFor([&] { return readFile(log()).find("was killed by signal") != std::string::npos; },
+                        std::chrono::seconds(10)))
+        << readFile(log());
 }
 
 } // namespace
