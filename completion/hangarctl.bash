@@ -125,7 +125,7 @@ _hangarctl() {
         fi
         ;;
     "quota" | "quota show" | "quota set") COMPREPLY=($(compgen -u -- "$cur")) ;;
-    create | events | list | top) ;;
+    alerts | create | events | list | top) ;;
     publish | clone | rename) ((${#args[@]} == 0)) && COMPREPLY=($(compgen -W "$(_hangarctl_vms "${bus[@]}")" -- "$cur")) ;;
     *) [[ -n ${path[*]} ]] && COMPREPLY=($(compgen -W "$(_hangarctl_vms "${bus[@]}")" -- "$cur")) ;;
     esac

@@ -178,6 +178,7 @@ struct EventsOptions
     std::optional<std::uint32_t> uid;
     std::optional<std::string> since;
     std::optional<std::uint32_t> limit;
+    std::optional<std::string> severity; // the minimum: info, warning, error
     bool follow = false;
 };
 
@@ -227,6 +228,8 @@ ExitCode runRestartWait(Context& context, const std::vector<std::string>& names,
 ExitCode runInfo(Context& context, const std::string& name);
 ExitCode runRename(Context& context, const std::string& oldName, const std::string& newName);
 ExitCode runEvents(Context& context, const EventsOptions& options);
+// The active resource alerts (GetAlerts).
+ExitCode runAlerts(Context& context);
 ExitCode runQuotaShow(Context& context, const QuotaShowOptions& options);
 ExitCode runQuotaSet(Context& context, const QuotaSetOptions& options);
 

@@ -6,6 +6,7 @@
 #include "Waiter.h"
 #include "common/Format.h"
 
+#include <algorithm>
 #include <deque>
 #include <grp.h>
 #include <iostream>
@@ -17,31 +18,46 @@
 namespace hangar::client {
 namespace {
 
-using EventRow =
-    sdbus::Struct<uint64_t, uint64_t, uint32_t, std::string, std::string, std::string, std::string, std::string>;
+using EventRow = sdbus::Struct<uint64_t, uint64_t, uint32_t, std::string, std::string, std::string, std::string,
+                               std::string, std::string>;
 
-const std::vector<std::string> kHeaders{"TIME", "UID", "ACTION", "VM", "OUTCOME", "MESSAGE"};
+const std::vector<std::string> kHeaders{"TIME", "SEVERITY", "UID", "ACTION", "VM", "OUTCOME", "MESSAGE"};
 // Minimum widths while following, so live lines stay aligned even when the history was short or empty.
-const std::vector<std::size_t> kFollowWidths{19, 5, 10, 16, 7, 0};
+const std::vector<std::size_t> kFollowWidths{19, 8, 5, 10, 16, 7, 0};
+const std::vector<std::string> kSeverities{"info", "warning", "error"}; // lowest first
+
+std::size_t severityRank(const std::string& severity)
+{
+    const auto it = std::find(kSeverities.begin(), kSeverities.end(), severity);
+    return static_cast<std::size_t>(it - kSeverities.begin()); // an unknown one ranks above error: never hidden
+}
 // GetEvents' own maximum: catching up after a daemon restart should miss as little as possible.
 constexpr std::uint32_t kCatchUpLimit = 10000;
 
 EventRecord fromRow(const EventRow& row)
 {
-    return EventRecord{row.get<0>(), row.get<1>(), row.get<2>(), row.get<3>(),
-                       row.get<4>(), row.get<5>(), row.get<6>(), row.get<7>()};
+    return EventRecord{row.get<0>(), row.get<1>(), row.get<2>(), row.get<3>(), row.get<4>(),
+                       row.get<5>(), row.get<6>(), row.get<7>(), row.get<8>()};
 }
 
 nlohmann::json eventJson(const EventRecord& event)
 {
-    return {{"id", event.id},         {"time_usec", event.timeUsec}, {"time", formatIsoTime(event.timeUsec)},
-            {"uid", event.uid},       {"vm_uuid", event.vmUuid},     {"vm_name", event.vmName},
-            {"action", event.action}, {"outcome", event.outcome},    {"message", event.message}};
+    return {{"id", event.id},
+            {"time_usec", event.timeUsec},
+            {"time", formatIsoTime(event.timeUsec)},
+            {"uid", event.uid},
+            {"vm_uuid", event.vmUuid},
+            {"vm_name", event.vmName},
+            {"action", event.action},
+            {"outcome", event.outcome},
+            {"message", event.message},
+            {"severity", event.severity}};
 }
 
 std::vector<std::string> eventCells(const EventRecord& event)
 {
     return {formatLocalTime(event.timeUsec),
+            event.severity,
             std::to_string(event.uid),
             event.action,
             event.vmName.empty() ? "-" : event.vmName,
@@ -60,6 +76,8 @@ Options buildFilter(const EventsOptions& options)
         filter["since"] = sdbus::Variant(parseSince(*options.since, std::chrono::system_clock::now()));
     if (options.limit)
         filter["limit"] = sdbus::Variant(*options.limit);
+    if (options.severity)
+        filter["severity"] = sdbus::Variant(*options.severity);
     return filter;
 }
 
@@ -71,12 +89,14 @@ std::vector<EventRecord> fetch(ManagerProxy& manager, const Options& filter)
     return events;
 }
 
-// Applies --vm and --uid to live events the way GetEvents applies them to history. A VM is followed by UUID once
-// known, so its events keep showing after a rename.
+// Applies --vm, --uid and --severity to live events the way GetEvents applies them to history. A VM is followed by UUID
+// once known, so its events keep showing after a rename.
 class EventMatcher
 {
 public:
-    explicit EventMatcher(const EventsOptions& options) : m_vm(options.vm), m_uid(options.uid) {}
+    explicit EventMatcher(const EventsOptions& options)
+        : m_vm(options.vm), m_uid(options.uid), m_minRank(options.severity ? severityRank(*options.severity) : 0)
+    {}
 
     void learnUuid(const std::string& uuid)
     {
@@ -87,6 +107,8 @@ public:
     bool matches(const EventRecord& event)
     {
         if (m_uid && event.uid != *m_uid)
+            return false;
+        if (severityRank(event.severity) < m_minRank)
             return false;
         if (!m_vm)
             return true;
@@ -100,6 +122,7 @@ public:
 private:
     std::optional<std::string> m_vm;
     std::optional<std::uint32_t> m_uid;
+    std::size_t m_minRank;
     std::set<std::string> m_uuids;
 };
 

@@ -85,7 +85,8 @@ const std::map<std::string, std::string, std::less<>> kExamples{
     {"resume", "hangarctl resume web"},
     {"delete", "hangarctl delete web\n  hangarctl delete --force web db"},
     {"rename", "hangarctl rename web www"},
-    {"events", "hangarctl events --since 1h --vm web\n  hangarctl events --follow"},
+    {"events", "hangarctl events --since 1h --vm web\n  hangarctl events --severity warning --follow"},
+    {"alerts", "hangarctl alerts\n  hangarctl alerts --json"},
     {"quota", "hangarctl quota\n  hangarctl quota set alice --vms 5 --memory 16G"},
     {"quota show", "hangarctl quota show\n  hangarctl quota show alice"},
     {"quota set", "hangarctl quota set alice --vms 5 --running 2 --cpus 8 --memory 16G\n"

@@ -74,7 +74,8 @@ const std::vector<FlagName> kQuotaSetFlags{
 const std::vector<FlagName> kStopFlags{{"timeout_sec", "--timeout", "seconds"}};
 const std::vector<FlagName> kSetFlags{
     {"vcpus", "--cpus", ""}, {"memory_mib", "--memory", "MiB"}, {"disk_gib", "--disk", "GiB"}};
-const std::vector<FlagName> kEventsFlags{{"limit", "--limit", ""}, {"since", "--since", ""}};
+const std::vector<FlagName> kEventsFlags{
+    {"limit", "--limit", ""}, {"since", "--since", ""}, {"severity", "--severity", ""}};
 
 std::string withFlagNames(const std::string& message, const std::vector<FlagName>& flags)
 {

@@ -91,6 +91,7 @@ struct Subcommands
     CLI::App* remove;
     CLI::App* rename;
     CLI::App* events;
+    CLI::App* alerts;
     CLI::App* quota;
     CLI::App* quotaSet;
     CLI::App* stats;
@@ -357,7 +358,10 @@ Subcommands defineCommands(CLI::App& app, CommandLine& line)
                          "only events since: 10m, 1h30m, 2d (ago), 2026-11-22T11:40 (ISO 8601), @1763808000");
     s.events->add_option("--limit", line.events.limit, "at most N, the newest (1-10000, default: the daemon's, 100)")
         ->check(CLI::Range(1u, 10000u));
+    s.events->add_option("--severity", line.events.severity, "only events of at least LEVEL: info, warning, error")
+        ->check(CLI::IsMember({"info", "warning", "error"}));
     s.events->add_flag("-f,--follow", line.events.follow, "keep printing events as they happen, until interrupted");
+    s.alerts = app.add_subcommand("alerts", "Show the active resource alerts (thresholds: [Alerts] in hangard.conf)");
     defineQuotaCommands(app, s, line);
     defineAccessCommands(app, s, line);
     defineImageCommands(app, s, line);
@@ -414,6 +418,8 @@ ExitCode dispatch(const CLI::App& app, const Subcommands& s, CommandLine& line)
         return runAction(context, Action::Delete, line.names, line.action);
     if (app.got_subcommand(s.rename))
         return runRename(context, line.oldName, line.newName);
+    if (app.got_subcommand(s.alerts))
+        return runAlerts(context);
     if (app.got_subcommand(s.stats))
         return runStats(context, line.names);
     if (app.got_subcommand(s.top))

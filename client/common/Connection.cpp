@@ -46,10 +46,10 @@ ManagerProxy::~ManagerProxy()
 
 void ManagerProxy::onEvent(const uint64_t& id, const uint64_t& timeUsec, const uint32_t& uid, const std::string& vmUuid,
                            const std::string& vmName, const std::string& action, const std::string& outcome,
-                           const std::string& message)
+                           const std::string& message, const std::string& severity)
 {
     if (m_onEvent)
-        m_onEvent(EventRecord{id, timeUsec, uid, vmUuid, vmName, action, outcome, message});
+        m_onEvent(EventRecord{id, timeUsec, uid, vmUuid, vmName, action, outcome, message, severity});
 }
 
 void ManagerProxy::onInterfacesAdded(const sdbus::ObjectPath&,

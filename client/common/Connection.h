@@ -59,6 +59,7 @@ struct EventRecord
     std::string action;
     std::string outcome;
     std::string message;
+    std::string severity; // info, warning, error
 };
 
 // The Manager object. Event and InterfacesRemoved handlers are set once, before the event loop starts. The removal
@@ -78,7 +79,9 @@ public:
 private:
     void onEvent(const uint64_t& id, const uint64_t& timeUsec, const uint32_t& uid, const std::string& vmUuid,
                  const std::string& vmName, const std::string& action, const std::string& outcome,
-                 const std::string& message) override;
+                 const std::string& message, const std::string& severity) override;
+    // hangarctl lists alerts (GetAlerts) but does not follow them.
+    void onAlert(const std::string&, const std::string&, const std::string&, const std::string&) override {}
     void onInterfacesAdded(const sdbus::ObjectPath& path,
                            const std::map<std::string, std::map<std::string, sdbus::Variant>>& interfaces) override;
     void onInterfacesRemoved(const sdbus::ObjectPath& path, const std::vector<std::string>& interfaces) override;

@@ -10,9 +10,10 @@
 namespace hangar::bus {
 
 ManagerObject::ManagerObject(sdbus::IConnection& connection, VmManager& manager, ImageManager& images, JobManager& jobs,
-                             QuotaManager& quotas, Inventory& inventory, const StatsSampler& stats, ManagerInfo info)
+                             QuotaManager& quotas, Inventory& inventory, const StatsSampler& stats,
+                             AlertMonitor& alerts, ManagerInfo info)
     : AdaptorInterfaces(connection, kManagerPath), m_connection(connection), m_manager(manager), m_images(images),
-      m_jobs(jobs), m_quotas(quotas), m_inventory(inventory), m_stats(stats), m_info(std::move(info))
+      m_jobs(jobs), m_quotas(quotas), m_inventory(inventory), m_stats(stats), m_alerts(alerts), m_info(std::move(info))
 {
     registerAdaptor();
     m_callersLeaving = forgetCallersAsTheyLeave(connection);
@@ -110,7 +111,7 @@ void ManagerObject::countsChanged(const InventoryCounts&)
 void ManagerObject::eventAppended(const EventRecord& e)
 {
     emitEvent(static_cast<uint64_t>(e.id), static_cast<uint64_t>(e.timeUsec), e.uid, e.vmUuid, e.vmName, e.action,
-              e.outcome, e.message);
+              e.outcome, e.message, std::string(severityName(e.severity)));
 }
 
 std::string ManagerObject::Version()
@@ -175,11 +176,11 @@ ManagerObject::ListVMs(const std::map<std::string, sdbus::Variant>& filter)
 
 void ManagerObject::GetEvents(
     sdbus::Result<std::vector<sdbus::Struct<uint64_t, uint64_t, uint32_t, std::string, std::string, std::string,
-                                            std::string, std::string>>>&& result,
+                                            std::string, std::string, std::string>>>&& result,
     std::map<std::string, sdbus::Variant> filter)
 {
-    using Row =
-        sdbus::Struct<uint64_t, uint64_t, uint32_t, std::string, std::string, std::string, std::string, std::string>;
+    using Row = sdbus::Struct<uint64_t, uint64_t, uint32_t, std::string, std::string, std::string, std::string,
+                              std::string, std::string>;
     asyncMethod(std::move(result), m_calls, [&](const Reply<std::vector<Row>>& reply) {
         Caller caller = currentCaller(getObject());
         EventQuery q;
@@ -189,13 +190,20 @@ void ManagerObject::GetEvents(
         if (auto since = reader.take<std::uint64_t>("since"))
             q.sinceUsec = static_cast<std::int64_t>(std::min<std::uint64_t>(*since, INT64_MAX));
         q.limit = reader.take<std::uint32_t>("limit");
+        if (auto severity = reader.take<std::string>("severity")) {
+            q.minSeverity = severityFromName(*severity);
+            if (!q.minSeverity)
+                throw Error(ErrorCode::InvalidArgument,
+                            fmt::format("filter key 'severity' must be info, warning or error; got {}",
+                                        quoteForMessage(*severity)));
+        }
         reader.finish();
         m_manager.events(caller, q, reply.done<std::vector<EventRecord>>([](const std::vector<EventRecord>& events) {
             std::vector<Row> rows;
             rows.reserve(events.size());
             for (const auto& e : events)
                 rows.emplace_back(static_cast<uint64_t>(e.id), static_cast<uint64_t>(e.timeUsec), e.uid, e.vmUuid,
-                                  e.vmName, e.action, e.outcome, e.message);
+                                  e.vmName, e.action, e.outcome, e.message, std::string(severityName(e.severity)));
             return rows;
         }));
     });

@@ -1,12 +1,13 @@
 // The D-Bus face of the daemon at /org/hangar/Hangar1: org.hangar.Hangar1.Manager plus the ObjectManager that
 // publishes every VM object. It observes core's Inventory and AuditLog: it creates and drops VmObjects (so
 // InterfacesAdded/Removed follow every create and delete, whatever caused them), forwards property changes, and
-// broadcasts each audit event as the Event signal.
+// broadcasts each audit event as the Event signal and each alert raised or cleared as the Alert signal.
 #pragma once
 
 #include "bus/ImageObject.h"
 #include "bus/JobObject.h"
 #include "bus/VmObject.h"
+#include "core/AlertMonitor.h"
 #include "core/AuditLog.h"
 #include "core/Inventory.h"
 #include "core/Quota.h"
@@ -33,12 +34,14 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::hangar::Hangar1
                             public InventoryObserver,
                             public ImageObserver,
                             public JobObserver,
-                            public EventSink
+                            public EventSink,
+                            public AlertSink
 {
 public:
     // Publishes the manager and one VmObject per VM already in the inventory.
     ManagerObject(sdbus::IConnection& connection, VmManager& manager, ImageManager& images, JobManager& jobs,
-                  QuotaManager& quotas, Inventory& inventory, const StatsSampler& stats, ManagerInfo info);
+                  QuotaManager& quotas, Inventory& inventory, const StatsSampler& stats, AlertMonitor& alerts,
+                  ManagerInfo info);
     ~ManagerObject() override;
     ManagerObject(const ManagerObject&) = delete;
     ManagerObject& operator=(const ManagerObject&) = delete;
@@ -60,6 +63,8 @@ public:
     void jobCompleted(const Job& job, bool success, const std::string& message) override;
     // EventSink
     void eventAppended(const EventRecord& event) override;
+    // AlertSink
+    void alertChanged(const AlertChange& change) override;
 
 private:
     void CreateVM(sdbus::Result<sdbus::ObjectPath>&& result, std::string name,
@@ -67,9 +72,13 @@ private:
     sdbus::ObjectPath GetVM(const std::string& name) override;
     std::vector<sdbus::Struct<std::string, std::string, std::string, uint32_t, sdbus::ObjectPath>>
     ListVMs(const std::map<std::string, sdbus::Variant>& filter) override;
-    void GetEvents(sdbus::Result<std::vector<sdbus::Struct<uint64_t, uint64_t, uint32_t, std::string, std::string,
-                                                           std::string, std::string, std::string>>>&& result,
-                   std::map<std::string, sdbus::Variant> filter) override;
+    void
+    GetEvents(sdbus::Result<std::vector<sdbus::Struct<uint64_t, uint64_t, uint32_t, std::string, std::string,
+                                                      std::string, std::string, std::string, std::string>>>&& result,
+              std::map<std::string, sdbus::Variant> filter) override;
+    void
+    GetAlerts(sdbus::Result<std::vector<sdbus::Struct<std::string, std::string, std::string, std::string, uint64_t>>>&&
+                  result) override;
     void GetQuota(sdbus::Result<std::map<std::string, sdbus::Variant>>&& result, uint32_t uid,
                   std::map<std::string, sdbus::Variant> options) override;
     void SetQuota(sdbus::Result<>&& result, uint32_t uid, std::map<std::string, sdbus::Variant> limits) override;
@@ -111,6 +120,7 @@ private:
     QuotaManager& m_quotas;
     Inventory& m_inventory;
     const StatsSampler& m_stats;
+    AlertMonitor& m_alerts;
     ManagerInfo m_info;
     InFlightCalls m_calls;        // never retired: the manager lives as long as the daemon serves
     sdbus::Slot m_callersLeaving; // forgets the remembered uid of clients that left the bus (currentCaller)

@@ -24,7 +24,7 @@ void AuditLog::success(std::uint32_t uid, const VmRecord* vm, std::string action
     EventRecord e = about(uid, vm, std::move(action));
     e.outcome = "ok";
     e.message = std::move(message);
-    append(std::move(e));
+    appendOutcome(std::move(e));
 }
 
 void AuditLog::failure(std::uint32_t uid, const VmRecord* vm, std::string action, const Error& error)
@@ -32,7 +32,7 @@ void AuditLog::failure(std::uint32_t uid, const VmRecord* vm, std::string action
     EventRecord e = about(uid, vm, std::move(action));
     e.outcome = std::string(errorCodeName(error.code()));
     e.message = error.what();
-    append(std::move(e));
+    appendOutcome(std::move(e));
 }
 
 void AuditLog::failure(std::uint32_t uid, const std::string& vmName, std::string action, const Error& error)
@@ -41,7 +41,7 @@ void AuditLog::failure(std::uint32_t uid, const std::string& vmName, std::string
     e.vmName = vmName;
     e.outcome = std::string(errorCodeName(error.code()));
     e.message = error.what();
-    append(std::move(e));
+    appendOutcome(std::move(e));
 }
 
 void AuditLog::imageSuccess(std::uint32_t uid, const std::string& imageName, std::string action,
@@ -50,7 +50,7 @@ void AuditLog::imageSuccess(std::uint32_t uid, const std::string& imageName, std
     EventRecord e = about(uid, nullptr, std::move(action));
     e.outcome = "ok";
     e.message = "image '" + imageName + "': " + message;
-    append(std::move(e));
+    appendOutcome(std::move(e));
 }
 
 void AuditLog::imageFailure(std::uint32_t uid, const std::string& imageName, std::string action, const Error& error)
@@ -60,7 +60,22 @@ void AuditLog::imageFailure(std::uint32_t uid, const std::string& imageName, std
     const std::string named = "image '" + imageName + "'";
     const std::string what = error.what();
     e.message = what.find(named) == std::string::npos ? named + ": " + what : what; // named once is enough
+    appendOutcome(std::move(e));
+}
+
+void AuditLog::alert(const VmRecord* vm, Severity severity, std::string outcome, std::string message)
+{
+    EventRecord e = about(0, vm, "alert");
+    e.outcome = std::move(outcome);
+    e.message = std::move(message);
+    e.severity = severity;
     append(std::move(e));
+}
+
+void AuditLog::appendOutcome(EventRecord event)
+{
+    event.severity = severityForOutcome(event.outcome);
+    append(std::move(event));
 }
 
 void AuditLog::append(EventRecord event)

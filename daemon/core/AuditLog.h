@@ -37,7 +37,13 @@ public:
     void imageSuccess(std::uint32_t uid, const std::string& imageName, std::string action, const std::string& message);
     void imageFailure(std::uint32_t uid, const std::string& imageName, std::string action, const Error& error);
 
+    // A resource alert raised or cleared (core/AlertMonitor.h): caused by the daemon (uid 0), outcome "raised" or
+    // "cleared", with the alert's own severity (info once cleared). vm is the VM it is about, if any.
+    void alert(const VmRecord* vm, Severity severity, std::string outcome, std::string message);
+
 private:
+    // Sets the severity the outcome implies (core/Types.h severityForOutcome), then appends.
+    void appendOutcome(EventRecord event);
     void append(EventRecord event);
 
     Store& m_store;

@@ -36,6 +36,12 @@ constexpr std::array<std::pair<ImagePhase, std::string_view>, 3> kImagePhases{{
     {ImagePhase::Deleting, "deleting"},
 }};
 
+constexpr std::array<std::pair<Severity, std::string_view>, 3> kSeverities{{
+    {Severity::Info, "info"},
+    {Severity::Warning, "warning"},
+    {Severity::Error, "error"},
+}};
+
 template <typename E, std::size_t N>
 std::string_view nameOf(const std::array<std::pair<E, std::string_view>, N>& table, E value)
 {
@@ -87,6 +93,23 @@ std::string_view imagePhaseName(ImagePhase phase)
 std::optional<ImagePhase> imagePhaseFromName(std::string_view name)
 {
     return valueOf(kImagePhases, name);
+}
+
+std::string_view severityName(Severity severity)
+{
+    return nameOf(kSeverities, severity);
+}
+std::optional<Severity> severityFromName(std::string_view name)
+{
+    return valueOf(kSeverities, name);
+}
+Severity severityForOutcome(std::string_view outcome)
+{
+    if (outcome == "ok")
+        return Severity::Info;
+    // The host or a backend broke: nothing the caller can fix. Every other error name is a request refused for a
+    // reason it states (a bad argument, a denial, a quota, a busy VM), worth a look but not an outage.
+    return outcome == "BackendFailure" ? Severity::Error : Severity::Warning;
 }
 
 } // namespace hangar

@@ -160,6 +160,21 @@ struct SnapshotInfo
     bool operator==(const SnapshotInfo&) const = default;
 };
 
+// How much an event needs an administrator's attention, lowest first (the order GetEvents' minimum filter uses).
+// info: something happened as asked; warning: a request was refused or failed for a reason the caller can fix, or
+// a resource crossed an alert threshold; error: the host or a backend failed (BackendFailure), or the hypervisor is
+// unreachable.
+enum class Severity
+{
+    Info,
+    Warning,
+    Error,
+};
+std::string_view severityName(Severity severity);
+std::optional<Severity> severityFromName(std::string_view name);
+// The severity an audit event with this outcome ("ok" or an error name) gets unless its author says otherwise.
+Severity severityForOutcome(std::string_view outcome);
+
 // One line of the audit log.
 struct EventRecord
 {
@@ -172,6 +187,7 @@ struct EventRecord
     std::string outcome;                  // "ok" or the error name ("PermissionDenied", "Busy", ...)
     std::string message;                  // human-readable detail
     std::optional<std::uint32_t> vmOwner; // owner of the VM it is about, for who may read it
+    Severity severity = Severity::Info;
 };
 
 struct EventFilter
@@ -179,6 +195,7 @@ struct EventFilter
     std::optional<std::string> vmUuid;
     std::optional<std::uint32_t> uid;
     std::optional<std::int64_t> sinceUsec; // events with timeUsec >= since
+    std::optional<Severity> minSeverity;   // events of this severity or higher
     std::uint32_t limit = 100;             // newest `limit` events, returned oldest first
     // Only events this user caused or that are about a VM they own (what a non-administrator may read).
     std::optional<std::uint32_t> visibleTo;

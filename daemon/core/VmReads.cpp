@@ -49,6 +49,7 @@ void VmReads::events(const Caller& caller, const EventQuery& query, const Done<s
         }
         filter.uid = query.uid;
         filter.sinceUsec = query.sinceUsec;
+        filter.minSeverity = query.minSeverity;
         if (query.limit) {
             if (*query.limit < 1 || *query.limit > Limits::kMaxEventLimit)
                 throw Error(ErrorCode::InvalidArgument,

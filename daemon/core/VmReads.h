@@ -24,6 +24,7 @@ struct EventQuery
     std::optional<std::uint32_t> uid;
     std::optional<std::int64_t> sinceUsec;
     std::optional<std::uint32_t> limit;
+    std::optional<Severity> minSeverity;
 };
 
 class VmReads

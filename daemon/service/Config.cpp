@@ -1,5 +1,6 @@
 #include "service/Config.h"
 
+#include "core/AlertHook.h"
 #include "core/Validation.h"
 
 #include <algorithm>
@@ -90,6 +91,16 @@ int onEntry(void* user, const char* section, const char* name, const char* value
                                              "Lifetime.default_ttl_sec",
                                              "Quota.create_per_minute",
                                              "Quota.create_burst",
+                                             "Alerts.interval_sec",
+                                             "Alerts.pool_free_percent",
+                                             "Alerts.pool_free_bytes",
+                                             "Alerts.host_memory_free_bytes",
+                                             "Alerts.vm_cpu_percent",
+                                             "Alerts.vm_cpu_sustain_sec",
+                                             "Alerts.unreachable_sec",
+                                             "Alerts.clear_margin_percent",
+                                             "Alerts.alert_command",
+                                             "Alerts.alert_command_timeout_sec",
                                              "Daemon.hypervisor_log_dir"};
     const std::string key = std::string(section) + "." + name;
     if (known.count(key) == 0) {
@@ -98,12 +109,83 @@ int onEntry(void* user, const char* section, const char* name, const char* value
                                    "[Storage] pool, pool_path; [Images] max_import_gib, copy_workers, "
                                    "stall_timeout_sec; [Quota] max_vms, max_running, max_vcpus, max_memory_mib, "
                                    "max_disk_gib, create_per_minute, create_burst; [Lifetime] max_ttl_sec, "
-                                   "default_ttl_sec; [Daemon] hypervisor_log_dir",
+                                   "default_ttl_sec; [Alerts] interval_sec, pool_free_percent, pool_free_bytes, "
+                                   "host_memory_free_bytes, vm_cpu_percent, vm_cpu_sustain_sec, unreachable_sec, "
+                                   "clear_margin_percent, alert_command, alert_command_timeout_sec; [Daemon] hypervisor_log_dir",
                                    name, section);
         return 0;
     }
     state->values[key] = value;
     return 1;
+}
+
+// A size: a whole number of bytes, or with a K, M, G or T suffix (powers of 1024).
+std::uint64_t parseSize(const std::string& path, const char* key, const std::string& text)
+{
+    static const std::string suffixes = "KMGT";
+    bool ok = !text.empty() && text.front() != '-';
+    std::size_t used = 0;
+    unsigned long long n = 0;
+    try {
+        if (ok)
+            n = std::stoull(text, &used);
+    } catch (const std::logic_error&) {
+        ok = false;
+    }
+    const std::string rest = ok ? text.substr(used) : std::string();
+    unsigned shift = 0;
+    if (rest.size() == 1 && suffixes.find(rest.front()) != std::string::npos)
+        shift = 10U * static_cast<unsigned>(suffixes.find(rest.front()) + 1);
+    else if (!rest.empty())
+        ok = false;
+    if (!ok || n > (UINT64_MAX >> shift))
+        throw std::runtime_error(fmt::format("{}: [Alerts] {} must be a size in bytes, optionally with a K, M, G or T "
+                                             "suffix (powers of 1024), e.g. 10G; got '{}'",
+                                             path, std::string(key).substr(7), text));
+    return static_cast<std::uint64_t>(n) << shift;
+}
+
+void applyAlerts(const std::string& path, const std::map<std::string, std::string>& values, AlertSettings& a)
+{
+    auto number = [&](const char* key, std::uint64_t min, std::uint64_t max) -> std::optional<unsigned> {
+        auto it = values.find(key);
+        if (it == values.end())
+            return std::nullopt;
+        std::size_t used = 0;
+        unsigned long long n = 0;
+        try {
+            n = std::stoull(it->second, &used);
+        } catch (const std::logic_error&) {
+            used = 0;
+        }
+        if (used == 0 || used != it->second.size() || it->second.front() == '-' || n < min || n > max)
+            throw std::runtime_error(fmt::format("{}: [Alerts] {} must be a number {}..{}, got '{}'", path,
+                                                 std::string(key).substr(7), min, max, it->second));
+        return static_cast<unsigned>(n);
+    };
+    auto size = [&](const char* key) -> std::optional<std::uint64_t> {
+        auto it = values.find(key);
+        if (it == values.end())
+            return std::nullopt;
+        return parseSize(path, key, it->second);
+    };
+    AlertThresholds& t = a.thresholds;
+    a.intervalSec = number("Alerts.interval_sec", 1, 3600).value_or(a.intervalSec);
+    t.poolFreePercent = number("Alerts.pool_free_percent", 1, 99);
+    t.poolFreeBytes = size("Alerts.pool_free_bytes");
+    t.hostMemoryFreeBytes = size("Alerts.host_memory_free_bytes");
+    t.vmCpuPercent = number("Alerts.vm_cpu_percent", 1, 100000);
+    t.vmCpuSustainSec = number("Alerts.vm_cpu_sustain_sec", 0, 86400).value_or(t.vmCpuSustainSec);
+    t.unreachableSec = number("Alerts.unreachable_sec", 0, 86400);
+    t.clearMarginPercent = number("Alerts.clear_margin_percent", 0, 50).value_or(t.clearMarginPercent);
+    a.commandTimeoutSec = number("Alerts.alert_command_timeout_sec", 1, 3600).value_or(a.commandTimeoutSec);
+    if (auto it = values.find("Alerts.alert_command"); it != values.end()) {
+        try {
+            a.command = splitCommandLine(it->second);
+        } catch (const std::invalid_argument& e) {
+            throw std::runtime_error(fmt::format("{}: [Alerts] {}", path, e.what()));
+        }
+    }
 }
 
 void applyFile(const std::string& path, Config& c)
@@ -168,6 +250,7 @@ void applyFile(const std::string& path, Config& c)
     c.lifetime.defaultTtlSec = number("Lifetime.default_ttl_sec", Limits::kMaxTtlSec).value_or(0);
     c.createRate.perMinute = u32(number("Quota.create_per_minute", 1000000)).value_or(0);
     c.createRate.burst = u32(number("Quota.create_burst", 1000000)).value_or(0);
+    applyAlerts(path, state.values, c.alerts);
     if (auto it = state.values.find("Daemon.workers"); it != state.values.end()) {
         try {
             std::size_t used = 0;

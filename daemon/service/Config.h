@@ -2,6 +2,7 @@
 // missing file means defaults), overridden by command-line options. See docs/hangard.conf.example.
 #pragma once
 
+#include "core/AlertPolicy.h"
 #include "core/LifetimePolicy.h"
 #include "core/Types.h"
 
@@ -32,6 +33,7 @@ struct Config
     unsigned stallTimeoutSec = 60;      // [Images] stall_timeout_sec: a source silent this long fails its import
     LifetimeSettings lifetime;          // [Lifetime] max_ttl_sec, default_ttl_sec
     CreateRateSettings createRate;      // [Quota] create_per_minute, create_burst
+    AlertSettings alerts;               // [Alerts]: thresholds, interval, alert_command (docs/alerts.md)
 
     bool operator==(const Config&) const = default;
 };

@@ -4,6 +4,7 @@
 #include "auth/PolkitAuthorizer.h"
 #include "bus/BusSupport.h"
 #include "bus/ManagerObject.h"
+#include "core/AlertMonitor.h"
 #include "core/AuditLog.h"
 #include "core/ImageManager.h"
 #include "core/Inventory.h"
@@ -15,11 +16,13 @@
 #include "core/VmManager.h"
 #include "osinfo/OsinfoCatalog.h"
 #include "provision/IsoSeedBuilder.h"
+#include "service/AlertCommandRunner.h"
 #include "service/BootDir.h"
 #include "service/Logging.h"
 #include "service/Loop.h"
 #include "service/Reloader.h"
 #include "store/SqliteStore.h"
+#include "virt/LibvirtHostSource.h"
 #include "virt/LibvirtHypervisor.h"
 #include "virt/LibvirtStatsSource.h"
 #include "virt/LibvirtStorage.h"
@@ -72,8 +75,13 @@ unsigned long long monotonicUsec()
 }
 
 // What SIGHUP may change while running. A new setting is one line here: live (with what applies it) or restartOnly.
-void registerSettings(ConfigReloader& reloader, QuotaManager& quotas, ImageManager& images, VmManager& manager)
+void registerSettings(ConfigReloader& reloader, QuotaManager& quotas, ImageManager& images, VmManager& manager,
+                      AlertMonitor& alerts, AlertCommandRunner& alertCommand)
 {
+    reloader.live("[Alerts]", &Config::alerts, [&alerts, &alertCommand](const AlertSettings& settings) {
+        alerts.setSettings(settings);
+        alertCommand.setSettings(settings);
+    });
     reloader.live("[Lifetime]", &Config::lifetime,
                   [&manager](const LifetimeSettings& lifetime) { manager.setLifetimeSettings(lifetime); });
     reloader.live("[Quota] create rate", &Config::createRate,
@@ -160,8 +168,15 @@ int runDaemon(const Config& config, const std::string& version, std::function<Co
         reconciler.handleHypervisorEvent(event);
     });
 
+    virt::LibvirtHostSource hostSource(config.hypervisor, "local", config.storagePool);
+    AlertMonitor alerts(inventory, stats, hostSource, loop, audit, *authorizer, config.alerts);
+    JournalAlertSink alertJournal;
+    AlertCommandRunner alertCommand(config.alerts);
+    alerts.addSink(&alertJournal);
+    alerts.addSink(&alertCommand);
+
     ConfigReloader reloader(config, std::move(loadConfig));
-    registerSettings(reloader, quotas, images, manager);
+    registerSettings(reloader, quotas, images, manager, alerts, alertCommand);
 
     std::unique_ptr<bus::ManagerObject> managerObject;
     int exitCode = 0;
@@ -194,13 +209,14 @@ int runDaemon(const Config& config, const std::string& version, std::function<Co
     reconciler.startup([&](const ReconcileReport& report) {
         try {
             managerObject = std::make_unique<bus::ManagerObject>(
-                *connection, manager, images, jobs, quotas, inventory, stats,
+                *connection, manager, images, jobs, quotas, inventory, stats, alerts,
                 bus::ManagerInfo{version, config.hypervisor,
                                  [&loop](std::function<void()> fn) { loop.post(std::move(fn)); }});
             inventory.setObserver(managerObject.get());
             images.setObserver(managerObject.get());
             jobs.setObserver(managerObject.get());
             audit.addSink(managerObject.get());
+            alerts.addSink(managerObject.get());
             connection->requestName(bus::kBusName);
         } catch (const std::exception& e) {
             spdlog::critical("cannot serve {} on the {} bus: {}", bus::kBusName, config.bus, e.what());
@@ -221,7 +237,9 @@ int runDaemon(const Config& config, const std::string& version, std::function<Co
     });
 
     stats.start();
+    alerts.start();
     const int r = loop.run();
+    alerts.stop();
     stats.stop();
     if (r < 0 && exitCode == 0) {
         spdlog::error("event loop failed: {}", std::strerror(-r));

@@ -15,8 +15,31 @@ namespace {
 
 // MESSAGE_ID of Hangar's audit events (a random 128-bit id, fixed forever).
 constexpr const char* kAuditMessageId = "7c1b4e0f5d3a4c6f9e2b8a1d0c3f5e7a";
+// MESSAGE_ID of resource alerts raised or cleared (docs/alerts.md; also random and fixed forever).
+constexpr const char* kAlertMessageId = "3f9a1c7e52b84d0e8c6a2f41b7d3e590";
+
+// The level of the stderr line that stands for a journal entry when stderr is not the journal.
+spdlog::level::level_enum logLevelOf(Severity severity)
+{
+    if (severity == Severity::Error)
+        return spdlog::level::err;
+    return severity == Severity::Warning ? spdlog::level::warn : spdlog::level::info;
+}
 
 } // namespace
+
+int journalPriority(Severity severity)
+{
+    switch (severity) {
+    case Severity::Error:
+        return LOG_ERR;
+    case Severity::Warning:
+        return LOG_WARNING;
+    case Severity::Info:
+        break;
+    }
+    return LOG_INFO;
+}
 
 bool stderrIsJournal()
 {
@@ -60,14 +83,32 @@ void JournalEventSink::eventAppended(const EventRecord& e)
     const std::string vm = e.vmName.empty() ? std::string("-") : e.vmName;
     if (stderrIsJournal()) {
         sd_journal_send("MESSAGE=%s %s by uid %u: %s: %s", e.action.c_str(), vm.c_str(), e.uid, e.outcome.c_str(),
-                        e.message.c_str(), "MESSAGE_ID=%s", kAuditMessageId, "PRIORITY=%d",
-                        e.outcome == "ok" ? LOG_INFO : LOG_NOTICE, "HANGAR_EVENT_ID=%lld", static_cast<long long>(e.id),
-                        "HANGAR_VM_NAME=%s", e.vmName.c_str(), "HANGAR_VM_UUID=%s", e.vmUuid.c_str(), "HANGAR_UID=%u",
-                        e.uid, "HANGAR_ACTION=%s", e.action.c_str(), "HANGAR_OUTCOME=%s", e.outcome.c_str(), nullptr);
+                        e.message.c_str(), "MESSAGE_ID=%s", kAuditMessageId, "PRIORITY=%d", journalPriority(e.severity),
+                        "HANGAR_EVENT_ID=%lld", static_cast<long long>(e.id), "HANGAR_VM_NAME=%s", e.vmName.c_str(),
+                        "HANGAR_VM_UUID=%s", e.vmUuid.c_str(), "HANGAR_UID=%u", e.uid, "HANGAR_ACTION=%s",
+                        e.action.c_str(), "HANGAR_OUTCOME=%s", e.outcome.c_str(), "HANGAR_SEVERITY=%s",
+                        std::string(severityName(e.severity)).c_str(), nullptr);
         return;
     }
-    spdlog::info("event {} {} vm={} uuid={} uid={} outcome={}: {}", e.id, e.action, vm,
-                 e.vmUuid.empty() ? "-" : e.vmUuid, e.uid, e.outcome, e.message);
+    spdlog::log(logLevelOf(e.severity), "event {} {} vm={} uuid={} uid={} outcome={}: {}", e.id, e.action, vm,
+                e.vmUuid.empty() ? "-" : e.vmUuid, e.uid, e.outcome, e.message);
+}
+
+void JournalAlertSink::alertChanged(const AlertChange& change)
+{
+    const Alert& a = change.alert;
+    const Severity severity = change.raised ? a.severity : Severity::Info;
+    const char* state = change.raised ? "raised" : "cleared";
+    if (stderrIsJournal()) {
+        sd_journal_send("MESSAGE=alert %s %s: %s", state, a.subject.c_str(), change.message.c_str(), "MESSAGE_ID=%s",
+                        kAlertMessageId, "PRIORITY=%d", journalPriority(severity), "HANGAR_ALERT_ID=%s", a.id.c_str(),
+                        "HANGAR_ALERT_STATE=%s", state, "HANGAR_ALERT_SEVERITY=%s",
+                        std::string(severityName(severity)).c_str(), "HANGAR_ALERT_SUBJECT=%s", a.subject.c_str(),
+                        "HANGAR_ALERT_KIND=%s", a.kind.c_str(), "HANGAR_ALERT_HOST=%s", a.host.c_str(),
+                        "HANGAR_VM_UUID=%s", a.vmUuid.c_str(), nullptr);
+        return;
+    }
+    spdlog::log(logLevelOf(severity), "alert {} {} id={}: {}", state, a.subject, a.id, change.message);
 }
 
 } // namespace hangar::service

@@ -113,6 +113,15 @@ constexpr std::array kMigrations{
             UNIQUE (vm_uuid, kind, name)
         );
     )sql"},
+    // v9: each event's severity (info, warning, error; core/Types.h Severity). Older rows get the one their outcome
+    // implies, as new rows do: ok is info, BackendFailure an error, any other error name a warning.
+    std::string_view{R"sql(
+        ALTER TABLE events ADD COLUMN severity TEXT NOT NULL DEFAULT 'info'
+            CHECK (severity IN ('info', 'warning', 'error'));
+        UPDATE events SET severity = CASE outcome WHEN 'ok' THEN 'info' WHEN 'BackendFailure' THEN 'error'
+                                                  ELSE 'warning' END;
+        CREATE INDEX events_severity ON events(severity);
+    )sql"},
 };
 
 } // namespace

@@ -13,7 +13,7 @@ namespace hangar::store {
 EventRecord SqliteStore::appendEvent(EventRecord event)
 {
     Query query(m_db.get(), statement("INSERT INTO events (time_usec, uid, vm_uuid, vm_name, action, outcome, message, "
-                                      "vm_owner) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+                                      "vm_owner, severity) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
     query.bind(1, event.timeUsec);
     query.bind(2, static_cast<std::int64_t>(event.uid));
     query.bind(3, event.vmUuid);
@@ -23,6 +23,7 @@ EventRecord SqliteStore::appendEvent(EventRecord event)
     query.bind(7, event.message);
     if (event.vmOwner)
         query.bind(8, static_cast<std::int64_t>(*event.vmOwner));
+    query.bind(9, std::string(severityName(event.severity)));
     query.run("cannot append an event");
     event.id = sqlite3_last_insert_rowid(m_db.get());
     return event;
@@ -41,11 +42,16 @@ std::vector<EventRecord> SqliteStore::events(const EventFilter& filter)
         where += " AND time_usec >= ?3";
     if (filter.visibleTo)
         where += " AND (uid = ?5 OR vm_owner = ?5)";
+    if (filter.minSeverity == Severity::Warning)
+        where += " AND severity IN ('warning', 'error')";
+    else if (filter.minSeverity == Severity::Error)
+        where += " AND severity = 'error'";
     // Newest first to apply the limit, then turned around: callers read a log top to bottom.
-    Query query(m_db.get(),
-                statement("SELECT id, time_usec, uid, vm_uuid, vm_name, action, outcome, message, vm_owner FROM "
-                          "(SELECT * FROM events WHERE " +
-                          where + " ORDER BY id DESC LIMIT ?4) ORDER BY id ASC"));
+    Query query(
+        m_db.get(),
+        statement("SELECT id, time_usec, uid, vm_uuid, vm_name, action, outcome, message, vm_owner, severity FROM "
+                  "(SELECT * FROM events WHERE " +
+                  where + " ORDER BY id DESC LIMIT ?4) ORDER BY id ASC"));
     if (filter.vmUuid)
         query.bind(1, *filter.vmUuid);
     if (filter.uid)
@@ -69,6 +75,8 @@ std::vector<EventRecord> SqliteStore::events(const EventFilter& filter)
         event.message = query.text(7);
         if (!query.isNull(8))
             event.vmOwner = static_cast<std::uint32_t>(query.integer(8));
+        // The column's CHECK admits only known names; a row edited past it reads as a warning rather than failing.
+        event.severity = severityFromName(query.text(9)).value_or(Severity::Warning);
         result.push_back(std::move(event));
     }
     return result;

@@ -17,7 +17,12 @@ using Dict = std::map<std::string, sdbus::Variant>;
 struct SeenEvent
 {
     uint32_t uid;
-    std::string vmName, action, outcome, message;
+    std::string vmName, action, outcome, message, severity;
+};
+
+struct SeenAlert
+{
+    std::string id, severity, subject, message;
 };
 
 class ManagerClient final : public sdbus::ProxyInterfaces<org::hangar::Hangar1::Manager_proxy,
@@ -36,6 +41,11 @@ public:
         std::lock_guard lock(m_mutex);
         return m_events;
     }
+    std::vector<SeenAlert> alerts() const
+    {
+        std::lock_guard lock(m_mutex);
+        return m_alerts;
+    }
     std::vector<std::string> added() const
     {
         std::lock_guard lock(m_mutex);
@@ -49,10 +59,17 @@ public:
 
 private:
     void onEvent(const uint64_t&, const uint64_t&, const uint32_t& uid, const std::string&, const std::string& vmName,
-                 const std::string& action, const std::string& outcome, const std::string& message) override
+                 const std::string& action, const std::string& outcome, const std::string& message,
+                 const std::string& severity) override
     {
         std::lock_guard lock(m_mutex);
-        m_events.push_back({uid, vmName, action, outcome, message});
+        m_events.push_back({uid, vmName, action, outcome, message, severity});
+    }
+    void onAlert(const std::string& id, const std::string& severity, const std::string& subject,
+                 const std::string& message) override
+    {
+        std::lock_guard lock(m_mutex);
+        m_alerts.push_back({id, severity, subject, message});
     }
     void onInterfacesAdded(const sdbus::ObjectPath& path,
                            const std::map<std::string, std::map<std::string, sdbus::Variant>>&) override
@@ -71,6 +88,7 @@ private:
 
     mutable std::mutex m_mutex;
     std::vector<SeenEvent> m_events;
+    std::vector<SeenAlert> m_alerts;
     std::vector<std::string> m_added, m_removed;
 };
 

@@ -248,13 +248,16 @@ TEST_F(DaemonTest, Events_AreLoggedFilteredAndBroadcast)
     EXPECT_EQ(rows[1].get<5>(), "start");
     EXPECT_EQ(rows[1].get<6>(), "ok");
     EXPECT_EQ(rows[2].get<6>(), "Busy");
+    EXPECT_EQ(rows[1].get<8>(), "info");
+    EXPECT_EQ(rows[2].get<8>(), "warning") << "a refused request is a warning";
     EXPECT_EQ(rows[2].get<2>(), getuid());
     EXPECT_LT(rows[0].get<0>(), rows[1].get<0>());
     EXPECT_EQ(manager->GetEvents({{"limit", sdbus::Variant(uint32_t{1})}}).size(), 1U);
     EXPECT_EQ(manager->GetEvents({{"uid", sdbus::Variant(uint32_t{424242})}}).size(), 0U);
     EXPECT_TRUE(waitFor([&] {
         auto seen = manager->events();
-        return seen.size() >= 3 && seen.back().outcome == "Busy" && seen.back().vmName == "audited";
+        return seen.size() >= 3 && seen.back().outcome == "Busy" && seen.back().vmName == "audited" &&
+               seen.back().severity == "warning";
     }));
 }
 

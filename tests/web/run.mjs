@@ -243,6 +243,16 @@ describe("Hangar's Cockpit page", { skip: problem || false }, () => {
         await page.waitForSelector('#hangar-audit tr[data-action="create"]');
         harness.hangarctl(USERS.guest2, ["create", "late-arrival", "--disk", "1"]);
         await page.waitForSelector('#hangar-audit tr:has-text("late-arrival")', { timeout: 2000 });
+        assert.equal(await page.locator('#hangar-audit tr[data-action="create"]:has-text("late-arrival") .hangar-severity')
+                .first().innerText(), "info");
+        // A refused create (the name is taken) is a warning; the severity filter keeps it and drops the info rows.
+        harness.hangarctl(USERS.guest2, ["create", "late-arrival", "--disk", "1"], { check: false });
+        await page.waitForSelector('#hangar-audit tr[data-severity="warning"][data-outcome="AlreadyExists"]', { timeout: 2000 });
+        await page.selectOption("#audit-severity", "warning");
+        await page.waitForSelector('#hangar-audit tr[data-severity="info"]', { state: "detached" });
+        assert.ok(await page.locator('#hangar-audit tr[data-outcome="AlreadyExists"]').count() > 0);
+        await shot(page, "15-admin-audit-warnings");
+        await page.selectOption("#audit-severity", "info");
         await page.selectOption("#audit-action", "start");
         await page.waitForSelector('#hangar-audit tr[data-action="create"]', { state: "detached" });
         assert.ok(await page.locator('#hangar-audit tr[data-action="start"]').count() > 0);

@@ -1,15 +1,15 @@
-// The audit log with filters (VM, user, action, since) and live follow: GetEvents for what is there, then the
+// The audit log with filters (VM, user, action, since, minimum severity) and live follow: GetEvents for what is there, then the
 // Manager's Event signal (delivered to administrators) for what comes.
 import React, { useEffect, useState } from "react";
 import { Alert, Checkbox, FormSelect, FormSelectOption, TextInput, Toolbar, ToolbarContent, ToolbarItem } from "@patternfly/react-core";
 
 import { useInventory } from "./hooks.js";
 import { useUserNames } from "./users.js";
-import { errorText } from "./hangar.js";
+import { errorText, eventRow, SEVERITIES } from "./hangar.js";
 import { EventTable } from "./EventTable.jsx";
 
 const ACTIONS = ["create", "start", "stop", "force-stop", "reboot", "pause", "resume", "delete", "rename", "console",
-    "graphics", "state", "reconcile", "recover"];
+    "graphics", "state", "reconcile", "recover", "alert"];
 
 export function AuditLog() {
     const inv = useInventory();
@@ -18,6 +18,7 @@ export function AuditLog() {
     const [user, setUser] = useState("");
     const [action, setAction] = useState("");
     const [since, setSince] = useState("");
+    const [severity, setSeverity] = useState("info");
     const [follow, setFollow] = useState(true);
     const [rows, setRows] = useState([]);
     const [error, setError] = useState(null);
@@ -25,7 +26,8 @@ export function AuditLog() {
     const uid = user === "" ? undefined : Object.entries(names).find(([, n]) => n === user)?.[0] ?? user;
     const sinceUsec = since ? Date.parse(since) * 1000 : undefined;
     const matches = r => (!vm || r.vmName === vm || r.vmUuid === vm) && (uid === undefined || String(r.uid) === String(uid)) &&
-        (!action || r.action === action) && (!sinceUsec || r.timeUsec >= sinceUsec);
+        (!action || r.action === action) && (!sinceUsec || r.timeUsec >= sinceUsec) &&
+        SEVERITIES.indexOf(r.severity) >= SEVERITIES.indexOf(severity);
 
     useEffect(() => {
         const filter = { limit: { t: "u", v: 200 } };
@@ -35,16 +37,15 @@ export function AuditLog() {
             filter.uid = { t: "u", v: Number(uid) };
         if (sinceUsec)
             filter.since = { t: "t", v: sinceUsec };
+        filter.severity = { t: "s", v: severity };
         inv.managerCall("GetEvents", [filter], "a{sv}")
                 .then(([result]) => {
                     setError(null);
-                    setRows(result.map(([id, timeUsec, u, vmUuid, vmName, act, outcome, message]) =>
-                        ({ id, timeUsec, uid: u, vmUuid, vmName, action: act, outcome, message }))
-                            .filter(r => !action || r.action === action).reverse());
+                    setRows(result.map(eventRow).filter(r => !action || r.action === action).reverse());
                 })
                 .catch(setError);
     // eslint-disable-next-line react-hooks/exhaustive-deps
-    }, [inv, vm, uid, action, sinceUsec]);
+    }, [inv, vm, uid, action, sinceUsec, severity]);
 
     useEffect(() => {
         if (!follow)
@@ -65,6 +66,11 @@ export function AuditLog() {
                 <ToolbarItem><FormSelect id="audit-action" aria-label="Action" value={action} onChange={(e, v) => setAction(v)}>
                     <FormSelectOption value="" label="All actions" />
                     {ACTIONS.map(a => <FormSelectOption key={a} value={a} label={a} />)}
+                </FormSelect></ToolbarItem>
+                <ToolbarItem><FormSelect id="audit-severity" aria-label="Severity" value={severity} onChange={(e, v) => setSeverity(v)}>
+                    <FormSelectOption value="info" label="All severities" />
+                    <FormSelectOption value="warning" label="Warnings and errors" />
+                    <FormSelectOption value="error" label="Errors" />
                 </FormSelect></ToolbarItem>
                 <ToolbarItem><TextInput id="audit-since" aria-label="Since" type="datetime-local" value={since} onChange={(e, v) => setSince(v)} /></ToolbarItem>
                 <ToolbarItem><Checkbox id="audit-follow" label="Follow live" isChecked={follow} onChange={(e, v) => setFollow(v)} /></ToolbarItem>

@@ -203,9 +203,12 @@ export class Inventory extends EventTarget {
     }
 }
 
-export function eventRow([id, timeUsec, uid, vmUuid, vmName, action, outcome, message]) {
-    return { id, timeUsec, uid, vmUuid, vmName, action, outcome, message };
+export function eventRow([id, timeUsec, uid, vmUuid, vmName, action, outcome, message, severity]) {
+    return { id, timeUsec, uid, vmUuid, vmName, action, outcome, message, severity };
 }
+
+// Event severities, lowest first: GetEvents' "severity" filter is a minimum in this order.
+export const SEVERITIES = ["info", "warning", "error"];
 
 export const variant = {
     u: v => ({ t: "u", v: Number(v) }),

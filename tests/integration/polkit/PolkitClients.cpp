@@ -59,11 +59,11 @@ std::string vmPathIn(const std::string& gdbusOutput)
 
 std::vector<EventRow> parseEvents(const std::string& gdbusOutput)
 {
-    // (id, time_usec, uid, vm_uuid, vm_name, action, outcome, message); GVariant text names the type of the first
-    // row's numbers only, and quotes a string with "..." when it contains a '.
+    // (id, time_usec, uid, vm_uuid, vm_name, action, outcome, message, severity); GVariant text names the type of the
+    // first row's numbers only, and quotes a string with "..." when it contains a '.
     static const std::string str = R"(('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"))";
     static const std::regex row(R"(\((?:uint64 )?\d+, (?:uint64 )?\d+, (?:uint32 )?(\d+), )" + str + ", " + str + ", " +
-                                str + ", " + str + ", " + str + R"(\))");
+                                str + ", " + str + ", " + str + ", " + str + R"(\))");
     auto unquote = [](const std::string& s) { return s.substr(1, s.size() - 2); };
     std::vector<EventRow> rows;
     for (auto it = std::sregex_iterator(gdbusOutput.begin(), gdbusOutput.end(), row); it != std::sregex_iterator();
@@ -176,7 +176,7 @@ std::vector<EventRow> RootView::eventsAbout(const std::string& uuid)
 {
     auto proxy = sdbus::createProxy(*m_connection, kService, kManagerPath);
     std::vector<sdbus::Struct<std::uint64_t, std::uint64_t, std::uint32_t, std::string, std::string, std::string,
-                              std::string, std::string>>
+                              std::string, std::string, std::string>>
         rows;
     proxy->callMethod("GetEvents")
         .onInterface(kManager)
