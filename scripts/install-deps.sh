@@ -21,8 +21,8 @@ readonly PACKAGES=(
     # images' OS identity: libosinfo and its database of operating systems (media detection, resources); the
     # integration tests also build a tiny installer ISO with xorriso (listed with the end-to-end tests below)
     libosinfo-1.0-dev osinfo-db
-    # tests
-    libgtest-dev libgmock-dev python3
+    # tests; valgrind checks what the sanitizer stage's one glib suppression could hide (tests/sanitizers/)
+    libgtest-dev libgmock-dev python3 valgrind
     # docs/hangarctl.md's examples pipe hangarctl --json into jq (tests/docs-examples.sh runs them)
     jq
     # run: libvirt, polkit, D-Bus and their command-line tools (busctl comes with systemd on Debian 12)
@@ -52,7 +52,7 @@ readonly PACKAGES=(
 # Commands the build and the tests call directly. Checked after installing, whichever package provides them.
 readonly COMMANDS=(cmake g++ clang++ make pkg-config git ccache sdbus-c++-xml2cpp busctl gdbus dbus-daemon pkcheck virsh
     xmllint sqlite3 python3 qemu-system-x86_64 cpio gzip unshare ip systemd-analyze Xvfb dbus-run-session import node
-    npm chromium fusermount xorriso scdoc man dpkg-buildpackage dh lintian setpriv jq)
+    npm chromium fusermount xorriso scdoc man dpkg-buildpackage dh lintian setpriv jq valgrind)
 # Files the end-to-end, GTK and web suites use by path (sbin and libexec are not on PATH; the kernel is found by its
 # glob).
 readonly FILES=(/usr/sbin/libvirtd /bin/busybox /usr/libexec/at-spi-bus-launcher /usr/bin/python3

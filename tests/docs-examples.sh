@@ -28,8 +28,15 @@ awk '/^## Examples$/ { on = 1; next } on && /^```sh$/ { body = 1; next } body &&
 [[ -s $script ]] || { echo "docs/hangarctl.md has no \`\`\`sh block under '## Examples'" >&2; exit 1; }
 grep -q '^hangarctl ' "$script" || { echo "the examples run no hangarctl command" >&2; exit 1; }
 
+# A clean environment, as a new user's shell would have; the sanitizer stage's options (tests/sanitizers/env.sh) are
+# passed on, so the sanitized hangard and hangarctl report as they do everywhere else.
+sanitizer_env=()
+for name in ASAN_OPTIONS LSAN_OPTIONS UBSAN_OPTIONS; do
+    [[ -n ${!name:-} ]] && sanitizer_env+=("$name=${!name}")
+done
 env -i PATH="$build_dir/daemon:$build_dir/client:/usr/sbin:/usr/bin:/sbin:/bin" HOME="$tmp/home" \
-    XDG_RUNTIME_DIR="$tmp/run" LANG=C.UTF-8 setsid bash -e -o pipefail "$script" >"$tmp/out" 2>&1 &
+    XDG_RUNTIME_DIR="$tmp/run" LANG=C.UTF-8 "${sanitizer_env[@]}" setsid bash -e -o pipefail "$script" \
+    >"$tmp/out" 2>&1 &
 block=$!
 status=0
 wait "$block" || status=$?
