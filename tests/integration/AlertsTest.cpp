@@ -21,14 +21,15 @@ protected:
     void startDaemon() override
     {
         writeHook();
-        daemon =
-            std::make_unique<Hangard>(bus->address(), state(), log(), std::vector<std::string>{}, alertsConfig("200G"));
+        daemon = std::make_unique<Hangard>(bus->address(), state(), log(), std::vector<std::string>{},
+                                           alertsConfig(m_initialPoolFree));
         connection = sdbus::createSessionBusConnectionWithAddress(bus->address());
         manager = std::make_unique<ManagerClient>(*connection);
         connection->enterEventLoopAsync();
     }
 
     unsigned m_timeoutSec = 10;
+    std::string m_initialPoolFree = "200G"; // above the test pool's 100 GiB: raised at the first check
 
     std::string hookPath() const { return dir.path() + "/hook.sh"; }
     std::string hookOutput(const std::string& state) const { return dir.path() + "/hook-" + state + ".txt"; }
@@ -83,8 +84,19 @@ protected:
     }
 };
 
-TEST_F(AlertsTest, PoolBelowThreshold_SignalsListsAuditsRunsTheHookAndClearsWhenTheThresholdDrops)
+// Started below the threshold, so the client is subscribed before the alert can be raised (a signal sent before a
+// client connects is not seen by it); a SIGHUP raises the threshold above the pool's free space.
+class AlertsSignalTest : public AlertsTest
 {
+protected:
+    AlertsSignalTest() { m_initialPoolFree = "50G"; }
+};
+
+TEST_F(AlertsSignalTest, PoolBelowThreshold_SignalsListsAuditsRunsTheHookAndClearsWhenTheThresholdDrops)
+{
+    EXPECT_TRUE(manager->GetAlerts().empty()) << "100 GiB free is above a 50G threshold";
+    std::ofstream(configPath(), std::ios::trunc) << alertsConfig("200G");
+    reload();
     ASSERT_TRUE(sawAlert("warning")) << "no Alert signal for the pool";
     const auto signalled = manager->alerts();
     EXPECT_EQ(signalled.front().subject, "local/pool/hangar");
@@ -127,7 +139,8 @@ TEST_F(AlertsTest, PoolBelowThreshold_SignalsListsAuditsRunsTheHookAndClearsWhen
 
 TEST_F(AlertsTest, GetEvents_SeverityFilterIsAMinimumAndAnUnknownLevelIsRefused)
 {
-    ASSERT_TRUE(sawAlert("warning"));
+    // Raised at the first check, maybe before this client subscribed to the signal: waited for in GetAlerts.
+    ASSERT_TRUE(waitFor([&] { return !manager->GetAlerts().empty(); }, std::chrono::seconds(15)));
     create("fine");                                        // info
     errorOf([&] { manager->CreateVM("Not A Name", {}); }); // refused: a warning
     const auto all = manager->GetEvents({});
