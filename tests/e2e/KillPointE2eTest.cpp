@@ -28,8 +28,9 @@ namespace {
 
 using namespace std::chrono_literals;
 using Objects = std::map<sdbus::ObjectPath, std::map<std::string, std::map<std::string, sdbus::Variant>>>;
+// A GetEvents row: id, time, uid, VM UUID, VM name, action, outcome, message, severity.
 using Event = sdbus::Struct<std::uint64_t, std::uint64_t, std::uint32_t, std::string, std::string, std::string,
-                            std::string, std::string>;
+                            std::string, std::string, std::string>;
 
 // What a scenario works with: its names and what the preparation made.
 struct Context
