@@ -104,15 +104,16 @@ int onEntry(void* user, const char* section, const char* name, const char* value
                                              "Daemon.hypervisor_log_dir"};
     const std::string key = std::string(section) + "." + name;
     if (known.count(key) == 0) {
-        state->error = fmt::format("unknown key '{}' in section [{}]; known: [Daemon] bus, hypervisor, state_dir, "
-                                   "log_level, workers, authorizer, stats_interval_sec, domain_type; [Guest] boot_dir; "
-                                   "[Storage] pool, pool_path; [Images] max_import_gib, copy_workers, "
-                                   "stall_timeout_sec; [Quota] max_vms, max_running, max_vcpus, max_memory_mib, "
-                                   "max_disk_gib, create_per_minute, create_burst; [Lifetime] max_ttl_sec, "
-                                   "default_ttl_sec; [Alerts] interval_sec, pool_free_percent, pool_free_bytes, "
-                                   "host_memory_free_bytes, vm_cpu_percent, vm_cpu_sustain_sec, unreachable_sec, "
-                                   "clear_margin_percent, alert_command, alert_command_timeout_sec; [Daemon] hypervisor_log_dir",
-                                   name, section);
+        state->error =
+            fmt::format("unknown key '{}' in section [{}]; known: [Daemon] bus, hypervisor, state_dir, "
+                        "log_level, workers, authorizer, stats_interval_sec, domain_type; [Guest] boot_dir; "
+                        "[Storage] pool, pool_path; [Images] max_import_gib, copy_workers, "
+                        "stall_timeout_sec; [Quota] max_vms, max_running, max_vcpus, max_memory_mib, "
+                        "max_disk_gib, create_per_minute, create_burst; [Lifetime] max_ttl_sec, "
+                        "default_ttl_sec; [Alerts] interval_sec, pool_free_percent, pool_free_bytes, "
+                        "host_memory_free_bytes, vm_cpu_percent, vm_cpu_sustain_sec, unreachable_sec, "
+                        "clear_margin_percent, alert_command, alert_command_timeout_sec; [Daemon] hypervisor_log_dir",
+                        name, section);
         return 0;
     }
     state->values[key] = value;
