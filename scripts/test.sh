@@ -73,7 +73,7 @@ fi
 # End-to-end stage (tests/e2e/README.md): hangard against a libvirtd the suite starts itself, QEMU (TCG without KVM)
 # booting a tiny guest built from Debian's kernel and busybox. Needs root; everything runs in throw-away
 # namespaces (run-hermetic.sh) and is stopped by PID, even on failure. libvirt's QEMU capability cache is kept in
-# build/ so only the first run probes QEMU. ~3.3 min (78 tests, 8-9 guests booted; libvirtd killed and restarted once;
+# build/ so only the first run probes QEMU. ~2-3.5 min (84 tests, 9-10 guests booted; libvirtd killed and restarted once;
 # hangard killed at each of 28 fault points, ~20 s; longer on a loaded machine); the binary ends itself after 360 s,
 # timeout is the backstop.
 if [[ $(id -u) -ne 0 ]]; then
