@@ -8,35 +8,7 @@ set -euo pipefail
 build_dir=$(realpath "$1")
 source_dir=$(realpath "$2")
 [[ -r /usr/share/bash-completion/bash_completion ]] || { echo "bash-completion is not installed" >&2; exit 1; }
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    local status=$? i
-    # hangard first, then its bus.
-    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[i]}" 2>/dev/null && wait "${pids[i]}" 2>/dev/null; done
-    rm -rf "$tmp"
-    exit "$status"
-}
-trap cleanup EXIT
-
-cat >"$tmp/bus.conf" <<CONF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path=$tmp/bus</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default"><allow send_destination="*"/><allow receive_sender="*"/><allow own="*"/></policy>
-</busconfig>
-CONF
-dbus-daemon --config-file="$tmp/bus.conf" --nofork --nopidfile >"$tmp/dbus.log" 2>&1 &
-pids+=($!)
-bus=unix:path=$tmp/bus
-wait_for() { # a condition polled with a deadline
-    local deadline=$((SECONDS + $1)); shift
-    until "$@" >/dev/null 2>&1; do ((SECONDS < deadline)) || return 1; sleep 0.05; done
-}
-wait_for 10 test -S "$tmp/bus"
+. "$(dirname "${BASH_SOURCE[0]}")/private-bus.sh" # $tmp, $bus, $pids, wait_for, cleanup on exit
 "$build_dir/daemon/hangard" --bus="$bus" --hypervisor=test:///default --state-dir="$tmp/state" \
     --authorizer=allow-all >"$tmp/hangard.log" 2>&1 &
 pids+=($!)

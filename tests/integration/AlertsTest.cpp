@@ -33,8 +33,6 @@ protected:
 
     std::string hookPath() const { return dir.path() + "/hook.sh"; }
     std::string hookOutput(const std::string& state) const { return dir.path() + "/hook-" + state + ".txt"; }
-    std::string configPath() const { return state() + ".conf"; }
-    std::string notifyPath() const { return state() + ".notify"; }
 
     // The argument with a space and a quote shows that alert_command is split by its own rules, not by a shell.
     std::string alertsConfig(const std::string& poolFree) const
@@ -54,15 +52,6 @@ protected:
     {
         std::ofstream(hookPath()) << "#!/bin/sh\nout=" << dir.path() << "/hook-$HANGAR_ALERT_STATE.txt\n" << hookBody();
         chmod(hookPath().c_str(), 0755);
-    }
-
-    void reload()
-    {
-        support::NotifySocket notify(notifyPath());
-        ASSERT_EQ(kill(daemon->process().pid(), SIGHUP), 0);
-        auto alive = [this] { return daemon->process().running(); };
-        ASSERT_TRUE(notify.waitFor("RELOADING=1", std::chrono::seconds(10), alive)) << "no RELOADING=1";
-        ASSERT_TRUE(notify.waitFor("READY=1", std::chrono::seconds(10), alive)) << "no READY=1 after RELOADING=1";
     }
 
     bool sawAlert(const std::string& severity)

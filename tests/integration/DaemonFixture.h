@@ -7,7 +7,9 @@
 #include "BusError.h"
 #include "Clients.h"
 #include "Harness.h"
+#include "support/NotifySocket.h"
 
+#include <csignal>
 #include <gtest/gtest.h>
 #include <iostream>
 #include <map>
@@ -39,6 +41,21 @@ protected:
     std::string state() const { return dir.path() + "/state"; }
 
     virtual void startDaemon() { daemon = std::make_unique<Hangard>(bus->address(), state(), log()); }
+
+    // The configuration file Hangard writes and passes as --config when started with a text, and hangard's
+    // sd_notify socket.
+    std::string configPath() const { return state() + ".conf"; }
+    std::string notifyPath() const { return state() + ".notify"; }
+
+    // SIGHUP, then RELOADING=1 and READY=1 in that order: after READY=1 the reload is over.
+    void reload()
+    {
+        support::NotifySocket notify(notifyPath());
+        ASSERT_EQ(kill(daemon->process().pid(), SIGHUP), 0);
+        auto alive = [this] { return daemon->process().running(); };
+        ASSERT_TRUE(notify.waitFor("RELOADING=1", std::chrono::seconds(10), alive)) << "no RELOADING=1";
+        ASSERT_TRUE(notify.waitFor("READY=1", std::chrono::seconds(10), alive)) << "no READY=1 after RELOADING=1";
+    }
 
     std::vector<std::string> ctlArgv(const std::vector<std::string>& args) const
     {

@@ -27,20 +27,8 @@ protected:
     }
 
     // Where Harness's Hangard wrote the file passed as --config, and where NOTIFY_SOCKET points.
-    std::string configPath() const { return state() + ".conf"; }
-    std::string notifyPath() const { return state() + ".notify"; }
 
     void writeConfig(const std::string& text) { std::ofstream(configPath(), std::ios::trunc) << text; }
-
-    // SIGHUP, then RELOADING=1 and READY=1 in that order: after READY=1 the reload is over.
-    void reload()
-    {
-        support::NotifySocket notify(notifyPath());
-        ASSERT_EQ(kill(daemon->process().pid(), SIGHUP), 0);
-        auto alive = [this] { return daemon->process().running(); };
-        ASSERT_TRUE(notify.waitFor("RELOADING=1", std::chrono::seconds(10), alive)) << "no RELOADING=1";
-        ASSERT_TRUE(notify.waitFor("READY=1", std::chrono::seconds(10), alive)) << "no READY=1 after RELOADING=1";
-    }
 
     std::map<std::string, sdbus::Variant> defaults()
     {

@@ -10,34 +10,7 @@ set -euo pipefail
 
 build_dir=$(realpath "$1")
 command -v valgrind >/dev/null || { echo "valgrind is not installed (scripts/install-deps.sh)" >&2; exit 1; }
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    local status=$? i
-    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[i]}" 2>/dev/null && wait "${pids[i]}" 2>/dev/null; done
-    rm -rf "$tmp"
-    exit "$status"
-}
-trap cleanup EXIT
-
-cat >"$tmp/bus.conf" <<CONF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path=$tmp/bus</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default"><allow send_destination="*"/><allow receive_sender="*"/><allow own="*"/></policy>
-</busconfig>
-CONF
-dbus-daemon --config-file="$tmp/bus.conf" --nofork --nopidfile >"$tmp/dbus.log" 2>&1 &
-pids+=($!)
-bus=unix:path=$tmp/bus
-wait_for() { # a condition polled with a deadline
-    local deadline=$((SECONDS + $1)); shift
-    until "$@" >/dev/null 2>&1; do ((SECONDS < deadline)) || return 1; sleep 0.2; done
-}
-wait_for 10 test -S "$tmp/bus"
+. "$(dirname "${BASH_SOURCE[0]}")/../private-bus.sh" # $tmp, $bus, $pids, wait_for, cleanup on exit
 valgrind --leak-check=full --show-leak-kinds=definite --num-callers=40 --log-file="$tmp/valgrind.log" \
     "$build_dir/daemon/hangard" --bus="$bus" --hypervisor=test:///default --state-dir="$tmp/state" \
     --authorizer=allow-all >"$tmp/hangard.log" 2>&1 &
